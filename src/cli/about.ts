@@ -1,0 +1,45 @@
+import { envName } from '../connector/config.js';
+import type { AnyConnector } from '../connector/contract.js';
+import type { JsonObject } from '../protocol/json.js';
+
+/** `--about`: what a connector is and which settings it takes, generated from its spec. */
+export function aboutConnector(connector: AnyConnector): JsonObject {
+  const required = new Set(connector.config.required ?? []);
+  return {
+    name: connector.name,
+    version: connector.version,
+    description: connector.description,
+    capabilities: ['catalog', 'discover', 'state', 'about', 'incremental'],
+    streams: connector.streams.map((s) => ({
+      name: s.name,
+      key_properties: [...s.keyProperties],
+      replication_key: s.replicationKey ?? null,
+    })),
+    settings: Object.entries(connector.config.properties).map(([name, p]) => ({
+      name,
+      type: p.type,
+      description: p.description,
+      required: required.has(name),
+      secret: p.secret === true,
+      default: p.default ?? null,
+      env: envName(connector.name, name),
+    })),
+  };
+}
+
+export function formatAbout(about: JsonObject, format: string): string {
+  if (format === 'json') return JSON.stringify(about, null, 2) + '\n';
+  const lines = [`${String(about['name'])} ${String(about['version'])}: ${String(about['description'])}`, '', 'Streams:'];
+  for (const s of about['streams'] as JsonObject[]) {
+    const rk = s['replication_key'] ? `, incremental by ${String(s['replication_key'])}` : ', full table';
+    lines.push(`  ${String(s['name'])} (key ${(s['key_properties'] as string[]).join(', ') || 'none'}${rk})`);
+  }
+  lines.push('', 'Settings (config file key, or environment variable):');
+  for (const s of about['settings'] as JsonObject[]) {
+    const flags = [String(s['type']), s['required'] ? 'required' : '', s['secret'] ? 'secret' : '', s['default'] !== null ? `default ${JSON.stringify(s['default'])}` : '']
+      .filter(Boolean)
+      .join(', ');
+    lines.push(`  ${String(s['name'])} / ${String(s['env'])} (${flags})`, `      ${String(s['description'])}`);
+  }
+  return lines.join('\n') + '\n';
+}

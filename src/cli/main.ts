@@ -1,0 +1,150 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, SyncError, type ExitCodeValue } from '../errors.js';
+import { scrub, type CliIo } from './io.js';
+
+/**
+ * The command line: commander wiring only. Each command's module is imported when that
+ * command runs. `main` is the one place that turns errors into exit codes; it never calls
+ * process.exit, so stdout is always drained.
+ */
+
+export const VERSION = '0.1.0';
+
+const RUN_EXAMPLES = `
+Examples:
+  sync run sample                                  # into ./sync.db (SQLite), incremental
+  sync run sample --target - | jq -c .record       # Singer NDJSON on stdout
+  sync run sample --target jsonl:out/              # one .jsonl file per stream
+  sync run sample --streams orders --full-refresh  # re-read one stream from the start
+  SYNC_SAMPLE_SEED=7 sync run sample --quiet       # settings from the environment (cron)
+  sync run sample --discover > catalog.json        # the catalog, to edit and pass to --catalog
+  sync run sample --about                          # settings and streams of a connector`;
+
+const TARGET_EXAMPLES = `
+Examples:
+  sync run sample --target - | sync target sqlite:copy.db
+  some-singer-tap --config tap.json | sync target jsonl:out/ > state.json`;
+
+const STATE_EXAMPLES = `
+Examples:
+  sync state show sample
+  sync state clear sample --stream orders          # next run re-reads orders in full
+  sync state set sample '{"bookmarks": {"orders": {"replication_key": "updated_at", "replication_key_value": "2025-06-01T00:00:00Z"}}}'`;
+
+function withOutputOptions(command: Command): Command {
+  return command
+    .option('-q, --quiet', 'only warnings and errors on stderr; no progress, no summary')
+    .addOption(new Option('--log-format <format>', 'log lines on stderr as text or JSON').choices(['text', 'json']).default('text'))
+    .option('--debug', 'debug logging, and stack traces for errors');
+}
+
+function buildProgram(io: CliIo, debug: { on: boolean }): Command {
+  const program = new Command('sync')
+    .description('Batch and trigger syncs from SaaS APIs into SQLite, files or any Singer target.')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    });
+
+  withOutputOptions(
+    program
+      .command('run')
+      .description("run a connector's tap: read its streams and write them into a target, incrementally")
+      .argument('<connector>', 'connector name (e.g. sample)')
+      .option('-c, --config <file>', 'JSON settings; each can also be set as SYNC_<CONNECTOR>_<SETTING>')
+      .option('-t, --target <spec>', 'where records go: -, sqlite:PATH, jsonl:DIR, csv:DIR', 'sqlite:sync.db')
+      .option('--streams <names>', 'only these streams, comma-separated')
+      .option('--catalog <file>', 'Singer catalog selecting streams and fields')
+      .option('-s, --state <file>', 'Singer state in and out (instead of the state kept by the target)')
+      .option('--state-id <id>', 'key of the state kept in the target (default: the connector name)')
+      .option('--full-refresh', 'ignore bookmarks of the selected streams and read everything')
+      .option('-d, --discover', 'print the catalog and exit')
+      .option('--about', "print the connector's streams and settings and exit")
+      .addOption(new Option('--format <format>', 'format of --about').choices(['text', 'json']).default('text')),
+  )
+    .addHelpText('after', RUN_EXAMPLES)
+    .action(async (connector: string, flags: Record<string, unknown>) => {
+      debug.on = flags['debug'] === true;
+      const { runCommand } = await import('./run-command.js');
+      await runCommand(connector, flags as unknown as import('./run-command.js').RunFlags, io);
+    });
+
+  withOutputOptions(
+    program
+      .command('target')
+      .description('be a Singer target: read messages on stdin, write them to SPEC, print each committed state on stdout')
+      .argument('<spec>', 'sqlite:PATH, jsonl:DIR, csv:DIR or -')
+      .option('--state-id <id>', 'key under which the target keeps the state it receives', 'singer')
+      .option('--no-validate', 'do not validate records against their schema (key properties are still checked)')
+      .option('--batch-size <records>', 'records per commit', '50000'),
+  )
+    .addHelpText('after', TARGET_EXAMPLES)
+    .action(async (spec: string, flags: Record<string, unknown>) => {
+      debug.on = flags['debug'] === true;
+      const { targetCommand } = await import('./target-command.js');
+      await targetCommand(spec, flags as unknown as import('./target-command.js').TargetFlags, io);
+    });
+
+  program
+    .command('state')
+    .description('show, replace or clear the state a target keeps for a connector')
+    .argument('<action>', 'show, set or clear')
+    .argument('<connector>', 'connector name')
+    .argument('[value]', 'for set: the new state as JSON')
+    .option('-t, --target <spec>', 'sqlite:PATH, jsonl:DIR or csv:DIR', 'sqlite:sync.db')
+    .option('--state-id <id>', 'key of the state (default: the connector name)')
+    .option('--stream <name>', 'for clear: clear only this stream\'s bookmark')
+    .option('--file <file>', 'for set: read the new state from this file')
+    .addHelpText('after', STATE_EXAMPLES)
+    .action(async (action: string, connector: string, value: string | undefined, flags: Record<string, unknown>) => {
+      const { stateCommand } = await import('./state-command.js');
+      await stateCommand(action, connector, value, flags as unknown as import('./state-command.js').StateFlags, io);
+    });
+
+  program.addHelpText(
+    'after',
+    `
+Exit codes: 0 ok, 1 the sync failed, 2 usage or configuration error,
+            75 busy or temporary failure (retry later), 130/143 interrupted (work committed).`,
+  );
+  return program;
+}
+
+/** Runs the command line and returns the exit code. */
+export async function main(argv: string[], io: CliIo): Promise<ExitCodeValue> {
+  const debug = { on: argv.includes('--debug') };
+  const program = buildProgram(io, debug);
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return ExitCode.usage;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return ExitCode.ok;
+  } catch (err) {
+    return report(err, io, debug.on);
+  }
+}
+
+function report(err: unknown, io: CliIo, debug: boolean): ExitCodeValue {
+  const write = (line: string): void => void io.stderr.write(scrub(line, io.secrets) + '\n');
+  if (err instanceof CommanderError) {
+    // Commander has already printed its message (or the help, or the version).
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return ExitCode.ok;
+    return ExitCode.usage;
+  }
+  if (err instanceof SyncError) {
+    write(`sync: ${err.exitCode === ExitCode.usage ? 'usage error' : err.exitCode === ExitCode.tempFail ? 'busy' : err.exitCode >= 128 ? 'stopped' : 'error'}: ${err.message}`);
+    for (const d of err.details) write(`  ${d}`);
+    if (debug && err.stack) write(err.stack);
+    return err.exitCode;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  write(`sync: internal error: ${e.message}`);
+  if (debug && e.stack) write(e.stack);
+  else write('  (this is a bug in sync: rerun with --debug for the stack trace, and please report it)');
+  return ExitCode.failed;
+}

@@ -1,0 +1,146 @@
+import { resolveConfig, secretValues, ConfigError } from '../connector/config.js';
+import type { AnyConnector } from '../connector/contract.js';
+import { loadConnector } from '../connector/registry.js';
+import { SourceError, TargetError, UsageError } from '../errors.js';
+import { writeFileAtomic } from '../fs-atomic.js';
+import { stringifyJson } from '../protocol/json.js';
+import { StateError, toSyncState } from '../protocol/state.js';
+import { discoverCatalog, selectAll, selectByNames, selectFromCatalog } from '../tap/catalog.js';
+import { runTap } from '../tap/runner.js';
+import { LoadError, Loader } from '../targets/loader.js';
+import { describeTarget, lockPathFor, openTarget, parseTargetSpec } from '../targets/spec.js';
+import { aboutConnector, formatAbout } from './about.js';
+import { readJsonFile } from './files.js';
+import { cliLogger, type CliIo, type OutputOptions } from './io.js';
+import { acquireLock } from './lock.js';
+import { createProgress, summarize } from './progress.js';
+
+export interface RunFlags extends OutputOptions {
+  config?: string;
+  target: string;
+  streams?: string;
+  catalog?: string;
+  state?: string;
+  stateId?: string;
+  fullRefresh?: boolean;
+  discover?: boolean;
+  about?: boolean;
+  format?: string;
+}
+
+export const DEFAULT_TARGET = 'sqlite:sync.db';
+const BATCH_RECORDS = 50_000;
+const MAX_BATCH_AGE_MS = 5_000;
+
+export async function runCommand(name: string, flags: RunFlags, io: CliIo): Promise<void> {
+  const connector = await loadConnector(name);
+  if (flags.about) {
+    io.stdout.write(formatAbout(aboutConnector(connector), flags.format ?? 'text'));
+    return;
+  }
+  if (flags.discover) {
+    io.stdout.write(JSON.stringify(discoverCatalog(connector), null, 2) + '\n');
+    return;
+  }
+  const log = cliLogger(io, flags);
+  const config = loadConfig(connector, flags, io);
+  for (const w of config.warnings) log.warn(w);
+
+  const streams = flags.catalog
+    ? selectFromCatalog(connector, readJsonFile(flags.catalog, '--catalog') ?? null, flags.catalog)
+    : flags.streams
+      ? selectByNames(connector, splitList(flags.streams))
+      : selectAll(connector);
+  if (streams.length === 0) throw new UsageError('no stream is selected: check --streams or the "selected" metadata of --catalog');
+
+  const spec = parseTargetSpec(flags.target);
+  const stateId = flags.stateId ?? connector.name;
+  const lockPath = lockPathFor(spec, stateId, flags.state);
+  const lock = lockPath ? acquireLock(lockPath, `sync run ${connector.name} → ${describeTarget(spec)}`) : undefined;
+  try {
+    await syncInto(connector, config.config, streams, flags, io, log, stateId);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function syncInto(
+  connector: AnyConnector,
+  config: object,
+  streams: ReturnType<typeof selectAll>,
+  flags: RunFlags,
+  io: CliIo,
+  log: ReturnType<typeof cliLogger>,
+  stateId: string,
+): Promise<void> {
+  const spec = parseTargetSpec(flags.target);
+  const target = await openTarget(spec, { stateId, warn: (m) => log.warn(m), stdout: io.stdout });
+  const progress = await createProgress(io, !flags.quiet && flags.logFormat !== 'json');
+  const started = Date.now();
+  let failed = true;
+  try {
+    const stored = flags.state ? readJsonFile(flags.state, '--state', { missingOk: true }) : target.readState();
+    let state;
+    try {
+      state = toSyncState(stored);
+    } catch (err) {
+      if (err instanceof StateError) throw new UsageError(`${flags.state ? `--state ${flags.state}` : `state in ${target.description}`}: ${err.message}`);
+      throw err;
+    }
+    const stateFile = flags.state;
+    const loader = new Loader(target, {
+      validate: true,
+      batchRecords: BATCH_RECORDS,
+      maxBatchAgeMs: MAX_BATCH_AGE_MS,
+      warn: (m) => log.warn(m),
+      onRecord: (s) => progress.record(s),
+      ...(stateFile ? { onCommit: (value) => writeFileAtomic(stateFile, stringifyJson(value) + '\n') } : {}),
+    });
+    try {
+      await runTap({
+        connectorName: connector.name,
+        config,
+        streams,
+        state,
+        fullRefresh: flags.fullRefresh === true,
+        emit: (m) => loader.handle(m),
+        log,
+        signal: io.signal,
+        interruptedBy: io.interruptedBy,
+        startedAt: new Date(),
+        stateEveryRecords: 10_000,
+        stateEveryMs: 2_000,
+      });
+    } catch (err) {
+      // What was read before the failure is committed with the last state covering it.
+      if (!(err instanceof TargetError)) await loader.finish().catch(() => undefined);
+      if (err instanceof LoadError) throw new SourceError(`${connector.name}: ${err.message}`);
+      throw err;
+    }
+    await loader.finish();
+    await target.close();
+    failed = false;
+  } finally {
+    progress.stop();
+    if (failed) await Promise.resolve(target.close()).catch(() => undefined);
+    const line = `${connector.name} → ${target.description}: ${summarize(progress.counts(), Date.now() - started)}`;
+    if (failed) log.info(`stopped: ${line}`);
+    else log.info(line);
+  }
+}
+
+function loadConfig(connector: AnyConnector, flags: RunFlags, io: CliIo): ReturnType<typeof resolveConfig> {
+  const file = flags.config ? readJsonFile(flags.config, '--config') : undefined;
+  try {
+    const resolved = resolveConfig(connector.name, connector.config, { file, fileName: flags.config, env: io.env });
+    io.secrets.push(...secretValues(connector.config, resolved.config));
+    return resolved;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message, err.problems);
+    throw err;
+  }
+}
+
+function splitList(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}

@@ -1,0 +1,19 @@
+import { UsageError } from '../errors.js';
+import type { AnyConnector } from './contract.js';
+
+/** Known connectors, each imported only when asked for. */
+const CONNECTORS: Record<string, () => Promise<{ default: AnyConnector }>> = {
+  sample: () => import('../../connectors/sample/index.js'),
+};
+
+export function connectorNames(): string[] {
+  return Object.keys(CONNECTORS).sort();
+}
+
+export async function loadConnector(name: string): Promise<AnyConnector> {
+  const load = Object.hasOwn(CONNECTORS, name) ? CONNECTORS[name] : undefined;
+  if (!load) {
+    throw new UsageError(`unknown connector ${JSON.stringify(name)}; known connectors: ${connectorNames().join(', ')}`);
+  }
+  return (await load()).default;
+}

@@ -1,0 +1,63 @@
+/**
+ * The error taxonomy, by what happens next. Only the top-level handler in src/cli turns
+ * these into exit codes; nothing else ends the process.
+ */
+
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  /** sysexits EX_TEMPFAIL: busy or temporarily unavailable, retry later. */
+  tempFail: 75,
+  interrupted: 130,
+  terminated: 143,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class SyncError extends Error {
+  readonly exitCode: ExitCodeValue = ExitCode.failed;
+  /** Lines printed after the message, e.g. one per configuration problem. */
+  readonly details: string[];
+  constructor(message: string, details: string[] = []) {
+    super(message);
+    this.details = details;
+  }
+}
+
+/** Wrong command line, unknown connector, invalid config: fix the invocation. */
+export class UsageError extends SyncError {
+  override name = 'UsageError';
+  override readonly exitCode = ExitCode.usage;
+}
+
+/** Another run holds the lock, or a resource is temporarily unavailable: try again later. */
+export class BusyError extends SyncError {
+  override name = 'BusyError';
+  override readonly exitCode = ExitCode.tempFail;
+}
+
+/** The source failed or sent something unusable. */
+export class SourceError extends SyncError {
+  override name = 'SourceError';
+}
+
+/** Input on stdin was not a valid Singer stream. */
+export class InputError extends SyncError {
+  override name = 'InputError';
+}
+
+/** The destination refused or failed a write. */
+export class TargetError extends SyncError {
+  override name = 'TargetError';
+}
+
+/** Stopped by SIGINT or SIGTERM after committing what was written. */
+export class InterruptedError extends SyncError {
+  override name = 'InterruptedError';
+  override readonly exitCode: ExitCodeValue;
+  constructor(signal: 'SIGINT' | 'SIGTERM') {
+    super(`interrupted by ${signal}; what was written is committed`);
+    this.exitCode = signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
+  }
+}

@@ -1,0 +1,51 @@
+/** Logging to stderr only: stdout belongs to Singer messages. */
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+export interface LoggerOptions {
+  format: 'text' | 'json';
+  level: LogLevel;
+  write: (line: string) => void;
+  /** Called before a text line is written, e.g. to clear progress bars. */
+  beforeWrite?: () => void;
+}
+
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export function createLogger(options: LoggerOptions): Logger {
+  const min = RANK[options.level];
+  const emit = (level: LogLevel, message: string, fields?: LogFields): void => {
+    if (RANK[level] < min) return;
+    options.beforeWrite?.();
+    if (options.format === 'json') {
+      options.write(JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields }) + '\n');
+      return;
+    }
+    const prefix = level === 'info' ? '' : `${level === 'warn' ? 'warning' : level}: `;
+    const extra = fields ? formatFields(fields) : '';
+    options.write(`${prefix}${message}${extra}\n`);
+  };
+  return {
+    debug: (m, f) => emit('debug', m, f),
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+  };
+}
+
+/** A logger that drops everything, for library use and tests. */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+function formatFields(fields: LogFields): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) parts.push(`${k}=${String(v)}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}

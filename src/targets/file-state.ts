@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writeSync, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { TargetError } from '../errors.js';
+import { fsyncDir, writeFileAtomic } from '../fs-atomic.js';
+import { isJsonObject, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../protocol/json.js';
+import { fileInside, streamFileName } from './file-names.js';
+
+/**
+ * What the file targets (jsonl, csv) share: the folder they write into, its state file and
+ * a folder-wide commit lock.
+ *
+ * `.sync-state.json` maps state ids to state values, so several connectors can write into
+ * one folder. The run lock is per state id, so two of them may commit at the same time:
+ * every commit (stream files, then the state file) runs under one folder lock, so a
+ * read-modify-write of the state file never loses another run's entry and two runs never
+ * interleave writes to the same stream file.
+ */
+
+export const STATE_FILE = '.sync-state.json';
+// Run locks are `.sync-<id>.lock` with `.` never in <id> (spec.ts), so this name cannot clash.
+const LOCK_FILE = '.sync-state.json.lock';
+// An operating-system lock taken through SQLite, as in cli/lock.ts, but waited for: it is held
+// only while one commit writes, and the kernel releases it at once if its holder is killed.
+const LOCK_WAIT_MS = 5 * 60_000;
+
+export class TargetFolder {
+  readonly dir: string;
+  readonly statePath: string;
+  private lockDb: Database.Database | undefined;
+  /** Set when a commit failed part-way: nothing more is written, so no state can pass the data. */
+  private failure: string | undefined;
+
+  constructor(
+    dir: string,
+    private readonly stateId: string,
+  ) {
+    this.dir = resolve(dir);
+    try {
+      mkdirSync(this.dir, { recursive: true });
+    } catch (err) {
+      throw new TargetError(`cannot create the folder ${this.dir}: ${(err as Error).message}`);
+    }
+    this.statePath = fileInside(this.dir, STATE_FILE);
+  }
+
+  /** The file of a stream; names come from data, so they are encoded and kept inside the folder. */
+  streamPath(stream: string, extension: string): string {
+    try {
+      return fileInside(this.dir, streamFileName(stream, extension));
+    } catch (err) {
+      throw new TargetError(`stream ${JSON.stringify(stream)} cannot be written to ${this.dir}: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Runs `writeData` (which makes the buffered records durable) and then, when given, stores
+   * the state that covers them; all under the folder lock.
+   */
+  commit(writeData: () => void, state: JsonValue | undefined): void {
+    if (this.failure !== undefined) throw new TargetError(`an earlier write failed (${this.failure}); nothing more is written`);
+    try {
+      this.locked(() => {
+        writeData();
+        if (state !== undefined) this.updateState(state);
+      });
+    } catch (err) {
+      this.failure = (err as Error).message;
+      if (err instanceof TargetError) throw err;
+      throw new TargetError(`writing to ${this.dir} failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** A fresh name for a temporary file in the folder; stream files never start with a dot. */
+  tempPath(): string {
+    return fileInside(this.dir, `.sync-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+  }
+
+  readState(): JsonValue | undefined {
+    const all = this.readAll();
+    return Object.hasOwn(all, this.stateId) ? all[this.stateId] : undefined;
+  }
+
+  writeState(value: JsonValue | undefined): void {
+    this.locked(() => this.updateState(value));
+  }
+
+  close(): void {
+    if (this.lockDb?.open) this.lockDb.close();
+    this.lockDb = undefined;
+  }
+
+  private updateState(value: JsonValue | undefined): void {
+    const all = this.readAll();
+    if (value === undefined) {
+      if (!Object.hasOwn(all, this.stateId)) return;
+      delete all[this.stateId];
+    } else {
+      // defineProperty: a state id of `__proto__` must stay an ordinary key.
+      Object.defineProperty(all, this.stateId, { value, enumerable: true, writable: true, configurable: true });
+    }
+    const entries = Object.keys(all).map((id) => `  ${JSON.stringify(id)}: ${stringifyJson(all[id])}`);
+    const text = entries.length ? `{\n${entries.join(',\n')}\n}\n` : '{}\n';
+    try {
+      writeFileAtomic(this.statePath, text);
+    } catch (err) {
+      throw new TargetError(`cannot write the state file ${this.statePath}: ${(err as Error).message}`);
+    }
+  }
+
+  private readAll(): JsonObject {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(this.statePath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      throw new TargetError(`cannot read the state file ${this.statePath}: ${(err as Error).message}`);
+    }
+    // It holds the bookmarks of every connector writing here: never reset it silently.
+    const corrupt = (problem: string): TargetError =>
+      new TargetError(`the state file ${this.statePath} is corrupt: ${problem}; repair it or move it aside`);
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw corrupt('it is not valid UTF-8');
+    }
+    let value: JsonValue;
+    try {
+      value = parseJson(text).value;
+    } catch (err) {
+      throw corrupt((err as Error).message);
+    }
+    if (!isJsonObject(value)) throw corrupt('it must hold a JSON object of state ids');
+    return value;
+  }
+
+  private locked(work: () => void): void {
+    let db = this.lockDb;
+    try {
+      db ??= this.lockDb = new Database(fileInside(this.dir, LOCK_FILE), { timeout: LOCK_WAIT_MS });
+      db.exec('BEGIN EXCLUSIVE');
+    } catch (err) {
+      throw new TargetError(`cannot lock ${this.dir} for writing (another run may be committing): ${(err as Error).message}`);
+    }
+    try {
+      work();
+    } finally {
+      db.exec('ROLLBACK');
+    }
+  }
+}
+
+/**
+ * Opens a stream file for appending ('a+': appends, and may read what is there) and calls
+ * `write` with its descriptor and status; then fsyncs it, and the folder when the file
+ * is new so that it survives a crash together with the state that will point past it.
+ */
+export function appendToFile(path: string, write: (fd: number, stats: Stats) => void): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'a+');
+    const stats = fstatSync(fd);
+    write(fd, stats);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    if (stats.size === 0) fsyncDir(dirname(path));
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    if (err instanceof TargetError) throw err;
+    throw new TargetError(`cannot write ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Writes all of `data` (writeSync may write less than asked). */
+export function writeAll(fd: number, data: Uint8Array): void {
+  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done);
+}
+
+/** Reads up to `length` bytes at `position` into `buffer`; fewer only at the end of the file. */
+export function readAt(fd: number, buffer: Buffer, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buffer, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}

@@ -1,0 +1,134 @@
+import type { JsonValue } from '../protocol/json.js';
+import type { Message } from '../protocol/messages.js';
+import { SchemaError, SchemaRegistry, recordProblem, type StreamSchema } from '../protocol/schema.js';
+import type { Target } from './target.js';
+
+/**
+ * Drives a target with Singer messages: checks them, batches records, and commits each
+ * batch together with the latest STATE received before it. Because every buffered record
+ * is written by the same commit, that STATE is fully covered when the commit returns
+ * (state is never ahead of data), and `onCommit` may publish it.
+ */
+
+export interface LoaderOptions {
+  /** Validate records against their stream's schema (key properties are always checked). */
+  validate: boolean;
+  /** Commit when this many records are buffered. */
+  batchRecords: number;
+  /** Commit when the oldest buffered record has waited this long (long, slow runs still checkpoint). */
+  maxBatchAgeMs: number;
+  /** Called after a commit that carried a new state. */
+  onCommit?: (state: JsonValue) => void | Promise<void>;
+  /** Called once per record written (progress). */
+  onRecord?: (stream: string) => void;
+  /** Warnings (unknown message types, ...). */
+  warn: (message: string) => void;
+}
+
+/** A message the loader refused; `line` is set when reading numbered input. */
+export class LoadError extends Error {
+  override name = 'LoadError';
+}
+
+export class Loader {
+  private readonly registry = new SchemaRegistry();
+  private readonly streams = new Map<string, StreamSchema>();
+  private readonly schemaText = new Map<string, string>();
+  private pending = 0;
+  private pendingSince = 0;
+  private latestState: JsonValue | undefined;
+  private stateDirty = false;
+  private warnedUnknown = new Set<string>();
+  /** Set when a commit failed: buffered records are gone, so no later commit may carry the state. */
+  private broken: unknown;
+  recordsWritten = 0;
+
+  constructor(
+    private readonly target: Target,
+    private readonly options: LoaderOptions,
+  ) {}
+
+  /** Handles one message; returns a promise only when it had to commit (await it then). */
+  handle(message: Message | { type: 'UNKNOWN'; originalType: string }): Promise<void> | undefined {
+    switch (message.type) {
+      case 'RECORD': {
+        const stream = this.streams.get(message.stream);
+        if (!stream) throw new LoadError(`RECORD for stream "${message.stream}" before its SCHEMA`);
+        const problem = recordProblem(stream, message, this.options.validate);
+        if (problem !== undefined) throw new LoadError(`RECORD of stream "${message.stream}" is invalid: ${problem}`);
+        this.target.writeRecord(stream, message);
+        this.recordsWritten++;
+        this.options.onRecord?.(message.stream);
+        if (this.pending++ === 0) this.pendingSince = Date.now();
+        if (this.target.streaming) return this.target.backpressure?.();
+        if (this.pending >= this.options.batchRecords) return this.commit();
+        if ((this.pending & 1023) === 0 && Date.now() - this.pendingSince >= this.options.maxBatchAgeMs) return this.commit();
+        return undefined;
+      }
+      case 'SCHEMA': {
+        const text = JSON.stringify([message.schema, message.key_properties, message.bookmark_properties]);
+        if (this.schemaText.get(message.stream) === text) return undefined;
+        let stream: StreamSchema;
+        try {
+          stream = this.registry.open(message);
+        } catch (err) {
+          if (err instanceof SchemaError) throw new LoadError(err.message);
+          throw err;
+        }
+        const changed = this.streams.has(message.stream);
+        const apply = (): void => {
+          this.target.openStream(stream);
+          this.streams.set(message.stream, stream);
+          this.schemaText.set(message.stream, text);
+        };
+        if (changed && this.pending > 0) return this.commit().then(apply);
+        apply();
+        return undefined;
+      }
+      case 'STATE': {
+        this.latestState = message.value;
+        this.stateDirty = true;
+        if (this.target.streaming) return this.commit();
+        if (this.pending > 0 && Date.now() - this.pendingSince >= this.options.maxBatchAgeMs) return this.commit();
+        return undefined;
+      }
+      case 'ACTIVATE_VERSION': {
+        const stream = this.streams.get(message.stream);
+        if (!stream) throw new LoadError(`ACTIVATE_VERSION for stream "${message.stream}" before its SCHEMA`);
+        const activate = (): void => this.target.activateVersion?.(stream, message.version);
+        if (this.pending > 0) return this.commit().then(activate);
+        activate();
+        return undefined;
+      }
+      default: {
+        if (!this.warnedUnknown.has(message.originalType)) {
+          this.warnedUnknown.add(message.originalType);
+          this.options.warn(`skipping messages of unknown type "${message.originalType}"`);
+        }
+        return undefined;
+      }
+    }
+  }
+
+  /** Commits buffered records and the latest state, then publishes that state. */
+  async commit(): Promise<void> {
+    if (this.broken !== undefined) throw this.broken;
+    if (this.pending === 0 && !this.stateDirty) return;
+    const state = this.stateDirty ? this.latestState : undefined;
+    const carriesState = this.stateDirty;
+    try {
+      await this.target.commit(state);
+    } catch (err) {
+      this.broken = err;
+      throw err;
+    }
+    this.pending = 0;
+    this.stateDirty = false;
+    if (carriesState && this.options.onCommit) await this.options.onCommit(state as JsonValue);
+  }
+
+  /** Commits whatever is left; call at the end of input and on interruption. */
+  async finish(): Promise<void> {
+    await this.commit();
+  }
+}

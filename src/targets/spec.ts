@@ -1,0 +1,78 @@
+import { basename, dirname, join, resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { Target, TargetOptions } from './target.js';
+
+/** A parsed `--target` value. */
+export type TargetSpec =
+  | { kind: 'stdout' }
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'jsonl'; dir: string }
+  | { kind: 'csv'; dir: string };
+
+export const TARGET_FORMS = ['-', 'sqlite:PATH', 'jsonl:DIR', 'csv:DIR'];
+
+export function parseTargetSpec(text: string): TargetSpec {
+  if (text === '-') return { kind: 'stdout' };
+  const colon = text.indexOf(':');
+  const scheme = colon > 0 ? text.slice(0, colon) : '';
+  const rest = colon > 0 ? text.slice(colon + 1) : '';
+  if (rest !== '') {
+    if (scheme === 'sqlite') return { kind: 'sqlite', path: rest };
+    if (scheme === 'jsonl') return { kind: 'jsonl', dir: rest };
+    if (scheme === 'csv') return { kind: 'csv', dir: rest };
+  }
+  throw new UsageError(`unknown target ${JSON.stringify(text)}; use one of: ${TARGET_FORMS.join(', ')}`);
+}
+
+export function describeTarget(spec: TargetSpec): string {
+  switch (spec.kind) {
+    case 'stdout':
+      return 'stdout';
+    case 'sqlite':
+      return `sqlite:${spec.path}`;
+    default:
+      return `${spec.kind}:${spec.dir}`;
+  }
+}
+
+/**
+ * Where the run lock for (state id, target) lives: beside the database, or in the folder.
+ * Stdout keeps no state, so it needs no lock unless a --state file is shared.
+ */
+export function lockPathFor(spec: TargetSpec, stateId: string, stateFile: string | undefined): string | undefined {
+  const id = stateId.replace(/[^A-Za-z0-9_-]/g, '_');
+  if (stateFile !== undefined) return `${resolve(stateFile)}.lock`;
+  switch (spec.kind) {
+    case 'stdout':
+      return undefined;
+    case 'sqlite':
+      return join(dirname(resolve(spec.path)), `.${basename(spec.path)}.${id}.lock`);
+    default:
+      return join(resolve(spec.dir), `.sync-${id}.lock`);
+  }
+}
+
+/** Opens a target; each kind is loaded only when used, so start-up stays fast. */
+export async function openTarget(
+  spec: TargetSpec,
+  options: TargetOptions & { stdout: NodeJS.WritableStream },
+): Promise<Target> {
+  switch (spec.kind) {
+    case 'stdout': {
+      const { StdoutTarget } = await import('./stdout.js');
+      return new StdoutTarget(options.stdout as import('node:stream').Writable);
+    }
+    case 'sqlite': {
+      const { SqliteTarget } = await import('./sqlite.js');
+      return new SqliteTarget(spec.path, options);
+    }
+    case 'jsonl': {
+      const { JsonlTarget } = await import('./jsonl.js');
+      return new JsonlTarget(spec.dir, options);
+    }
+    case 'csv': {
+      const { CsvTarget } = await import('./csv.js');
+      return new CsvTarget(spec.dir, options);
+    }
+  }
+}

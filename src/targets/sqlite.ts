@@ -1,0 +1,322 @@
+import Database from 'better-sqlite3';
+import { normalizeInstant } from '../protocol/instant.js';
+import { LosslessNumber, parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
+import type { RecordMessage } from '../protocol/messages.js';
+import { columnKind, type StreamSchema } from '../protocol/schema.js';
+import { TargetError } from '../errors.js';
+import type { Target, TargetOptions } from './target.js';
+
+/**
+ * SQLite, the default target. One table per stream, named as the stream; one column per
+ * top-level property (objects and arrays as JSON text, integers INTEGER, other numbers
+ * untyped so long decimals stay exact, booleans 0/1); upsert on the key properties where
+ * the newest version wins (`_sync_version`, from the replication key, never goes back);
+ * state in `_sync_state`, written in the same transaction as the records it covers.
+ */
+
+type SqlValue = string | number | bigint | null;
+
+const STATE_TABLE = '_sync_state';
+const VERSION_COLUMN = '_sync_version';
+
+/** Quotes an identifier taken from data: `a"b` becomes `"a""b"`. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+interface TableWriter {
+  stream: StreamSchema;
+  table: string;
+  columns: string[];
+  /** Columns named like Object.prototype members (`constructor`...): read only as own properties. */
+  inherited: boolean[];
+  /** Lower-cased column names: SQLite identifiers are case-insensitive. */
+  known: Set<string>;
+  hasVersion: boolean;
+  insert: Database.Statement;
+  rows: SqlValue[][];
+  warned: Set<string>;
+}
+
+export class SqliteTarget implements Target {
+  readonly streaming = false;
+  readonly description: string;
+  private readonly db: Database.Database;
+  private readonly tables = new Map<string, TableWriter>();
+  private readonly readStateStmt: Database.Statement;
+  private readonly writeStateStmt: Database.Statement;
+  private readonly deleteStateStmt: Database.Statement;
+
+  constructor(
+    readonly path: string,
+    private readonly options: TargetOptions,
+  ) {
+    this.description = `sqlite:${path}`;
+    try {
+      this.db = new Database(path);
+      this.db.pragma('journal_mode = WAL');
+      // FULL: a commit is on disk before the state it carries is reported to anyone.
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('busy_timeout = 15000');
+      this.db.defaultSafeIntegers(true);
+      this.db.exec(
+        `CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (id TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)`,
+      );
+    } catch (err) {
+      throw new TargetError(`cannot open SQLite database ${path}: ${(err as Error).message}`);
+    }
+    this.readStateStmt = this.db.prepare(`SELECT value FROM ${STATE_TABLE} WHERE id = ?`);
+    this.writeStateStmt = this.db.prepare(
+      `INSERT INTO ${STATE_TABLE} (id, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+    );
+    this.deleteStateStmt = this.db.prepare(`DELETE FROM ${STATE_TABLE} WHERE id = ?`);
+  }
+
+  openStream(stream: StreamSchema): void {
+    const name = stream.stream;
+    if (name.toLowerCase().startsWith('sqlite_') || name === STATE_TABLE) {
+      throw new TargetError(`stream "${name}" cannot be a SQLite table: the name is reserved`);
+    }
+    const previous = this.tables.get(name);
+    if (previous && previous.rows.length) this.flushTable(previous);
+    const table = quoteIdentifier(name);
+    const hasVersion = stream.keyProperties.length > 0 && stream.versionProperty !== undefined;
+    try {
+      this.db.transaction(() => {
+        const existing = this.existingColumns(name);
+        const wanted: Array<[string, string]> = Object.keys(stream.properties).map((p) => [p, sqlType(stream.properties[p])]);
+        if (hasVersion) wanted.push([VERSION_COLUMN, '']);
+        if (existing.length === 0) {
+          assertDistinct(name, wanted.map(([c]) => c));
+          const defs = wanted.map(([c, type]) => `${quoteIdentifier(c)}${type ? ' ' + type : ''}`);
+          this.db.exec(`CREATE TABLE ${table} (${defs.join(', ')})`);
+        } else {
+          const have = new Set(existing.map((c) => c.toLowerCase()));
+          for (const [c, type] of wanted) {
+            if (have.has(c.toLowerCase())) continue;
+            this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${quoteIdentifier(c)}${type ? ' ' + type : ''}`);
+            have.add(c.toLowerCase());
+          }
+        }
+        this.ensureKeyIndex(name, stream.keyProperties);
+      })();
+    } catch (err) {
+      if (err instanceof TargetError) throw err;
+      throw new TargetError(`cannot prepare table ${table} in ${this.path}: ${(err as Error).message}`);
+    }
+    const columns = this.existingColumns(name);
+    const writer: TableWriter = {
+      stream,
+      table,
+      columns,
+      inherited: columns.map(isInheritedName),
+      known: new Set(columns.map((c) => c.toLowerCase())),
+      hasVersion: hasVersion || columns.includes(VERSION_COLUMN),
+      insert: this.prepareInsert(table, columns, stream.keyProperties),
+      rows: [],
+      warned: previous?.warned ?? new Set(),
+    };
+    this.tables.set(name, writer);
+  }
+
+  writeRecord(stream: StreamSchema, message: RecordMessage): void {
+    const writer = this.tables.get(stream.stream);
+    if (!writer) throw new TargetError(`stream "${stream.stream}" was not opened`);
+    const record = message.record;
+    const columns = writer.columns;
+    const row: SqlValue[] = new Array(columns.length);
+    let matched = 0;
+    const inherited = writer.inherited;
+    for (let i = 0; i < columns.length; i++) {
+      const name = columns[i] as string;
+      const value = inherited[i] && !Object.hasOwn(record, name) ? undefined : record[name];
+      if (value !== undefined) matched++;
+      row[i] = toSqlValue(value);
+    }
+    let keys = 0;
+    for (const _ in record) keys++;
+    if (keys !== matched) this.addUnknownColumns(writer, row, record);
+    if (writer.hasVersion) {
+      const at = columns.indexOf(VERSION_COLUMN);
+      const property = writer.stream.versionProperty;
+      row[at] = property === undefined ? null : versionValue(record[property]);
+    }
+    writer.rows.push(row);
+  }
+
+  commit(state: JsonValue | undefined): void {
+    try {
+      this.db.transaction(() => {
+        for (const writer of this.tables.values()) this.flushRows(writer);
+        if (state !== undefined) this.writeStateStmt.run(this.options.stateId, stringifyJson(state), new Date().toISOString());
+      })();
+    } catch (err) {
+      for (const writer of this.tables.values()) writer.rows = [];
+      throw new TargetError(`writing to ${this.path} failed: ${(err as Error).message}`);
+    }
+  }
+
+  readState(): JsonValue | undefined {
+    const row = this.readStateStmt.get(this.options.stateId) as { value: string } | undefined;
+    if (!row) return undefined;
+    try {
+      return parseJson(row.value).value;
+    } catch (err) {
+      throw new TargetError(`the state of ${this.options.stateId} in ${this.path} is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+
+  writeState(value: JsonValue | undefined): void {
+    if (value === undefined) this.deleteStateStmt.run(this.options.stateId);
+    else this.writeStateStmt.run(this.options.stateId, stringifyJson(value), new Date().toISOString());
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private flushTable(writer: TableWriter): void {
+    this.db.transaction(() => this.flushRows(writer))();
+  }
+
+  private flushRows(writer: TableWriter): void {
+    const width = writer.columns.length;
+    const insert = writer.insert;
+    for (const row of writer.rows) {
+      // Rows buffered before a column was added are one value short: that property was absent.
+      while (row.length < width) row.push(null);
+      insert.run(row);
+    }
+    writer.rows = [];
+  }
+
+  private addUnknownColumns(writer: TableWriter, row: SqlValue[], record: RecordMessage['record']): void {
+    for (const key of Object.keys(record)) {
+      if (writer.columns.includes(key)) continue;
+      if (writer.known.has(key.toLowerCase())) {
+        throw new TargetError(
+          `stream "${writer.stream.stream}": property "${key}" differs only in case from another column; SQLite cannot keep both`,
+        );
+      }
+      if (!writer.warned.has(key)) {
+        writer.warned.add(key);
+        this.options.warn(`stream "${writer.stream.stream}": property "${key}" is not in its schema; adding a column for it`);
+      }
+      // Rows already buffered use the old statement's width; write them before widening.
+      this.flushTable(writer);
+      this.db.exec(`ALTER TABLE ${writer.table} ADD COLUMN ${quoteIdentifier(key)}`);
+      writer.columns = this.existingColumns(writer.stream.stream);
+      writer.inherited = writer.columns.map(isInheritedName);
+      writer.known.add(key.toLowerCase());
+      writer.insert = this.prepareInsert(writer.table, writer.columns, writer.stream.keyProperties);
+    }
+    row.length = 0;
+    for (const c of writer.columns) row.push(toSqlValue(Object.hasOwn(record, c) ? record[c] : undefined));
+  }
+
+  private existingColumns(table: string): string[] {
+    const rows = this.db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as Array<{ name: string }>;
+    return rows.map((r) => r.name);
+  }
+
+  private ensureKeyIndex(table: string, keys: readonly string[]): void {
+    const index = `_sync_key_${table}`;
+    const current = (this.db.prepare(`SELECT name FROM pragma_index_info(?) ORDER BY seqno`).all(index) as Array<{ name: string }>).map(
+      (r) => r.name,
+    );
+    if (current.length === keys.length && current.every((c, i) => c === keys[i])) return;
+    if (current.length) this.db.exec(`DROP INDEX ${quoteIdentifier(index)}`);
+    if (keys.length === 0) return;
+    try {
+      this.db.exec(`CREATE UNIQUE INDEX ${quoteIdentifier(index)} ON ${quoteIdentifier(table)} (${keys.map(quoteIdentifier).join(', ')})`);
+    } catch (err) {
+      throw new TargetError(
+        `stream "${table}": cannot use key properties ${JSON.stringify(keys)}: ${(err as Error).message} (rows already stored repeat that key)`,
+      );
+    }
+  }
+
+  private prepareInsert(table: string, columns: string[], keys: readonly string[]): Database.Statement {
+    const names = columns.map(quoteIdentifier);
+    let sql = `INSERT INTO ${table} (${names.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+    if (keys.length) {
+      const keySet = new Set(keys);
+      const updates = columns.filter((c) => !keySet.has(c)).map((c) => `${quoteIdentifier(c)} = excluded.${quoteIdentifier(c)}`);
+      const conflict = `ON CONFLICT (${keys.map(quoteIdentifier).join(', ')})`;
+      if (updates.length === 0) {
+        sql += ` ${conflict} DO NOTHING`;
+      } else {
+        sql += ` ${conflict} DO UPDATE SET ${updates.join(', ')}`;
+        if (columns.includes(VERSION_COLUMN)) {
+          const v = quoteIdentifier(VERSION_COLUMN);
+          // The newest version wins whatever the arrival order; equal versions: the later write.
+          sql += ` WHERE excluded.${v} IS NULL OR ${table}.${v} IS NULL OR excluded.${v} >= ${table}.${v}`;
+        }
+      }
+    }
+    return this.db.prepare(sql);
+  }
+}
+
+function sqlType(property: JsonValue | undefined): string {
+  switch (columnKind(property)) {
+    case 'integer':
+    case 'boolean':
+      // Exact for every 64-bit integer (those beyond 2^53 are bound as BigInt).
+      return 'INTEGER';
+    case 'string':
+    case 'date-time':
+    case 'object':
+    case 'array':
+      return 'TEXT';
+    default:
+      // No declared type (BLOB affinity): SQLite keeps each value as bound, so a decimal it
+      // cannot hold exactly (beyond 15 digits) stays exact text instead of a rounded REAL.
+      return '';
+  }
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+function toSqlValue(value: JsonValue | undefined): SqlValue {
+  if (value === undefined || value === null) return null;
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+      return value;
+    case 'boolean':
+      return value ? 1 : 0;
+  }
+  if (value instanceof LosslessNumber) {
+    if (/^-?\d+$/.test(value.text)) {
+      const n = BigInt(value.text);
+      if (n >= INT64_MIN && n <= INT64_MAX) return n;
+    }
+    return value.text;
+  }
+  return stringifyJson(value);
+}
+
+/** The sortable form of a replication-key value: date-times as fixed-width UTC text. */
+function versionValue(value: JsonValue | undefined): SqlValue {
+  if (typeof value === 'string') return normalizeInstant(value) ?? value;
+  if (typeof value === 'number' || value instanceof LosslessNumber) return toSqlValue(value);
+  return null;
+}
+
+function isInheritedName(name: string): boolean {
+  return name in Object.prototype;
+}
+
+function assertDistinct(stream: string, columns: string[]): void {
+  const seen = new Map<string, string>();
+  for (const c of columns) {
+    const lower = c.toLowerCase();
+    const other = seen.get(lower);
+    if (other !== undefined) {
+      throw new TargetError(`stream "${stream}": properties "${other}" and "${c}" differ only in case; SQLite cannot keep both`);
+    }
+    seen.set(lower, c);
+  }
+}

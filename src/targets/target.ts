@@ -1,0 +1,45 @@
+import type { JsonValue } from '../protocol/json.js';
+import type { RecordMessage } from '../protocol/messages.js';
+import type { StreamSchema } from '../protocol/schema.js';
+
+/**
+ * A destination for one Singer stream of messages. The loader (loader.ts) validates,
+ * batches and decides when to commit; a target only stores. A target must make a commit
+ * atomic where it can: records and the state that covers them land together, so a crash
+ * never leaves the state ahead of the data.
+ */
+export interface Target {
+  /** Names the destination in messages, e.g. `sqlite:sync.db`. */
+  readonly description: string;
+  /**
+   * True for pass-through targets (stdout): every message is written as it comes and each
+   * STATE is committed at once. False for stores that batch records between commits.
+   */
+  readonly streaming: boolean;
+  /** A stream's schema, the first time or changed. The loader commits rows of the old schema first. */
+  openStream(stream: StreamSchema): void;
+  /** Buffers one record that the loader has already checked. */
+  writeRecord(stream: StreamSchema, message: RecordMessage): void;
+  /** All records of this stream with an older table version are retired (soft-deleted). */
+  activateVersion?(stream: StreamSchema, version: number): void;
+  /**
+   * For streaming targets: a promise when the destination is full (a slow pipe), so the
+   * loader waits instead of buffering without bound; undefined otherwise.
+   */
+  backpressure?(): Promise<void> | undefined;
+  /** Writes what is buffered and, when given, the state covering it; durable when it returns. */
+  commit(state: JsonValue | undefined): void | Promise<void>;
+  /** The state this target keeps for the run's state id, if any. */
+  readState(): JsonValue | undefined;
+  /** Replaces (or with undefined, removes) the stored state, for `sync state set|clear`. */
+  writeState(value: JsonValue | undefined): void | Promise<void>;
+  close(): void | Promise<void>;
+}
+
+/** Options every target is opened with. */
+export interface TargetOptions {
+  /** Key under which the target keeps state (usually the connector name). */
+  stateId: string;
+  /** Non-fatal problems (e.g. a property missing from the schema). */
+  warn: (message: string) => void;
+}

@@ -1,0 +1,269 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collect, runSync, startSync, tempDir } from '../helpers/cli.js';
+
+const tmp = tempDir('sync-run-');
+afterAll(tmp.cleanup);
+let n = 0;
+const fresh = (): string => {
+  const dir = join(tmp.dir, `case-${++n}`);
+  return dir;
+};
+
+function table(db: string, name: string): Array<Record<string, unknown>> {
+  const d = new Database(db, { readonly: true });
+  try {
+    return d.prepare(`SELECT * FROM "${name}" ORDER BY id`).all() as Array<Record<string, unknown>>;
+  } finally {
+    d.close();
+  }
+}
+
+function digest(db: string): string {
+  const d = new Database(db, { readonly: true });
+  try {
+    const hash = createHash('sha256');
+    for (const t of ['customers', 'orders']) {
+      for (const row of d.prepare(`SELECT * FROM "${t}" ORDER BY id`).iterate()) hash.update(JSON.stringify(row));
+    }
+    return hash.digest('hex');
+  } finally {
+    d.close();
+  }
+}
+
+const env = (over: Record<string, string> = {}) => ({ SYNC_SAMPLE_NOW: '2026-03-01T00:00:00Z', ...over });
+
+describe('sync run sample', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fresh();
+  });
+
+  it('writes ./sync.db by default, stdout stays empty, one summary line on stderr', async () => {
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir, { recursive: true });
+    const result = await runSync(['run', 'sample'], { cwd: dir, env: env() });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^sample → sqlite:sync\.db: customers 100, orders 500 \(600 records in/);
+    expect(table(join(dir, 'sync.db'), 'customers')).toHaveLength(100);
+    expect(table(join(dir, 'sync.db'), 'orders')).toHaveLength(500);
+  });
+
+  it('runs incrementally from the stored bookmark (inclusive, so boundary rows come again)', async () => {
+    const result = await runSync(['run', 'sample'], { cwd: dir, env: env() });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/customers 1, orders 1 \(2 records/);
+    const shown = await runSync(['state', 'show', 'sample'], { cwd: dir });
+    const state = JSON.parse(shown.stdout) as { currently_syncing: unknown; bookmarks: Record<string, { replication_key_value: string }> };
+    expect(state.currently_syncing).toBeNull();
+    expect(Object.keys(state.bookmarks).sort()).toEqual(['customers', 'orders']);
+  });
+
+  it('pipes Singer NDJSON to stdout with --target -, SCHEMA before RECORD, STATE last', async () => {
+    const result = await runSync(['run', 'sample', '--target', '-', '--streams', 'customers'], { env: env({ SYNC_SAMPLE_CUSTOMERS: '5' }) });
+    expect(result.code).toBe(0);
+    const messages = result.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { type: string; record?: { id: number } });
+    expect(messages[0]?.type).toBe('SCHEMA');
+    expect(messages.filter((m) => m.type === 'RECORD').map((m) => m.record?.id).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(messages.at(-1)?.type).toBe('STATE');
+    expect(result.stdout).not.toMatch(/\n\n/);
+  });
+
+  it('resumes from --state FILE and writes the state back to it', async () => {
+    const stateFile = join(tmp.dir, 'state.json');
+    const first = await runSync(['run', 'sample', '--target', '-', '--state', stateFile], { env: env() });
+    expect(first.code).toBe(0);
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { bookmarks: object };
+    expect(Object.keys(saved.bookmarks).sort()).toEqual(['customers', 'orders']);
+    const second = await runSync(['run', 'sample', '--target', '-', '--state', stateFile], { env: env() });
+    const records = second.stdout.split('\n').filter((l) => l.includes('"RECORD"'));
+    expect(records).toHaveLength(2);
+  });
+
+  it('writes one file per stream with jsonl: and csv:', async () => {
+    const out = fresh();
+    expect((await runSync(['run', 'sample', '--target', `jsonl:${out}`], { env: env() })).code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['.sync-sample.lock', '.sync-state.json', '.sync-state.json.lock', 'customers.jsonl', 'orders.jsonl']);
+    expect(readFileSync(join(out, 'orders.jsonl'), 'utf8').trimEnd().split('\n')).toHaveLength(500);
+    const csv = fresh();
+    expect((await runSync(['run', 'sample', '--target', `csv:${csv}`], { env: env() })).code).toBe(0);
+    expect(readFileSync(join(csv, 'customers.csv'), 'utf8').split('\n')[0]).toMatch(/^id,/);
+  });
+
+  it('--full-refresh re-reads everything', async () => {
+    const result = await runSync(['run', 'sample', '--full-refresh', '--streams', 'orders'], { cwd: dir, env: env() });
+    expect(result.stderr).toMatch(/orders 500 \(500 records/);
+  });
+
+  it('prints the catalog with --discover and settings with --about', async () => {
+    const discover = await runSync(['run', 'sample', '--discover']);
+    const catalog = JSON.parse(discover.stdout) as { streams: Array<{ tap_stream_id: string; key_properties: string[] }> };
+    expect(catalog.streams.map((s) => s.tap_stream_id)).toEqual(['customers', 'orders']);
+    const about = await runSync(['run', 'sample', '--about', '--format', 'json']);
+    const parsed = JSON.parse(about.stdout) as { name: string; settings: Array<{ name: string; env: string }> };
+    expect(parsed.name).toBe('sample');
+    expect(parsed.settings.map((s) => s.env)).toContain('SYNC_SAMPLE_SEED');
+  });
+
+  it('selects streams and drops deselected fields with --catalog', async () => {
+    const discover = await runSync(['run', 'sample', '--discover']);
+    const catalog = JSON.parse(discover.stdout) as { streams: Array<{ tap_stream_id: string; metadata: Array<{ breadcrumb: string[]; metadata: Record<string, unknown> }> }> };
+    for (const s of catalog.streams) {
+      const root = s.metadata.find((m) => m.breadcrumb.length === 0);
+      if (root) root.metadata['selected'] = s.tap_stream_id === 'customers';
+      const email = s.metadata.find((m) => m.breadcrumb[1] === 'email');
+      if (email) email.metadata['selected'] = false;
+    }
+    const file = join(tmp.dir, 'catalog.json');
+    writeFileSync(file, JSON.stringify(catalog));
+    const result = await runSync(['run', 'sample', '--catalog', file, '--target', '-'], { env: env({ SYNC_SAMPLE_CUSTOMERS: '3' }) });
+    const lines = result.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { type: string; stream?: string; record?: Record<string, unknown> });
+    expect(new Set(lines.filter((l) => l.stream).map((l) => l.stream))).toEqual(new Set(['customers']));
+    const record = lines.find((l) => l.type === 'RECORD')?.record ?? {};
+    expect(record).not.toHaveProperty('email');
+    expect(record).toHaveProperty('name');
+  });
+});
+
+describe('sync run: bad input', () => {
+  it('lists the known connectors for an unknown one (exit 2)', async () => {
+    const result = await runSync(['run', 'shopifyy']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('sync: usage error: unknown connector "shopifyy"; known connectors: sample\n');
+  });
+
+  it('reports every config problem with its path (exit 2)', async () => {
+    const file = join(tmp.dir, 'bad-config.json');
+    writeFileSync(file, JSON.stringify({ seed: 'x', customers: -1, now: 'yesterday', extra: 1 }));
+    const result = await runSync(['run', 'sample', '--config', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/invalid configuration for sample \(3 problems\)/);
+    expect(result.stderr).toMatch(/seed: must be integer \(got "x"\)/);
+    expect(result.stderr).toMatch(/customers: must be >= 0 \(got -1\)/);
+    expect(result.stderr).toMatch(/now: must be an ISO 8601 date-time/);
+    expect(result.stderr).toMatch(/warning: .*unknown setting "extra"/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('names the environment variable that is wrong', async () => {
+    const result = await runSync(['run', 'sample'], { env: { SYNC_SAMPLE_SEED: 'seven' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/SYNC_SAMPLE_SEED: expected integer, got "seven"/);
+  });
+
+  it('says which file cannot be read, and where JSON is broken', async () => {
+    const missing = await runSync(['run', 'sample', '--config', join(tmp.dir, 'nope.json')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--config .*nope\.json: cannot read it \(no such file\)/);
+    const broken = join(tmp.dir, 'broken.json');
+    writeFileSync(broken, '{\n  "seed": 1,\n  "customers": ,\n}');
+    const bad = await runSync(['run', 'sample', '--config', broken]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/not valid JSON \(.* at line 3, column \d+\)/);
+  });
+
+  it('rejects an unknown target and an unknown stream', async () => {
+    const target = await runSync(['run', 'sample', '--target', 'mysql:x']);
+    expect(target.code).toBe(2);
+    expect(target.stderr).toMatch(/unknown target "mysql:x"; use one of: -, sqlite:PATH, jsonl:DIR, csv:DIR/);
+    const stream = await runSync(['run', 'sample', '--streams', 'orders,refunds', '--target', '-']);
+    expect(stream.code).toBe(2);
+    expect(stream.stderr).toMatch(/unknown stream "refunds" for sample; streams: customers, orders/);
+  });
+
+  it('exits 2 with usage for an unknown flag', async () => {
+    const result = await runSync(['run', 'sample', '--frobnicate']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/unknown option '--frobnicate'/);
+  });
+});
+
+describe('sync run: cron safety', () => {
+  const big = { SYNC_SAMPLE_NOW: '2026-03-01T00:00:00Z', SYNC_SAMPLE_ORDERS: '200000', SYNC_SAMPLE_CUSTOMERS: '20000' };
+
+  async function waitFor(check: () => boolean, ms = 30_000): Promise<void> {
+    const until = Date.now() + ms;
+    while (!check()) {
+      if (Date.now() > until) throw new Error('timed out waiting');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  function committedOrders(db: string): number {
+    if (!existsSync(db)) return 0;
+    try {
+      const d = new Database(db, { readonly: true, timeout: 1000 });
+      try {
+        const row = d.prepare(`SELECT count(*) AS n FROM orders`).get() as { n: number } | undefined;
+        return row?.n ?? 0;
+      } finally {
+        d.close();
+      }
+    } catch {
+      return 0;
+    }
+  }
+
+  it('a second run while the first is alive exits 75 with one line and touches nothing', async () => {
+    const dir = fresh();
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir);
+    const first = startSync(['run', 'sample'], { cwd: dir, env: big });
+    const firstDone = collect(first);
+    await waitFor(() => existsSync(join(dir, 'sync.db')));
+    const second = await runSync(['run', 'sample', '--streams', 'customers'], { cwd: dir, env: big });
+    expect(second.code).toBe(75);
+    expect(second.stderr.trim().split('\n')).toHaveLength(1);
+    expect(second.stderr).toMatch(/sync: busy: sync run sample → sqlite:sync\.db is already running/);
+    const result = await firstDone;
+    expect(result.code).toBe(0);
+    expect(table(join(dir, 'sync.db'), 'customers')).toHaveLength(20000);
+  });
+
+  it('after kill -9 in the middle of a large run, a rerun ends with the rows of a clean run', async () => {
+    const clean = fresh();
+    const killed = fresh();
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(clean);
+    mkdirSync(killed);
+    const victim = startSync(['run', 'sample'], { cwd: killed, env: big });
+    const done = collect(victim);
+    await waitFor(() => committedOrders(join(killed, 'sync.db')) > 0);
+    victim.kill('SIGKILL');
+    const killedResult = await done;
+    expect(killedResult.signal).toBe('SIGKILL');
+    const partial = committedOrders(join(killed, 'sync.db'));
+    expect(partial).toBeLessThan(200000);
+    const rerun = await runSync(['run', 'sample'], { cwd: killed, env: big });
+    expect(rerun.code).toBe(0);
+    expect((await runSync(['run', 'sample'], { cwd: clean, env: big })).code).toBe(0);
+    expect(digest(join(killed, 'sync.db'))).toBe(digest(join(clean, 'sync.db')));
+  });
+
+  it('SIGTERM stops reading, commits what was written with its state, exits 143', async () => {
+    const dir = fresh();
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir);
+    const child = startSync(['run', 'sample'], { cwd: dir, env: big });
+    const done = collect(child);
+    await waitFor(() => committedOrders(join(dir, 'sync.db')) > 0);
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(result.code).toBe(143);
+    expect(result.stderr).toMatch(/sync: stopped: interrupted by SIGTERM/);
+    const d = new Database(join(dir, 'sync.db'), { readonly: true });
+    const state = JSON.parse((d.prepare('SELECT value FROM _sync_state').get() as { value: string }).value) as {
+      bookmarks: Record<string, { replication_key_value: string }>;
+    };
+    const newest = (d.prepare(`SELECT max(updated_at) AS m FROM orders`).get() as { m: string }).m;
+    d.close();
+    // The saved bookmark is exactly the newest committed record: nothing ahead, nothing lost.
+    expect(state.bookmarks['orders']?.replication_key_value).toBe(newest);
+  });
+});

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { LosslessNumber, parseJson, stringifyJson, toPlainJson, JsonSyntaxError } from '../../src/protocol/json.js';
+
+const roundTrip = (text: string): string => stringifyJson(parseJson(text).value);
+
+describe('lossless JSON', () => {
+  it('keeps integers beyond 2^53 byte for byte', () => {
+    const text = '{"id":9007199254740993,"big":123456789012345678901234567890,"neg":-98765432109876543210}';
+    expect(roundTrip(text)).toBe(text);
+    const { value, lossless } = parseJson(text);
+    expect(lossless).toBe(true);
+    expect((value as Record<string, unknown>)['id']).toBeInstanceOf(LosslessNumber);
+  });
+
+  it('keeps a 40-digit decimal and exponents that doubles cannot hold', () => {
+    const text = '[1234567890.123456789012345678901234567890,0.1234567890123456789012345678901234567890,1e400,-2.5e-400]';
+    expect(roundTrip(text)).toBe(text);
+  });
+
+  it('leaves ordinary numbers as numbers (fast path)', () => {
+    const { value, lossless } = parseJson('{"a":1,"b":2.5,"c":-0.001,"d":1e21}');
+    expect(lossless).toBe(false);
+    expect(value).toEqual({ a: 1, b: 2.5, c: -0.001, d: 1e21 });
+  });
+
+  it('keeps safe 16-digit integers as numbers even on the careful path', () => {
+    const { value, lossless } = parseJson('{"a":1234567890123456,"s":"0000000000000000"}');
+    expect(lossless).toBe(false);
+    expect(value).toEqual({ a: 1234567890123456, s: '0000000000000000' });
+  });
+
+  it('parses strings with escapes, unicode and NUL on the careful path', () => {
+    const text = '{"n":12345678901234567890,"s":"a\\"b\\\\c\\u0000\\n\\u00e9 ☃ 😀"}';
+    const { value } = parseJson(text);
+    expect((value as Record<string, unknown>)['s']).toBe('a"b\\c\u0000\n\u00e9 ☃ 😀');
+    expect(parseJson(roundTrip(text)).value).toEqual(value);
+  });
+
+  it('never writes NaN or Infinity', () => {
+    expect(stringifyJson({ a: Number.NaN, b: Number.POSITIVE_INFINITY, c: -0 })).toBe('{"a":null,"b":null,"c":0}');
+  });
+
+  it('does not let a string impersonate a number', () => {
+    const text = '{"s":"~sync-number-00~123","n":123456789012345678901}';
+    expect(roundTrip(text)).toBe(text);
+  });
+
+  it('keeps __proto__ as an own key and does not pollute prototypes', () => {
+    const { value } = parseJson('{"__proto__":{"polluted":true},"n":12345678901234567890}');
+    expect(Object.keys(value as object)).toEqual(['__proto__', 'n']);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+  });
+
+  it.each([
+    ['{"a":1,}', 'expected a property name'],
+    ['{"a" 1}', "expected ':'"],
+    ['[1 2]', "expected ',' or ']'"],
+    ['{"a":12345678901234567890', "expected ',' or '}'"],
+    ['"unterminated 12345678901234567', 'unterminated string'],
+    ['[01234567890123456789]', "expected ',' or ']'"],
+    ['{"a":tru}', 'invalid literal'],
+    ['12345678901234567890 x', 'unexpected text after the JSON value'],
+    ['', 'unexpected end of JSON'],
+    ['"bad \\x escape 12345678901234567"', 'invalid escape in string'],
+    ['"raw\tcontrol 12345678901234567"', 'control character in string'],
+  ])('rejects %j with a position', (text, problem) => {
+    expect(() => parseJson(text)).toThrowError(JsonSyntaxError);
+    expect(() => parseJson(text)).toThrowError(problem);
+  });
+
+  it('refuses absurd nesting instead of overflowing the stack', () => {
+    const deep = '['.repeat(20_000) + '12345678901234567890' + ']'.repeat(20_000);
+    expect(() => parseJson(deep)).toThrowError(/nesting deeper than/);
+  });
+
+  it('gives plain numbers for validation', () => {
+    const { value } = parseJson('{"a":[123456789012345678901],"b":"x"}');
+    expect(toPlainJson(value)).toEqual({ a: [123456789012345678901], b: 'x' });
+  });
+});

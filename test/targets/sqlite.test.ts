@@ -1,0 +1,157 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseMessage, type Message } from '../../src/protocol/messages.js';
+import { Loader } from '../../src/targets/loader.js';
+import { SqliteTarget } from '../../src/targets/sqlite.js';
+import { tempDir } from '../helpers/cli.js';
+
+let tmp: ReturnType<typeof tempDir>;
+let path: string;
+const warnings: string[] = [];
+beforeEach(() => {
+  tmp = tempDir('sync-sqlite-');
+  path = join(tmp.dir, 't.db');
+  warnings.length = 0;
+});
+afterEach(() => tmp.cleanup());
+
+async function load(lines: string[], options: { batch?: number; stateId?: string } = {}): Promise<unknown[]> {
+  const target = new SqliteTarget(path, { stateId: options.stateId ?? 'test', warn: (m) => warnings.push(m) });
+  const committed: unknown[] = [];
+  const loader = new Loader(target, {
+    validate: true,
+    batchRecords: options.batch ?? 1000,
+    maxBatchAgeMs: 60_000,
+    warn: (m) => warnings.push(m),
+    onCommit: (s) => void committed.push(s),
+  });
+  try {
+    for (const [i, line] of lines.entries()) {
+      const pending = loader.handle(parseMessage(line, i + 1) as Message);
+      if (pending) await pending;
+    }
+    await loader.finish();
+  } finally {
+    target.close();
+  }
+  return committed;
+}
+
+function query(sql: string): Array<Record<string, unknown>> {
+  const db = new Database(path, { readonly: true });
+  db.defaultSafeIntegers(true);
+  try {
+    return db.prepare(sql).all() as Array<Record<string, unknown>>;
+  } finally {
+    db.close();
+  }
+}
+
+const schema = (stream: string, extra = '') =>
+  `{"type":"SCHEMA","stream":${JSON.stringify(stream)},"schema":{"properties":{"id":{"type":"integer"},"name":{"type":["null","string"]},"amount":{"type":["null","number"]},"updated_at":{"type":"string","format":"date-time"}${extra}}},"key_properties":["id"],"bookmark_properties":["updated_at"]}`;
+const record = (stream: string, r: object) => JSON.stringify({ type: 'RECORD', stream, record: r });
+
+describe('SQLite target', () => {
+  it('keeps the newest version whatever the arrival order, comparing instants not strings', async () => {
+    await load([
+      schema('orders'),
+      record('orders', { id: 1, name: 'newer', updated_at: '2024-05-01T14:00:00+02:00' }),
+      // Older instant although the string sorts after the one above.
+      record('orders', { id: 1, name: 'older', updated_at: '2024-05-01T11:59:59.999999Z' }),
+      record('orders', { id: 2, name: 'first', updated_at: '2024-05-01T12:00:00Z' }),
+      record('orders', { id: 2, name: 'same instant, later arrival', updated_at: '2024-05-01T12:00:00.000000+00:00' }),
+    ]);
+    expect(query('SELECT id, name, _sync_version FROM orders ORDER BY id')).toEqual([
+      { id: 1n, name: 'newer', _sync_version: '2024-05-01T12:00:00.000000Z' },
+      { id: 2n, name: 'same instant, later arrival', _sync_version: '2024-05-01T12:00:00.000000Z' },
+    ]);
+  });
+
+  it('keeps the newest version across separate writers (batch then an older replay)', async () => {
+    await load([schema('orders'), record('orders', { id: 1, name: 'webhook', updated_at: '2024-06-01T00:00:00Z' })]);
+    await load([schema('orders'), record('orders', { id: 1, name: 'stale batch', updated_at: '2024-05-01T00:00:00Z' })]);
+    expect(query('SELECT name FROM orders')).toEqual([{ name: 'webhook' }]);
+  });
+
+  it('stores numbers SQLite cannot hold as exact text, and 64-bit integers exactly', async () => {
+    await load([
+      schema('n'),
+      '{"type":"RECORD","stream":"n","record":{"id":9007199254740993,"amount":1234567890.123456789012345678901234567890,"updated_at":"2024-01-01T00:00:00Z"}}',
+      '{"type":"RECORD","stream":"n","record":{"id":2,"amount":123456789012345678901234567890,"updated_at":"2024-01-01T00:00:00Z"}}',
+      '{"type":"RECORD","stream":"n","record":{"id":3,"amount":0.25,"updated_at":"2024-01-01T00:00:00Z"}}',
+    ]);
+    expect(query('SELECT id, amount, typeof(amount) AS t FROM n ORDER BY id')).toEqual([
+      { id: 2n, amount: '123456789012345678901234567890', t: 'text' },
+      { id: 3n, amount: 0.25, t: 'real' },
+      { id: 9007199254740993n, amount: '1234567890.123456789012345678901234567890', t: 'text' },
+    ]);
+  });
+
+  it('treats hostile stream and property names as plain names', async () => {
+    const evil = 'x"; DROP TABLE y; --';
+    await load([
+      '{"type":"SCHEMA","stream":"y","schema":{"properties":{"id":{"type":"integer"}}},"key_properties":["id"]}',
+      '{"type":"RECORD","stream":"y","record":{"id":1}}',
+      `{"type":"SCHEMA","stream":${JSON.stringify(evil)},"schema":{"properties":{"id":{"type":"integer"},"a\\"b":{"type":"string"}}},"key_properties":["id"]}`,
+      `{"type":"RECORD","stream":${JSON.stringify(evil)},"record":{"id":1,"a\\"b":"ok"}}`,
+    ]);
+    expect(query('SELECT * FROM y')).toEqual([{ id: 1n }]);
+    expect(query(`SELECT * FROM "x""; DROP TABLE y; --"`)).toEqual([{ id: 1n, 'a"b': 'ok' }]);
+  });
+
+  it('refuses reserved table names with a clear error', async () => {
+    await expect(load(['{"type":"SCHEMA","stream":"sqlite_master","schema":{"properties":{}},"key_properties":[]}'])).rejects.toThrow(
+      /reserved/,
+    );
+  });
+
+  it('adds columns for new properties, from a new SCHEMA or from records, and warns once', async () => {
+    await load([
+      schema('c'),
+      record('c', { id: 1, name: 'a', updated_at: '2024-01-01T00:00:00Z' }),
+      record('c', { id: 2, name: 'b', surprise: { deep: [1] }, updated_at: '2024-01-01T00:00:00Z' }),
+      record('c', { id: 3, surprise: true, updated_at: '2024-01-01T00:00:00Z' }),
+      schema('c', ',"flag":{"type":"boolean"}'),
+      record('c', { id: 4, flag: true, updated_at: '2024-01-01T00:00:00Z' }),
+    ]);
+    expect(query('SELECT id, name, surprise, flag FROM c ORDER BY id')).toEqual([
+      { id: 1n, name: 'a', surprise: null, flag: null },
+      { id: 2n, name: 'b', surprise: '{"deep":[1]}', flag: null },
+      { id: 3n, name: null, surprise: 1, flag: null },
+      { id: 4n, name: null, surprise: null, flag: 1n },
+    ]);
+    expect(warnings.filter((w) => w.includes('"surprise"'))).toHaveLength(1);
+  });
+
+  it('commits state with the records it covers, and keeps it per state id', async () => {
+    const committed = await load(
+      [schema('s'), record('s', { id: 1, updated_at: '2024-01-01T00:00:00Z' }), '{"type":"STATE","value":{"at":1}}', record('s', { id: 2, updated_at: '2024-01-01T00:00:00Z' })],
+      { batch: 1, stateId: 'a' },
+    );
+    expect(committed).toEqual([{ at: 1 }]);
+    await load(['{"type":"STATE","value":{"other":true}}'], { stateId: 'b' });
+    expect(query('SELECT id, value FROM _sync_state ORDER BY id')).toEqual([
+      { id: 'a', value: '{"at":1}' },
+      { id: 'b', value: '{"other":true}' },
+    ]);
+    const target = new SqliteTarget(path, { stateId: 'a', warn: () => {} });
+    expect(target.readState()).toEqual({ at: 1 });
+    target.writeState(undefined);
+    expect(target.readState()).toBeUndefined();
+    target.close();
+  });
+
+  it('appends when a stream has no key properties', async () => {
+    const s = '{"type":"SCHEMA","stream":"log","schema":{"properties":{"m":{"type":"string"}}},"key_properties":[]}';
+    await load([s, '{"type":"RECORD","stream":"log","record":{"m":"a"}}', '{"type":"RECORD","stream":"log","record":{"m":"a"}}']);
+    await load([s, '{"type":"RECORD","stream":"log","record":{"m":"a"}}']);
+    expect(query('SELECT count(*) AS n FROM log')).toEqual([{ n: 3n }]);
+  });
+
+  it('reports a case clash between properties instead of losing one', async () => {
+    await expect(
+      load(['{"type":"SCHEMA","stream":"k","schema":{"properties":{"Id":{"type":"string"},"id":{"type":"string"}}},"key_properties":[]}']),
+    ).rejects.toThrow(/differ only in case/);
+  });
+});
