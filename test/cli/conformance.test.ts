@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runSync, tempDir } from '../helpers/cli.js';
 
 /** The Singer target conformance streams, fed to the real binary: `sync target sqlite:…`. */
-const STREAMS = resolve(import.meta.dirname, '../../../shared/conformance/target-streams');
+const STREAMS = resolve(import.meta.dirname, '../fixtures/target-streams');
 const MUST_FAIL: Record<string, RegExp> = {
   invalid_schema: /line 1: .*has no "properties"/,
   record_before_schema: /line 1: RECORD for stream "test_record_before_schema" before its SCHEMA/,
