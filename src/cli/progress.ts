@@ -9,8 +9,6 @@ export interface Progress {
   record(stream: string): void;
   counts(): Map<string, number>;
   total(): number;
-  /** Clears the bars before a log line is written, so the two never interleave. */
-  clear(): void;
   stop(): void;
 }
 
@@ -23,12 +21,12 @@ export async function createProgress(io: CliIo, enabled: boolean): Promise<Progr
     counts: () => counts,
     total: () => [...counts.values()].reduce((a, b) => a + b, 0),
   };
-  if (!enabled || !io.stderr.isTTY) return { ...base, clear() {}, stop() {} };
+  if (!enabled || !io.stderr.isTTY) return { ...base, stop() {} };
 
   // cli-progress is CommonJS: its exports arrive as the default export.
   const loaded = await import('cli-progress');
   const { MultiBar, Presets } = (loaded as unknown as { default: typeof loaded }).default ?? loaded;
-  const started = Date.now();
+  const startedAt = new Map<string, number>();
   const multi = new MultiBar(
     {
       stream: io.stderr as NodeJS.WritableStream & NodeJS.WriteStream,
@@ -41,8 +39,10 @@ export async function createProgress(io: CliIo, enabled: boolean): Promise<Progr
   );
   const bars = new Map<string, ReturnType<InstanceType<typeof MultiBar>['create']>>();
   const render = (): void => {
-    const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+    const now = Date.now();
     for (const [stream, n] of counts) {
+      if (!startedAt.has(stream)) startedAt.set(stream, now);
+      const seconds = Math.max((now - (startedAt.get(stream) as number)) / 1000, 0.1);
       let bar = bars.get(stream);
       if (!bar) {
         bar = multi.create(0, 0, { stream, rate: '0' });
@@ -55,9 +55,6 @@ export async function createProgress(io: CliIo, enabled: boolean): Promise<Progr
   timer.unref();
   return {
     ...base,
-    clear() {
-      // cli-progress redraws on its own; a log line simply lands above the bars.
-    },
     stop() {
       clearInterval(timer);
       render();

@@ -33,7 +33,8 @@ interface TableWriter {
   /** Lower-cased column names: SQLite identifiers are case-insensitive. */
   known: Set<string>;
   hasVersion: boolean;
-  insert: Database.Statement;
+  /** Undefined while the table has no column yet (a schema without properties). */
+  insert: Database.Statement | undefined;
   rows: SqlValue[][];
   warned: Set<string>;
 }
@@ -86,7 +87,9 @@ export class SqliteTarget implements Target {
         const existing = this.existingColumns(name);
         const wanted: Array<[string, string]> = Object.keys(stream.properties).map((p) => [p, sqlType(stream.properties[p])]);
         if (hasVersion) wanted.push([VERSION_COLUMN, '']);
-        if (existing.length === 0) {
+        if (existing.length === 0 && wanted.length === 0) {
+          // SQLite has no zero-column tables: created with the first property a record brings.
+        } else if (existing.length === 0) {
           assertDistinct(name, wanted.map(([c]) => c));
           const defs = wanted.map(([c, type]) => `${quoteIdentifier(c)}${type ? ' ' + type : ''}`);
           this.db.exec(`CREATE TABLE ${table} (${defs.join(', ')})`);
@@ -112,12 +115,13 @@ export class SqliteTarget implements Target {
       inherited: columns.map(isInheritedName),
       known: new Set(columns.map((c) => c.toLowerCase())),
       hasVersion: hasVersion || columns.includes(VERSION_COLUMN),
-      insert: this.prepareInsert(table, columns, stream.keyProperties),
+      insert: columns.length ? this.prepareInsert(table, columns, stream.keyProperties) : undefined,
       rows: [],
       warned: previous?.warned ?? new Set(),
     };
     this.tables.set(name, writer);
   }
+
 
   writeRecord(stream: StreamSchema, message: RecordMessage): void {
     const writer = this.tables.get(stream.stream);
@@ -182,6 +186,10 @@ export class SqliteTarget implements Target {
   private flushRows(writer: TableWriter): void {
     const width = writer.columns.length;
     const insert = writer.insert;
+    if (!insert) {
+      writer.rows = [];
+      return;
+    }
     for (const row of writer.rows) {
       // Rows buffered before a column was added are one value short: that property was absent.
       while (row.length < width) row.push(null);
@@ -204,7 +212,8 @@ export class SqliteTarget implements Target {
       }
       // Rows already buffered use the old statement's width; write them before widening.
       this.flushTable(writer);
-      this.db.exec(`ALTER TABLE ${writer.table} ADD COLUMN ${quoteIdentifier(key)}`);
+      const column = quoteIdentifier(key);
+      this.db.exec(writer.columns.length ? `ALTER TABLE ${writer.table} ADD COLUMN ${column}` : `CREATE TABLE ${writer.table} (${column})`);
       writer.columns = this.existingColumns(writer.stream.stream);
       writer.inherited = writer.columns.map(isInheritedName);
       writer.known.add(key.toLowerCase());

@@ -154,4 +154,10 @@ describe('SQLite target', () => {
       load(['{"type":"SCHEMA","stream":"k","schema":{"properties":{"Id":{"type":"string"},"id":{"type":"string"}}},"key_properties":[]}']),
     ).rejects.toThrow(/differ only in case/);
   });
+
+  it('creates the table of a schema without properties when a record brings the first one', async () => {
+    const s = '{"type":"SCHEMA","stream":"bare","schema":{"properties":{}},"key_properties":[]}';
+    await load([s, '{"type":"RECORD","stream":"bare","record":{}}', '{"type":"RECORD","stream":"bare","record":{"x":1}}']);
+    expect(query('SELECT x FROM bare')).toEqual([{ x: 1 }]);
+  });
 });

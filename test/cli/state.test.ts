@@ -1,0 +1,116 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runSync, tempDir } from '../helpers/cli.js';
+
+const tmp = tempDir('sync-state-');
+afterAll(tmp.cleanup);
+const env = { SYNC_SAMPLE_NOW: '2026-01-15T00:00:00Z' };
+
+describe('sync state', () => {
+  const dir = join(tmp.dir, 'work');
+  mkdirSync(dir);
+  const sync = (args: string[]) => runSync(args, { cwd: dir, env });
+
+  it('says so when no state is stored, and prints nothing on stdout', async () => {
+    const result = await sync(['state', 'show', 'sample']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe('no state stored for sample in sqlite:sync.db\n');
+  });
+
+  it('set replaces the state; the next run starts from it', async () => {
+    const bookmark = '2025-12-01T00:00:00Z';
+    const state = { bookmarks: { orders: { replication_key: 'updated_at', replication_key_value: bookmark } } };
+    const set = await sync(['state', 'set', 'sample', JSON.stringify(state)]);
+    expect(set.code).toBe(0);
+    expect(JSON.parse((await sync(['state', 'show', 'sample'])).stdout)).toEqual(state);
+    const run = await sync(['run', 'sample', '--streams', 'orders']);
+    expect(run.code).toBe(0);
+    // Only orders changed since the bookmark are read (none of the 500 created in early 2025).
+    const read = Number(/orders (\d+) /.exec(run.stderr)?.[1]);
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThan(100);
+  });
+
+  it('clear --stream drops one bookmark and keeps the others', async () => {
+    await sync(['run', 'sample']);
+    const cleared = await sync(['state', 'clear', 'sample', '--stream', 'orders']);
+    expect(cleared.code).toBe(0);
+    const state = JSON.parse((await sync(['state', 'show', 'sample'])).stdout) as { bookmarks: Record<string, unknown> };
+    expect(Object.keys(state.bookmarks)).toEqual(['customers']);
+    const rerun = await sync(['run', 'sample']);
+    expect(rerun.stderr).toMatch(/customers 1, orders 500 /);
+  });
+
+  it('clear removes everything', async () => {
+    expect((await sync(['state', 'clear', 'sample'])).code).toBe(0);
+    expect((await sync(['state', 'show', 'sample'])).stdout).toBe('');
+  });
+
+  it('set --file reads the state from a file; broken input is refused with exit 2', async () => {
+    const file = join(tmp.dir, 'state.json');
+    writeFileSync(file, '{"bookmarks": {}}');
+    expect((await sync(['state', 'set', 'sample', '--file', file])).code).toBe(0);
+    const notJson = await sync(['state', 'set', 'sample', '{bookmarks']);
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toMatch(/the state given is not valid JSON/);
+    const notObject = await sync(['state', 'set', 'sample', '[1,2]']);
+    expect(notObject.code).toBe(2);
+    expect(notObject.stderr).toMatch(/state must be a JSON object/);
+    const noAction = await sync(['state', 'wipe', 'sample']);
+    expect(noAction.code).toBe(2);
+    expect(noAction.stderr).toMatch(/unknown state action "wipe"; use show, set or clear/);
+    const typo = await sync(['state', 'show', 'sampel']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unknown connector "sampel"/);
+  });
+});
+
+describe('sync target: bad input', () => {
+  it('names the line of malformed JSON and keeps what came before', async () => {
+    const db = join(tmp.dir, 'bad.db');
+    const input = [
+      '{"type":"SCHEMA","stream":"s","schema":{"properties":{"id":{"type":"integer"}}},"key_properties":["id"]}',
+      '{"type":"RECORD","stream":"s","record":{"id":1}}',
+      '{"type":"STATE","value":{"ok":1}}',
+      '{"type":"RECORD","stream":"s","record":{"id":2}',
+    ].join('\n');
+    const result = await runSync(['target', `sqlite:${db}`], { input });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/sync: error: stdin line 4: malformed JSON \(expected ',' or '}' at position \d+\)/);
+    expect(result.stdout).toBe('{"ok":1}\n');
+  });
+
+  it('warns once about unknown message types and goes on; skips blank lines', async () => {
+    const input = [
+      '{"type":"SCHEMA","stream":"s","schema":{"properties":{"id":{"type":"integer"}}},"key_properties":["id"]}',
+      '{"type":"BATCH","stream":"s"}',
+      '',
+      '{"type":"BATCH","stream":"s"}',
+      '{"type":"record","stream":"s","record":{"id":1}}',
+      '{"type":"STATE","value":{"done":true}}',
+    ].join('\n');
+    const result = await runSync(['target', `sqlite:${join(tmp.dir, 'unknown.db')}`], { input });
+    expect(result.code).toBe(0);
+    expect(result.stderr.match(/warning: skipping messages of unknown type "BATCH"/g)).toHaveLength(1);
+    expect(result.stdout).toBe('{"done":true}\n');
+  });
+
+  it('passes lossless numbers through `sync target -` byte for byte', async () => {
+    const record = '{"type":"RECORD","stream":"s","record":{"id":123456789012345678901234567890,"x":0.1234567890123456789012345678901234567890}}';
+    const input = ['{"type":"SCHEMA","stream":"s","schema":{"properties":{"id":{"type":"integer"},"x":{"type":"number"}}},"key_properties":["id"]}', record].join('\n');
+    const result = await runSync(['target', '-'], { input });
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n')).toContain(record);
+  });
+
+  it('logs as JSON lines with --log-format json', async () => {
+    const result = await runSync(['target', `sqlite:${join(tmp.dir, 'json.db')}`, '--log-format', 'json'], {
+      input: '{"type":"SCHEMA","stream":"s","schema":{"properties":{}},"key_properties":[]}\n{"type":"WHAT"}\n',
+    });
+    expect(result.code).toBe(0);
+    const lines = result.stderr.trim().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string });
+    expect(lines[0]).toMatchObject({ level: 'warn', msg: 'skipping messages of unknown type "WHAT"' });
+  });
+});
