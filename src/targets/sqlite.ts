@@ -18,6 +18,9 @@ type SqlValue = string | number | bigint | null;
 
 const STATE_TABLE = '_sync_state';
 const VERSION_COLUMN = '_sync_version';
+/** RECORD.version, for ACTIVATE_VERSION (the Singer name for it). */
+const TABLE_VERSION_COLUMN = '_sdc_table_version';
+const DELETED_COLUMN = '_sdc_deleted_at';
 
 /** Quotes an identifier taken from data: `a"b` becomes `"a""b"`. */
 export function quoteIdentifier(name: string): string {
@@ -141,9 +144,13 @@ export class SqliteTarget implements Target {
     for (const _ in record) keys++;
     if (keys !== matched) this.addUnknownColumns(writer, row, record);
     if (writer.hasVersion) {
-      const at = columns.indexOf(VERSION_COLUMN);
       const property = writer.stream.versionProperty;
-      row[at] = property === undefined ? null : versionValue(record[property]);
+      row[writer.columns.indexOf(VERSION_COLUMN)] = property === undefined ? null : versionValue(record[property]);
+    }
+    if (message.version !== undefined) {
+      if (!writer.columns.includes(TABLE_VERSION_COLUMN)) this.addColumn(writer, TABLE_VERSION_COLUMN, 'INTEGER');
+      while (row.length < writer.columns.length) row.push(null);
+      row[writer.columns.indexOf(TABLE_VERSION_COLUMN)] = message.version;
     }
     writer.rows.push(row);
   }
@@ -210,17 +217,35 @@ export class SqliteTarget implements Target {
         writer.warned.add(key);
         this.options.warn(`stream "${writer.stream.stream}": property "${key}" is not in its schema; adding a column for it`);
       }
-      // Rows already buffered use the old statement's width; write them before widening.
-      this.flushTable(writer);
-      const column = quoteIdentifier(key);
-      this.db.exec(writer.columns.length ? `ALTER TABLE ${writer.table} ADD COLUMN ${column}` : `CREATE TABLE ${writer.table} (${column})`);
-      writer.columns = this.existingColumns(writer.stream.stream);
-      writer.inherited = writer.columns.map(isInheritedName);
-      writer.known.add(key.toLowerCase());
-      writer.insert = this.prepareInsert(writer.table, writer.columns, writer.stream.keyProperties);
+      this.addColumn(writer, key);
     }
     row.length = 0;
     for (const c of writer.columns) row.push(toSqlValue(Object.hasOwn(record, c) ? record[c] : undefined));
+  }
+
+  private addColumn(writer: TableWriter, name: string, type = ''): void {
+    // Rows already buffered use the old statement's width; write them before widening.
+    this.flushTable(writer);
+    const column = quoteIdentifier(name) + (type ? ` ${type}` : '');
+    this.db.exec(writer.columns.length ? `ALTER TABLE ${writer.table} ADD COLUMN ${column}` : `CREATE TABLE ${writer.table} (${column})`);
+    writer.columns = this.existingColumns(writer.stream.stream);
+    writer.inherited = writer.columns.map(isInheritedName);
+    writer.known.add(name.toLowerCase());
+    writer.insert = this.prepareInsert(writer.table, writer.columns, writer.stream.keyProperties);
+  }
+
+  /**
+   * ACTIVATE_VERSION: the records of `version` are all written, so rows of older table
+   * versions are retired. Soft delete (`_sdc_deleted_at`), strictly older versions only.
+   */
+  activateVersion(stream: StreamSchema, version: number): void {
+    const writer = this.tables.get(stream.stream);
+    if (!writer || !writer.columns.includes(TABLE_VERSION_COLUMN)) return;
+    if (!writer.columns.includes(DELETED_COLUMN)) this.addColumn(writer, DELETED_COLUMN, 'TEXT');
+    const deleted = quoteIdentifier(DELETED_COLUMN);
+    this.db
+      .prepare(`UPDATE ${writer.table} SET ${deleted} = ? WHERE ${quoteIdentifier(TABLE_VERSION_COLUMN)} < ? AND ${deleted} IS NULL`)
+      .run(new Date().toISOString(), version);
   }
 
   private existingColumns(table: string): string[] {

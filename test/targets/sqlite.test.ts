@@ -160,4 +160,17 @@ describe('SQLite target', () => {
     await load([s, '{"type":"RECORD","stream":"bare","record":{}}', '{"type":"RECORD","stream":"bare","record":{"x":1}}']);
     expect(query('SELECT x FROM bare')).toEqual([{ x: 1 }]);
   });
+
+  it('ACTIVATE_VERSION soft-deletes rows of strictly older table versions only', async () => {
+    const s = '{"type":"SCHEMA","stream":"full","schema":{"properties":{"id":{"type":"integer"}}},"key_properties":["id"]}';
+    const rec = (id: number, version: number) => `{"type":"RECORD","stream":"full","record":{"id":${id}},"version":${version}}`;
+    await load([s, rec(1, 100), rec(2, 100), rec(3, 100), '{"type":"ACTIVATE_VERSION","stream":"full","version":100}']);
+    await load([s, rec(1, 200), rec(3, 200), '{"type":"ACTIVATE_VERSION","stream":"full","version":200}']);
+    const rows = query('SELECT id, _sdc_table_version AS v, _sdc_deleted_at IS NOT NULL AS gone FROM "full" ORDER BY id');
+    expect(rows).toEqual([
+      { id: 1n, v: 200n, gone: 0n },
+      { id: 2n, v: 100n, gone: 1n },
+      { id: 3n, v: 200n, gone: 0n },
+    ]);
+  });
 });
