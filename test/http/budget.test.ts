@@ -1,0 +1,150 @@
+import { performance } from 'node:perf_hooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RequestBudget, Semaphore, TokenBucket } from '../../src/http/budget.js';
+import { createHttpClient, type HttpClient } from '../../src/http/client.js';
+import { sendJson, startServer, type TestServer } from './server.js';
+
+describe('token bucket', () => {
+  it('spaces requests evenly at the declared rate', () => {
+    const bucket = new TokenBucket(10, 1, 0);
+    expect([bucket.reserve(0), bucket.reserve(0), bucket.reserve(0)]).toEqual([0, 100, 200]);
+    // 250 ms later 2.5 tokens came back; two were already promised, so the next waits 50 ms.
+    expect(bucket.reserve(250)).toBe(50);
+  });
+
+  it('allows a declared burst, then the rate', () => {
+    const bucket = new TokenBucket(10, 3, 0);
+    expect([bucket.reserve(0), bucket.reserve(0), bucket.reserve(0), bucket.reserve(0)]).toEqual([0, 0, 0, 100]);
+    expect(bucket.reserve(10_000)).toBe(0);
+  });
+
+  it('handles rates below one per second and gives back unused reservations', () => {
+    const bucket = new TokenBucket(0.5, 1, 0);
+    expect(bucket.reserve(0)).toBe(0);
+    expect(bucket.reserve(0)).toBe(2000);
+    bucket.refund();
+    expect(bucket.reserve(0)).toBe(2000);
+  });
+
+  it('rejects nonsense', () => {
+    expect(() => new TokenBucket(0, 1, 0)).toThrow('requestsPerSecond must be greater than 0');
+    expect(() => new Semaphore(0)).toThrow('maxConcurrentPerHost must be at least 1');
+  });
+});
+
+describe('semaphore', () => {
+  it('queues beyond the limit in order and hands slots over', async () => {
+    const sem = new Semaphore(2);
+    const order: number[] = [];
+    await sem.acquire();
+    await sem.acquire();
+    const third = sem.acquire().then(() => order.push(3));
+    const fourth = sem.acquire().then(() => order.push(4));
+    expect([sem.inUse, sem.waiting]).toEqual([2, 2]);
+    sem.release();
+    await third;
+    expect(order).toEqual([3]);
+    expect([sem.inUse, sem.waiting]).toEqual([2, 1]);
+    sem.release();
+    await fourth;
+    expect(order).toEqual([3, 4]);
+  });
+
+  it('drops an aborted waiter from the queue', async () => {
+    const sem = new Semaphore(1);
+    await sem.acquire();
+    const controller = new AbortController();
+    const waiting = sem.acquire(controller.signal);
+    controller.abort();
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+    expect(sem.waiting).toBe(0);
+    sem.release();
+    expect(sem.inUse).toBe(0);
+  });
+});
+
+describe('request budget with an injected clock', () => {
+  it('waits for rate tokens while holding the concurrency slot', async () => {
+    let now = 0;
+    const waits: number[] = [];
+    const budget = new RequestBudget({ requestsPerSecond: 5, maxConcurrentPerHost: 1 }, () => now, (ms) => {
+      waits.push(ms);
+      now += ms;
+      return Promise.resolve();
+    });
+    for (let i = 0; i < 4; i++) {
+      await budget.acquire('api.example.com');
+      expect(budget.inFlight('api.example.com')).toBe(1);
+      budget.release('api.example.com');
+    }
+    expect(waits).toEqual([200, 200, 200]);
+    expect(now).toBe(600);
+    expect(budget.inFlight('api.example.com')).toBe(0);
+  });
+
+  it('counts concurrency per host', async () => {
+    const budget = new RequestBudget({ maxConcurrentPerHost: 1 }, () => 0, () => Promise.resolve());
+    await budget.acquire('a.example.com');
+    await budget.acquire('b.example.com');
+    expect([budget.inFlight('a.example.com'), budget.inFlight('b.example.com')]).toEqual([1, 1]);
+  });
+});
+
+describe('budget on real requests', () => {
+  let server: TestServer | undefined;
+  let client: HttpClient | undefined;
+  afterEach(async () => {
+    await client?.close();
+    await server?.close();
+  });
+
+  it('never has more requests in flight per host than declared', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    server = await startServer((_q, res) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        sendJson(res, 200, {});
+      }, 30);
+    });
+    client = createHttpClient({ baseUrl: server.url, budget: { maxConcurrentPerHost: 2 } });
+    const c = client;
+    await Promise.all(Array.from({ length: 8 }, (_, i) => c.request({ path: `/item/${i}` })));
+    expect(server.seen).toHaveLength(8);
+    expect(maxInFlight).toBe(2);
+  });
+
+  it('starts requests no faster than the declared rate', async () => {
+    const arrivals: number[] = [];
+    server = await startServer((_q, res) => {
+      arrivals.push(performance.now());
+      sendJson(res, 200, {});
+    });
+    client = createHttpClient({ baseUrl: server.url, budget: { requestsPerSecond: 20 } });
+    const c = client;
+    await Promise.all(Array.from({ length: 6 }, () => c.request({ path: '/x' })));
+    expect(arrivals).toHaveLength(6);
+    // Six starts at 20/s span at least five 50 ms intervals. Only a lower bound: a busy
+    // machine can delay any single request (so single gaps are not compared), never speed
+    // the bucket up. Timers may fire a hair early, hence the small tolerance.
+    expect((arrivals[5] ?? 0) - (arrivals[0] ?? 0)).toBeGreaterThan(235);
+  });
+
+  it('lets an abort free a request waiting for a slot', async () => {
+    const controller = new AbortController();
+    server = await startServer(() => {
+      // holds the only slot
+    });
+    client = createHttpClient({ baseUrl: server.url, budget: { maxConcurrentPerHost: 1 }, signal: controller.signal });
+    const first = client.request({ path: '/hang' }).catch((e: unknown) => e);
+    const second = client.request({ path: '/queued' }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(server.seen).toHaveLength(1);
+    controller.abort();
+    expect(((await first) as Error).name).toBe('AbortError');
+    expect(((await second) as Error).name).toBe('AbortError');
+    expect(server.seen).toHaveLength(1);
+  });
+});
