@@ -29,7 +29,7 @@ export interface RunFlags extends OutputOptions {
 }
 
 export const DEFAULT_TARGET = 'sqlite:sync.db';
-const BATCH_RECORDS = 10_000;
+const BATCH_RECORDS = 5_000;
 const MAX_BATCH_AGE_MS = 5_000;
 
 export async function runCommand(name: string, flags: RunFlags, io: CliIo): Promise<void> {
@@ -74,7 +74,7 @@ async function syncInto(
   stateId: string,
 ): Promise<void> {
   const spec = parseTargetSpec(flags.target);
-  const target = await openTarget(spec, { stateId, warn: (m) => log.warn(m), stdout: io.stdout });
+  const target = await openTarget(spec, { stateId, warn: (m) => log.warn(m), stdout: io.stdout, writer: 'thread' });
   const progress = await createProgress(io, !flags.quiet && flags.logFormat !== 'json');
   const started = Date.now();
   let failed = true;

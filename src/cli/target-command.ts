@@ -27,7 +27,7 @@ export async function targetCommand(specText: string, flags: TargetFlags, io: Cl
   if (!Number.isInteger(batchRecords) || batchRecords < 1) throw new InputError(`--batch-size must be a positive integer, got ${flags.batchSize}`);
   // With target `-` stdout carries the messages themselves, so states are not printed again.
   const printStates = spec.kind !== 'stdout';
-  const target = await openTarget(spec, { stateId: flags.stateId, warn: (m) => log.warn(m), stdout: io.stdout });
+  const target = await openTarget(spec, { stateId: flags.stateId, warn: (m) => log.warn(m), stdout: io.stdout, writer: 'thread' });
   const progress = await createProgress(io, !flags.quiet && flags.logFormat !== 'json');
   const started = Date.now();
   const loader = new Loader(target, {
@@ -68,8 +68,11 @@ export async function targetCommand(specText: string, flags: TargetFlags, io: Cl
   }
   try {
     if (!(failure instanceof TargetError)) await loader.finish();
-    await target.close();
+  } catch (err) {
+    failure ??= err;
   } finally {
+    // Always: a writer thread left running would keep the process alive.
+    await Promise.resolve(target.close()).catch((err: unknown) => (failure ??= err));
     progress.stop();
     log.info(`${failure ? 'stopped: ' : ''}${target.description}: ${summarize(progress.counts(), Date.now() - started)}`);
   }

@@ -41,6 +41,8 @@ export class Loader {
   private warnedUnknown = new Set<string>();
   /** Set when a commit failed: buffered records are gone, so no later commit may carry the state. */
   private broken: unknown;
+  /** The last commit handed to the target, resolved when it (and all before it) is durable. */
+  private inflight: Promise<void> | undefined;
   recordsWritten = 0;
 
   constructor(
@@ -61,8 +63,8 @@ export class Loader {
         this.options.onRecord?.(message.stream);
         if (this.pending++ === 0) this.pendingSince = Date.now();
         if (this.target.streaming) return this.target.backpressure?.();
-        if (this.pending >= this.options.batchRecords) return this.commit();
-        if ((this.pending & 1023) === 0 && Date.now() - this.pendingSince >= this.options.maxBatchAgeMs) return this.commit();
+        if (this.pending >= this.options.batchRecords) return this.commitPipelined();
+        if ((this.pending & 1023) === 0 && Date.now() - this.pendingSince >= this.options.maxBatchAgeMs) return this.commitPipelined();
         return undefined;
       }
       case 'SCHEMA': {
@@ -89,7 +91,7 @@ export class Loader {
         this.latestState = message.value;
         this.stateDirty = true;
         if (this.target.streaming) return this.commit();
-        if (this.pending > 0 && Date.now() - this.pendingSince >= this.options.maxBatchAgeMs) return this.commit();
+        if (this.pending > 0 && Date.now() - this.pendingSince >= this.options.maxBatchAgeMs) return this.commitPipelined();
         return undefined;
       }
       case 'ACTIVATE_VERSION': {
@@ -110,21 +112,52 @@ export class Loader {
     }
   }
 
-  /** Commits buffered records and the latest state, then publishes that state. */
+  /** Commits buffered records and the latest state; resolves when all is durable and published. */
   async commit(): Promise<void> {
+    this.startCommit();
+    await this.inflight;
+  }
+
+  /**
+   * Hands the batch to the target and returns the *previous* commit (undefined when none is
+   * in flight): the caller waits for that one only, so a target writing on another thread
+   * stores one batch while the next is being built, and no more than two are in the air.
+   */
+  private commitPipelined(): Promise<void> | undefined {
+    const previous = this.inflight;
+    this.startCommit();
+    return previous;
+  }
+
+  private startCommit(): void {
     if (this.broken !== undefined) throw this.broken;
     if (this.pending === 0 && !this.stateDirty) return;
     const state = this.stateDirty ? this.latestState : undefined;
     const carriesState = this.stateDirty;
+    this.pending = 0;
+    this.stateDirty = false;
+    let written: void | Promise<void>;
     try {
-      await this.target.commit(state);
+      written = this.target.commit(state);
     } catch (err) {
       this.broken = err;
       throw err;
     }
-    this.pending = 0;
-    this.stateDirty = false;
-    if (carriesState && this.options.onCommit) await this.options.onCommit(state as JsonValue);
+    const previous = this.inflight;
+    const done = (async () => {
+      try {
+        await previous;
+        await written;
+      } catch (err) {
+        this.broken ??= err;
+        throw err;
+      }
+      // Published only once this commit and every one before it are durable, in order.
+      if (carriesState && this.options.onCommit) await this.options.onCommit(state as JsonValue);
+    })();
+    // Whoever awaits `inflight` next sees a failure; this only keeps it from being unhandled.
+    done.catch(() => undefined);
+    this.inflight = done;
   }
 
   /** Commits whatever is left; call at the end of input and on interruption. */

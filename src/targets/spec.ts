@@ -55,7 +55,11 @@ export function lockPathFor(spec: TargetSpec, stateId: string, stateFile: string
 /** Opens a target; each kind is loaded only when used, so start-up stays fast. */
 export async function openTarget(
   spec: TargetSpec,
-  options: TargetOptions & { stdout: NodeJS.WritableStream },
+  options: TargetOptions & {
+    stdout: NodeJS.WritableStream;
+    /** SQLite: insert on a worker thread (long loads) or on this one (tests, small jobs). */
+    writer?: 'inline' | 'thread';
+  },
 ): Promise<Target> {
   switch (spec.kind) {
     case 'stdout': {

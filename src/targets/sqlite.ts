@@ -1,3 +1,4 @@
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { normalizeInstant } from '../protocol/instant.js';
 import { LosslessNumber, parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
@@ -5,6 +6,7 @@ import type { RecordMessage } from '../protocol/messages.js';
 import { columnKind, type StreamSchema } from '../protocol/schema.js';
 import { TargetError } from '../errors.js';
 import type { Target, TargetOptions } from './target.js';
+import { applyCommit, configureConnection, type CommitRequest, type SqlValue } from './sqlite-commit.js';
 
 /**
  * SQLite, the default target. One table per stream, named as the stream; one column per
@@ -12,9 +14,11 @@ import type { Target, TargetOptions } from './target.js';
  * untyped so long decimals stay exact, booleans 0/1); upsert on the key properties where
  * the newest version wins (`_sync_version`, from the replication key, never goes back);
  * state in `_sync_state`, written in the same transaction as the records it covers.
+ *
+ * Rows are built here; with `writer: 'thread'` (the CLI) they are inserted on a worker
+ * thread, so building the next batch overlaps with writing this one. Schema changes and
+ * state reads stay on this thread's own connection.
  */
-
-type SqlValue = string | number | bigint | null;
 
 const STATE_TABLE = '_sync_state';
 const VERSION_COLUMN = '_sync_version';
@@ -37,8 +41,11 @@ interface TableWriter {
   known: Set<string>;
   hasVersion: boolean;
   /** Undefined while the table has no column yet (a schema without properties). */
-  insert: Database.Statement | undefined;
+  insertSql: string | undefined;
+  /** Rows built for the current shape of the table. */
   rows: SqlValue[][];
+  /** Rows built for earlier shapes (before a column was added), with their statements, in order. */
+  segments: CommitRequest['segments'];
   warned: Set<string>;
 }
 
@@ -48,20 +55,17 @@ export class SqliteTarget implements Target {
   private readonly db: Database.Database;
   private readonly tables = new Map<string, TableWriter>();
   private readonly readStateStmt: Database.Statement;
-  private readonly writeStateStmt: Database.Statement;
   private readonly deleteStateStmt: Database.Statement;
+  private readonly writer: RowWriter;
 
   constructor(
     readonly path: string,
-    private readonly options: TargetOptions,
+    private readonly options: TargetOptions & { writer?: 'inline' | 'thread' },
   ) {
     this.description = `sqlite:${path}`;
     try {
       this.db = new Database(path);
-      this.db.pragma('journal_mode = WAL');
-      // FULL: a commit is on disk before the state it carries is reported to anyone.
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('busy_timeout = 15000');
+      configureConnection(this.db);
       this.db.defaultSafeIntegers(true);
       this.db.exec(
         `CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (id TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)`,
@@ -70,10 +74,8 @@ export class SqliteTarget implements Target {
       throw new TargetError(`cannot open SQLite database ${path}: ${(err as Error).message}`);
     }
     this.readStateStmt = this.db.prepare(`SELECT value FROM ${STATE_TABLE} WHERE id = ?`);
-    this.writeStateStmt = this.db.prepare(
-      `INSERT INTO ${STATE_TABLE} (id, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-    );
     this.deleteStateStmt = this.db.prepare(`DELETE FROM ${STATE_TABLE} WHERE id = ?`);
+    this.writer = options.writer === 'thread' ? new ThreadWriter(path) : new InlineWriter(this.db);
   }
 
   openStream(stream: StreamSchema): void {
@@ -82,7 +84,6 @@ export class SqliteTarget implements Target {
       throw new TargetError(`stream "${name}" cannot be a SQLite table: the name is reserved`);
     }
     const previous = this.tables.get(name);
-    if (previous && previous.rows.length) this.flushTable(previous);
     const table = quoteIdentifier(name);
     const hasVersion = stream.keyProperties.length > 0 && stream.versionProperty !== undefined;
     try {
@@ -118,13 +119,14 @@ export class SqliteTarget implements Target {
       inherited: columns.map(isInheritedName),
       known: new Set(columns.map((c) => c.toLowerCase())),
       hasVersion: hasVersion || columns.includes(VERSION_COLUMN),
-      insert: columns.length ? this.prepareInsert(table, columns, stream.keyProperties) : undefined,
+      insertSql: columns.length ? insertSql(table, columns, stream.keyProperties) : undefined,
       rows: [],
+      // Rows of the old schema not yet committed keep their own statement.
+      segments: previous ? closedSegments(previous) : [],
       warned: previous?.warned ?? new Set(),
     };
     this.tables.set(name, writer);
   }
-
 
   writeRecord(stream: StreamSchema, message: RecordMessage): void {
     const writer = this.tables.get(stream.stream);
@@ -155,15 +157,18 @@ export class SqliteTarget implements Target {
     writer.rows.push(row);
   }
 
-  commit(state: JsonValue | undefined): void {
-    try {
-      this.db.transaction(() => {
-        for (const writer of this.tables.values()) this.flushRows(writer);
-        if (state !== undefined) this.writeStateStmt.run(this.options.stateId, stringifyJson(state), new Date().toISOString());
-      })();
-    } catch (err) {
-      for (const writer of this.tables.values()) writer.rows = [];
+  commit(state: JsonValue | undefined): void | Promise<void> {
+    const request: CommitRequest = { segments: [] };
+    for (const writer of this.tables.values()) request.segments.push(...closedSegments(writer));
+    if (state !== undefined) request.state = this.stateUpsert(state);
+    const fail = (err: unknown): never => {
       throw new TargetError(`writing to ${this.path} failed: ${(err as Error).message}`);
+    };
+    try {
+      const written = this.writer.write(request);
+      return written ? written.catch(fail) : undefined;
+    } catch (err) {
+      return fail(err);
     }
   }
 
@@ -179,30 +184,19 @@ export class SqliteTarget implements Target {
 
   writeState(value: JsonValue | undefined): void {
     if (value === undefined) this.deleteStateStmt.run(this.options.stateId);
-    else this.writeStateStmt.run(this.options.stateId, stringifyJson(value), new Date().toISOString());
+    else applyCommit(this.db, new Map(), { segments: [], state: this.stateUpsert(value) });
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
-  }
-
-  private flushTable(writer: TableWriter): void {
-    this.db.transaction(() => this.flushRows(writer))();
-  }
-
-  private flushRows(writer: TableWriter): void {
-    const width = writer.columns.length;
-    const insert = writer.insert;
-    if (!insert) {
-      writer.rows = [];
-      return;
+  async close(): Promise<void> {
+    try {
+      await this.writer.close();
+    } finally {
+      if (this.db.open) this.db.close();
     }
-    for (const row of writer.rows) {
-      // Rows buffered before a column was added are one value short: that property was absent.
-      while (row.length < width) row.push(null);
-      insert.run(row);
-    }
-    writer.rows = [];
+  }
+
+  private stateUpsert(value: JsonValue): NonNullable<CommitRequest['state']> {
+    return { sql: STATE_UPSERT, params: [this.options.stateId, stringifyJson(value), new Date().toISOString()] };
   }
 
   private addUnknownColumns(writer: TableWriter, row: SqlValue[], record: RecordMessage['record']): void {
@@ -224,14 +218,14 @@ export class SqliteTarget implements Target {
   }
 
   private addColumn(writer: TableWriter, name: string, type = ''): void {
-    // Rows already buffered use the old statement's width; write them before widening.
-    this.flushTable(writer);
+    // Rows already built keep the old statement, whose width they have.
+    writer.segments = closedSegments(writer);
     const column = quoteIdentifier(name) + (type ? ` ${type}` : '');
     this.db.exec(writer.columns.length ? `ALTER TABLE ${writer.table} ADD COLUMN ${column}` : `CREATE TABLE ${writer.table} (${column})`);
     writer.columns = this.existingColumns(writer.stream.stream);
     writer.inherited = writer.columns.map(isInheritedName);
     writer.known.add(name.toLowerCase());
-    writer.insert = this.prepareInsert(writer.table, writer.columns, writer.stream.keyProperties);
+    writer.insertSql = insertSql(writer.table, writer.columns, writer.stream.keyProperties);
   }
 
   /**
@@ -270,25 +264,97 @@ export class SqliteTarget implements Target {
     }
   }
 
-  private prepareInsert(table: string, columns: string[], keys: readonly string[]): Database.Statement {
-    const names = columns.map(quoteIdentifier);
-    let sql = `INSERT INTO ${table} (${names.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
-    if (keys.length) {
-      const keySet = new Set(keys);
-      const updates = columns.filter((c) => !keySet.has(c)).map((c) => `${quoteIdentifier(c)} = excluded.${quoteIdentifier(c)}`);
-      const conflict = `ON CONFLICT (${keys.map(quoteIdentifier).join(', ')})`;
-      if (updates.length === 0) {
-        sql += ` ${conflict} DO NOTHING`;
-      } else {
-        sql += ` ${conflict} DO UPDATE SET ${updates.join(', ')}`;
-        if (columns.includes(VERSION_COLUMN)) {
-          const v = quoteIdentifier(VERSION_COLUMN);
-          // The newest version wins whatever the arrival order; equal versions: the later write.
-          sql += ` WHERE excluded.${v} IS NULL OR ${table}.${v} IS NULL OR excluded.${v} >= ${table}.${v}`;
-        }
+
+}
+
+function insertSql(table: string, columns: string[], keys: readonly string[]): string {
+  const names = columns.map(quoteIdentifier);
+  let sql = `INSERT INTO ${table} (${names.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+  if (keys.length) {
+    const keySet = new Set(keys);
+    const updates = columns.filter((c) => !keySet.has(c)).map((c) => `${quoteIdentifier(c)} = excluded.${quoteIdentifier(c)}`);
+    const conflict = `ON CONFLICT (${keys.map(quoteIdentifier).join(', ')})`;
+    if (updates.length === 0) {
+      sql += ` ${conflict} DO NOTHING`;
+    } else {
+      sql += ` ${conflict} DO UPDATE SET ${updates.join(', ')}`;
+      if (columns.includes(VERSION_COLUMN)) {
+        const v = quoteIdentifier(VERSION_COLUMN);
+        // The newest version wins whatever the arrival order; equal versions: the later write.
+        sql += ` WHERE excluded.${v} IS NULL OR ${table}.${v} IS NULL OR excluded.${v} >= ${table}.${v}`;
       }
     }
-    return this.db.prepare(sql);
+  }
+  return sql;
+}
+/** Everything built so far for a table, as segments, leaving it with no rows. */
+function closedSegments(writer: TableWriter): CommitRequest['segments'] {
+  const segments = writer.segments;
+  if (writer.rows.length && writer.insertSql !== undefined) segments.push({ sql: writer.insertSql, rows: writer.rows });
+  writer.rows = [];
+  writer.segments = [];
+  return segments;
+}
+
+const STATE_UPSERT = `INSERT INTO ${STATE_TABLE} (id, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`;
+
+/** Runs commits: on this thread, or on a worker thread so the caller can go on meanwhile. */
+interface RowWriter {
+  write(request: CommitRequest): void | Promise<void>;
+  close(): void | Promise<void>;
+}
+
+class InlineWriter implements RowWriter {
+  private readonly statements = new Map<string, Database.Statement>();
+  constructor(private readonly db: Database.Database) {}
+  write(request: CommitRequest): void {
+    applyCommit(this.db, this.statements, request);
+  }
+  close(): void {}
+}
+
+class ThreadWriter implements RowWriter {
+  private readonly worker: Worker;
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  private readonly exited: Promise<void>;
+  private failure: Error | undefined;
+  private nextId = 1;
+
+  constructor(path: string) {
+    this.worker = new Worker(new URL('./sqlite-worker.js', import.meta.url), { workerData: { path } });
+    this.worker.on('message', (reply: { id: number; ok: boolean; message?: string }) => {
+      const waiter = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      if (reply.ok) waiter?.resolve();
+      else waiter?.reject(new Error(reply.message ?? 'commit failed'));
+    });
+    this.worker.on('error', (err) => this.failAll(err));
+    this.exited = new Promise((resolve) =>
+      this.worker.once('exit', () => {
+        this.failAll(new Error('the writer thread stopped'));
+        resolve();
+      }),
+    );
+  }
+
+  write(request: CommitRequest): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ ...request, id });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.worker.postMessage('close');
+    await this.exited;
+  }
+
+  private failAll(err: Error): void {
+    this.failure ??= err;
+    for (const waiter of this.waiting.values()) waiter.reject(err);
+    this.waiting.clear();
   }
 }
 

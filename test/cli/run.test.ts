@@ -135,7 +135,7 @@ describe('sync run: bad input', () => {
   it('lists the known connectors for an unknown one (exit 2)', async () => {
     const result = await runSync(['run', 'shopifyy']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe('sync: usage error: unknown connector "shopifyy"; known connectors: sample\n');
+    expect(result.stderr).toMatch(/^sync: usage error: unknown connector "shopifyy"; known connectors: (\w+, )*sample(, \w+)*\n$/);
   });
 
   it('reports every config problem with its path (exit 2)', async () => {
