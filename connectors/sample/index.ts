@@ -7,6 +7,7 @@ import { IsoFormatter } from './iso-time.js';
 import { customerRecord, orderRecord } from './records.js';
 import { customerSchema, orderSchema } from './schemas.js';
 import { customerSnapshot, orderSnapshot, type Snapshot } from './snapshot.js';
+import { sampleWebhooks } from './webhooks.js';
 
 export interface SampleConfig {
   seed: number;
@@ -14,6 +15,8 @@ export interface SampleConfig {
   orders: number;
   /** RFC 3339; absent means the time the run started. */
   now?: string;
+  /** Standard Webhooks secret(s) for `sync listen`; several separated by spaces while rotating. */
+  webhook_secret?: string;
 }
 
 // A cap keeps a typo from allocating gigabytes; ten million is past any benchmark we run.
@@ -51,8 +54,14 @@ export default defineConnector<SampleConfig>({
         examples: ['2026-01-01T00:00:00Z'],
         description: 'The simulated present: nothing created or changed after it exists yet (default: when the run starts)',
       },
+      webhook_secret: {
+        type: 'string',
+        secret: true,
+        description: 'Standard Webhooks signing secret (whsec_...) that `sync listen sample` verifies deliveries with; during a rotation, the new and the old one separated by a space',
+      },
     },
   },
+  webhooks: sampleWebhooks,
   streams: [
     defineStream<SampleConfig>({
       name: 'customers',

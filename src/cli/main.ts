@@ -31,6 +31,25 @@ Examples:
   sync state clear sample --stream orders          # next run re-reads orders in full
   sync state set sample '{"bookmarks": {"orders": {"replication_key": "updated_at", "replication_key_value": "2025-06-01T00:00:00Z"}}}'`;
 
+const LISTEN_EXAMPLES = `
+Examples:
+  SYNC_SAMPLE_WEBHOOK_SECRET=whsec_... sync listen sample       # POST /webhooks/sample on 127.0.0.1:8080
+  sync listen sample --config sample.json --port 9000 --host 0.0.0.0
+  sync listen sample --target - | some-singer-target            # records as Singer NDJSON on stdout
+  curl -s localhost:8080/readyz                                 # 200 when the journal is writable
+
+Each delivery is verified, stored in the journal (--journal) and only then answered 200;
+a drain writes it to the target as records of the same streams \`sync run\` fills.
+Stops on SIGTERM or Ctrl-C: new deliveries get 503, stored ones are drained, exit 0.`;
+
+const INBOX_EXAMPLES = `
+Examples:
+  sync inbox list                                  # every stored delivery, oldest first
+  sync inbox list --status dead --since 2h         # dead letters of the last two hours
+  sync inbox show --id msg_2mPq                    # headers (signatures redacted) and body
+  sync inbox retry-dead                            # dead letters again, through the current mapping
+  sync inbox replay --since 2026-03-01T00:00:00Z   # push stored deliveries into the target again`;
+
 function withOutputOptions(command: Command): Command {
   return command
     .option('-q, --quiet', 'only warnings and errors on stderr; no progress, no summary')
@@ -79,13 +98,54 @@ function buildProgram(io: CliIo, debug: { on: boolean }): Command {
       .argument('<spec>', 'sqlite:PATH, jsonl:DIR, csv:DIR or -')
       .option('--state-id <id>', 'key under which the target keeps the state it receives', 'singer')
       .option('--no-validate', 'do not validate records against their schema (key properties are still checked)')
-      .option('--batch-size <records>', 'records per commit', '10000'),
+      .option('--batch-size <records>', 'records per commit', '5000'),
   )
     .addHelpText('after', TARGET_EXAMPLES)
     .action(async (spec: string, flags: Record<string, unknown>) => {
       debug.on = flags['debug'] === true;
       const { targetCommand } = await import('./target-command.js');
       await targetCommand(spec, flags as unknown as import('./target-command.js').TargetFlags, io);
+    });
+
+  withOutputOptions(
+    program
+      .command('listen')
+      .description('receive webhooks: verify, journal, answer, and write them as records into a target')
+      .argument('<connector...>', 'connectors to serve, each at POST /webhooks/<connector>')
+      .option('-p, --port <port>', 'TCP port (0: any free port)', '8080')
+      .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+      .option('-c, --config <file>', 'JSON settings (with several connectors: {"<connector>": {...}}); also SYNC_<CONNECTOR>_<SETTING>')
+      .option('-t, --target <spec>', 'where records go: -, sqlite:PATH, jsonl:DIR, csv:DIR', 'sqlite:sync.db')
+      .option('--journal <file>', 'the inbox: every delivery, stored before it is answered', 'sync-inbox.db')
+      .option('--max-body <bytes>', 'largest body accepted; larger gets 413', String(25 * 1024 * 1024))
+      .option('--request-timeout <seconds>', 'a request (headers and body) must arrive within this time', '30'),
+  )
+    .addHelpText('after', LISTEN_EXAMPLES)
+    .action(async (connectors: string[], flags: Record<string, unknown>) => {
+      debug.on = flags['debug'] === true;
+      const { listenCommand } = await import('./listen-command.js');
+      await listenCommand(connectors, flags as unknown as import('./listen-command.js').ListenFlags, io);
+    });
+
+  withOutputOptions(
+    program
+      .command('inbox')
+      .description('look at the deliveries `sync listen` stored, and push them through the mapping again')
+      .argument('<action>', 'list, show, replay or retry-dead')
+      .option('--journal <file>', 'the journal of `sync listen`', 'sync-inbox.db')
+      .option('--id <delivery-id>', "only the delivery with this id (the sender's, e.g. webhook-id)")
+      .option('--since <time>', 'only deliveries received since: an RFC 3339 time, or a duration such as 30m, 2h, 7d')
+      .option('--connector <name>', 'only deliveries for this connector')
+      .addOption(new Option('--status <status>', 'only deliveries in this state').choices(['pending', 'done', 'dead']))
+      .option('--limit <n>', 'list at most n deliveries')
+      .option('-t, --target <spec>', 'replay, retry-dead: where records go', 'sqlite:sync.db')
+      .addOption(new Option('--format <format>', 'list, show: text or JSON').choices(['text', 'json']).default('text')),
+  )
+    .addHelpText('after', INBOX_EXAMPLES)
+    .action(async (action: string, flags: Record<string, unknown>) => {
+      debug.on = flags['debug'] === true;
+      const { inboxCommand } = await import('./inbox-command.js');
+      await inboxCommand(action, flags as unknown as import('./inbox-command.js').InboxFlags, io);
     });
 
   program

@@ -1,6 +1,7 @@
 import type { JsonObject, JsonValue } from '../protocol/json.js';
 import type { SyncState } from '../protocol/state.js';
 import type { Logger } from '../log.js';
+import type { Scheme } from '../listen/verify/index.js';
 
 /**
  * The connector contract: a connector is data (config spec, streams with schemas and keys)
@@ -62,6 +63,87 @@ export interface ConnectorDefinition<Config> {
   description: string;
   config: ConfigSpec;
   streams: readonly StreamDefinition<Config>[];
+  /**
+   * Streams that come from the config (a described API): called once per run after the
+   * config is validated; the result replaces `streams`.
+   */
+  resolveStreams?(config: Config, ctx: { log: Logger; signal: AbortSignal }): Promise<readonly StreamDefinition<Config>[]>;
+  /** Present when the source can push changes: `sync listen` answers at POST /webhooks/<name>. */
+  webhooks?: WebhookSpec;
+}
+
+/** A request as it reached the listener; nothing in it is trusted before verification. */
+export interface WebhookRequest {
+  method: string;
+  /** Path and query, as received. */
+  url: string;
+  /** Lower-case names; every value of a header, in order. */
+  headers: Readonly<Record<string, readonly string[]>>;
+  body: Buffer;
+}
+
+/** What a sender needs back instead of a stored delivery (a challenge, a ping). */
+export interface WebhookReply {
+  status: number;
+  headers?: Record<string, string>;
+  body: string;
+}
+
+/** One stored delivery, verified when it arrived, as the mapping sees it. */
+export interface WebhookDelivery {
+  /** The sender's delivery id (or a digest of the body when the sender gives none). */
+  id: string;
+  /** When it arrived, RFC 3339 UTC. */
+  receivedAt: string;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Readonly<Record<string, string>>;
+  /** The body, decoded once as UTF-8. */
+  text: string;
+  /** The body as JSON with numbers kept exact; undefined when it is not JSON. */
+  json: JsonValue | undefined;
+}
+
+/** One change a delivery reports: a record of one of the connector's streams. */
+export interface WebhookEvent {
+  stream: string;
+  /** Shaped exactly as the stream's `read` yields it, so batch and webhooks fill the same rows. */
+  record: JsonObject;
+  /**
+   * The object was deleted: the record gets `_sdc_deleted_at` (the version, when it has
+   * none) and its replication key is raised to that time, so no older copy revives it.
+   */
+  deleted?: boolean;
+  /** The source's version when the record lacks its replication key: the event time. */
+  version?: string;
+}
+
+/**
+ * Webhook support, mostly data: how deliveries are signed, which settings hold the
+ * secrets, where the event name is, and one pure function from a delivery to records.
+ */
+export interface WebhookSpec {
+  /** The signature scheme (src/listen/verify); checked on the raw bytes before anything is parsed. */
+  scheme: Scheme;
+  /**
+   * Settings holding the secret(s). Several settings, or several secrets separated by
+   * spaces in one setting, are all accepted (rotation: add the new one, later drop the old).
+   */
+  secretSettings: readonly string[];
+  /** Where the event name is, for log lines and `sync inbox list`. */
+  eventName?: { header: string } | { field: string };
+  /** Largest body accepted, in bytes (default: the listener's --max-body). */
+  maxBodyBytes?: number;
+  /**
+   * Requests a sender makes that are not deliveries (a URL check, a ping, a challenge): return
+   * the reply to answer them with, nothing stored; undefined to handle the request normally.
+   * `unsigned` runs before verification and must reveal nothing; `signed` after it passed.
+   */
+  handshake?: {
+    unsigned?(request: WebhookRequest): WebhookReply | undefined;
+    signed?(request: WebhookRequest, json: JsonValue | undefined): WebhookReply | undefined;
+  };
+  /** Pure: the records a delivery carries ([] to ignore it). Throwing moves it to the dead letters. */
+  map(delivery: WebhookDelivery): readonly WebhookEvent[];
 }
 
 export type AnyConnector = ConnectorDefinition<object>;

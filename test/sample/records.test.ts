@@ -22,7 +22,7 @@ describe('sample connector definition', () => {
 
   it('documents every setting and leaves now without a default', () => {
     const { properties } = sample.config;
-    expect(Object.keys(properties).sort()).toEqual(['customers', 'now', 'orders', 'seed']);
+    expect(Object.keys(properties).sort()).toEqual(['customers', 'now', 'orders', 'seed', 'webhook_secret']);
     for (const p of Object.values(properties)) expect(p.description.length).toBeGreaterThan(20);
     expect(properties['seed']?.default).toBe(1);
     expect(properties['customers']?.default).toBe(100);

@@ -1,0 +1,186 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadConnector } from '../connector/registry.js';
+import { SourceError, UsageError } from '../errors.js';
+import { Drain } from '../listen/drain.js';
+import { Journal, type DeliveryFilter, type DeliveryStatus, type StoredDelivery } from '../listen/journal.js';
+import { WebhookMapper } from '../listen/mapping.js';
+import { formatInstant, normalizeInstant } from '../protocol/instant.js';
+import { describeTarget, openTarget, parseTargetSpec } from '../targets/spec.js';
+import { summarize } from './progress.js';
+import { cliLogger, type CliIo, type OutputOptions } from './io.js';
+import { plural } from './listen-command.js';
+
+export interface InboxFlags extends OutputOptions {
+  journal: string;
+  id?: string;
+  since?: string;
+  connector?: string;
+  status?: DeliveryStatus;
+  limit?: string;
+  target: string;
+  format: string;
+}
+
+const REPLAY_BATCH = 1_000;
+
+/**
+ * `sync inbox`: what `sync listen` stored. `list` and `show` only read; `replay` and
+ * `retry-dead` push stored deliveries through the current mapping into a target again
+ * (records upsert, the newest version wins, so replaying is always safe).
+ */
+export async function inboxCommand(action: string, flags: InboxFlags, io: CliIo): Promise<void> {
+  const path = resolve(io.cwd, flags.journal);
+  if (!existsSync(path)) throw new UsageError(`no journal at ${flags.journal}: \`sync listen\` creates it (or pass --journal)`);
+  const filter: DeliveryFilter = {
+    connector: flags.connector,
+    deliveryId: flags.id,
+    since: flags.since === undefined ? undefined : sinceInstant(flags.since),
+    status: flags.status,
+    limit: flags.limit === undefined ? undefined : positive(flags.limit, '--limit'),
+  };
+  switch (action) {
+    case 'list':
+      return withJournal(path, true, (journal) => list(journal.select(filter), flags.format, io));
+    case 'show': {
+      if (flags.id === undefined) throw new UsageError('inbox show needs --id <delivery-id> (see `sync inbox list`)');
+      return withJournal(path, true, (journal) => {
+        const found = journal.select(filter);
+        if (found.length === 0) throw new UsageError(`no delivery with id ${JSON.stringify(flags.id)} in ${flags.journal}`);
+        for (const d of found) io.stdout.write(flags.format === 'json' ? JSON.stringify(describe(d, true)) + '\n' : showText(d));
+      });
+    }
+    case 'replay':
+    case 'retry-dead': {
+      const selected = action === 'retry-dead' ? { ...filter, status: 'dead' as const } : filter;
+      const journal = new Journal(path);
+      try {
+        await replay(journal, journal.select(selected), flags, io);
+      } finally {
+        journal.close();
+      }
+      return;
+    }
+    default:
+      throw new UsageError(`unknown inbox action ${JSON.stringify(action)}; use list, show, replay or retry-dead`);
+  }
+}
+
+async function withJournal(path: string, readonly: boolean, use: (journal: Journal) => void): Promise<void> {
+  const journal = new Journal(path, { readonly });
+  try {
+    use(journal);
+  } finally {
+    journal.close();
+  }
+}
+
+async function replay(journal: Journal, entries: StoredDelivery[], flags: InboxFlags, io: CliIo): Promise<void> {
+  const log = cliLogger(io, flags);
+  if (entries.length === 0) {
+    log.info('no stored delivery matches; nothing to replay');
+    return;
+  }
+  const mappers = new Map<string, WebhookMapper>();
+  for (const name of new Set(entries.map((e) => e.connector))) {
+    const connector = await loadConnector(name);
+    if (connector.webhooks) mappers.set(name, new WebhookMapper(connector));
+  }
+  const spec = parseTargetSpec(flags.target);
+  const started = Date.now();
+  const drain = new Drain({
+    journal,
+    mappers,
+    openTarget: () => openTarget(spec, { stateId: 'listen', warn: (m) => log.warn(m), stdout: io.stdout }),
+    log,
+    batchSize: REPLAY_BATCH,
+  });
+  try {
+    for (let i = 0; i < entries.length && !io.signal.aborted; i += REPLAY_BATCH) {
+      await drain.process(entries.slice(i, i + REPLAY_BATCH));
+    }
+  } finally {
+    await drain.close();
+  }
+  const { done, dead, records } = drain.counts;
+  log.info(`replayed ${plural(done + dead, 'delivery', 'deliveries')} into ${describeTarget(spec)}: ${done} done, ${dead} dead; ${summarize(records, Date.now() - started)}`);
+  if (dead > 0) {
+    throw new SourceError(`${plural(dead, 'delivery is still a dead letter', 'deliveries are still dead letters')} (the errors are above and in \`sync inbox list --status dead\`)`);
+  }
+}
+
+function list(entries: StoredDelivery[], format: string, io: CliIo): void {
+  if (format === 'json') {
+    for (const d of entries) io.stdout.write(JSON.stringify(describe(d, false)) + '\n');
+    return;
+  }
+  if (entries.length === 0) return;
+  const rows = entries.map((d) => [String(d.seq), d.receivedAt, d.connector, d.event ?? '-', d.deliveryId, d.status, d.error ?? '']);
+  const header = ['seq', 'received_at', 'connector', 'event', 'id', 'status', 'error'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd() + '\n';
+  io.stdout.write(line(header));
+  for (const r of rows) io.stdout.write(line(r));
+}
+
+/** A delivery for people: header values that prove or grant something are never shown. */
+function describe(d: StoredDelivery, withBody: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    seq: d.seq,
+    connector: d.connector,
+    id: d.deliveryId,
+    event: d.event,
+    received_at: d.receivedAt,
+    status: d.status,
+    error: d.error,
+    attempts: d.attempts,
+    processed_at: d.processedAt,
+  };
+  if (withBody) {
+    out['method'] = d.method;
+    out['url'] = d.url;
+    out['headers'] = redactHeaders(d.headers);
+    const text = d.body.toString('utf8');
+    if (Buffer.from(text, 'utf8').equals(d.body)) out['body'] = text;
+    else out['body_base64'] = d.body.toString('base64');
+  }
+  return out;
+}
+
+function showText(d: StoredDelivery): string {
+  const lines = [
+    `delivery ${d.deliveryId} (${d.connector}${d.event ? `, ${d.event}` : ''})`,
+    `  seq ${d.seq}, received ${d.receivedAt}, ${d.status}${d.error ? `: ${d.error}` : ''}, handled ${d.attempts} time${d.attempts === 1 ? '' : 's'}`,
+    '',
+    `${d.method} ${d.url}`,
+  ];
+  for (const [name, values] of Object.entries(redactHeaders(d.headers))) for (const v of values) lines.push(`${name}: ${v}`);
+  lines.push('', d.body.toString('utf8'));
+  return lines.join('\n') + '\n';
+}
+
+const SENSITIVE = /signature|hmac|authorization|cookie|token|secret|api-?key/i;
+
+function redactHeaders(headers: Record<string, string[]>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, values] of Object.entries(headers)) out[name] = SENSITIVE.test(name) ? values.map(() => '(redacted)') : values;
+  return out;
+}
+
+/** An RFC 3339 time, or a duration back from now: 90s, 30m, 2h, 7d. */
+function sinceInstant(text: string): string {
+  const duration = /^(\d+)\s*([smhd])$/.exec(text.trim());
+  if (duration) {
+    const unit = { s: 1, m: 60, h: 3_600, d: 86_400 }[duration[2] as 's' | 'm' | 'h' | 'd'];
+    return formatInstant((Date.now() - Number(duration[1]) * unit * 1000) * 1000);
+  }
+  const instant = normalizeInstant(text.trim());
+  if (instant === undefined) throw new UsageError(`--since must be an RFC 3339 time such as 2026-03-01T00:00:00Z, or a duration such as 2h (got ${JSON.stringify(text)})`);
+  return instant;
+}
+
+function positive(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(text)}`);
+  return n;
+}

@@ -1,0 +1,163 @@
+import { resolve } from 'node:path';
+import { envName, resolveConfig, secretValues, ConfigError } from '../connector/config.js';
+import type { AnyConnector, WebhookSpec } from '../connector/contract.js';
+import { loadConnector } from '../connector/registry.js';
+import { BusyError, SyncError, UsageError } from '../errors.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../protocol/json.js';
+import type { ServedConnector } from '../listen/server.js';
+import { serveConnector, startService, type Service, type ServiceReport } from '../listen/service.js';
+import { describeTarget, parseTargetSpec } from '../targets/spec.js';
+import { readJsonFile } from './files.js';
+import { cliLogger, type CliIo, type OutputOptions } from './io.js';
+import { acquireLock } from './lock.js';
+
+export interface ListenFlags extends OutputOptions {
+  port: string;
+  host: string;
+  target: string;
+  journal: string;
+  config?: string;
+  maxBody: string;
+  requestTimeout: string;
+}
+
+const TOLERANCE_SECONDS = 300;
+/** On SIGTERM: requests in flight get this long to finish their journal write... */
+const REQUEST_GRACE_MS = 10_000;
+/** ...and the drain this long to empty the journal into the target. */
+const DRAIN_DEADLINE_MS = 30_000;
+
+/**
+ * `sync listen`: one HTTP listener for the webhooks of one or more connectors. Deliveries
+ * are verified, journaled (durable, deduplicated) and only then acknowledged; a drain on its
+ * own thread turns them into records of the connectors' streams in the target. Stops cleanly
+ * on SIGTERM/SIGINT: 503 to new deliveries, finish journal writes, drain, exit 0.
+ */
+export async function listenCommand(names: string[], flags: ListenFlags, io: CliIo): Promise<void> {
+  const log = cliLogger(io, flags);
+  const port = integer(flags.port, '--port', 0, 65_535);
+  const maxBodyBytes = integer(flags.maxBody, '--max-body', 1, 1 << 30);
+  const requestTimeoutMs = integer(flags.requestTimeout, '--request-timeout', 1, 3_600) * 1_000;
+  const target = describeTarget(parseTargetSpec(flags.target));
+  const unique = [...new Set(names)];
+  const file = flags.config ? readJsonFile(flags.config, '--config') : undefined;
+  const served = new Map<string, ServedConnector>();
+  for (const name of unique) {
+    const connector = await loadConnector(name);
+    const webhooks = connector.webhooks;
+    if (!webhooks) throw new UsageError(`${connector.name} has no webhook support`);
+    const config = connectorConfig(connector, unique.length > 1 ? pickSection(file, connector.name, flags.config) : file, flags.config, io);
+    const secrets = webhookSecrets(connector, webhooks, config);
+    io.secrets.push(...secrets.filter((s) => s.length >= 4));
+    served.set(connector.name, serveConnector(connector, secrets, { maxBodyBytes, toleranceSeconds: TOLERANCE_SECONDS }));
+  }
+
+  const journalPath = resolve(io.cwd, flags.journal);
+  // One listener per journal: two drains would race over the same deliveries.
+  const lock = acquireLock(`${journalPath}.lock`, `sync listen with journal ${flags.journal}`);
+  const started = Date.now();
+  const failed = new AbortController();
+  let report: ServiceReport | undefined;
+  try {
+    let service: Service;
+    try {
+      service = await startService({
+        connectors: served,
+        host: flags.host,
+        port,
+        target: flags.target,
+        journalPath,
+        log,
+        stdout: io.stdout,
+        requestTimeoutMs,
+        drain: 'worker',
+        onFailure: () => failed.abort(),
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new BusyError(`${flags.host}:${port} is already in use; choose another --port`);
+      if (code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new UsageError(`cannot listen on ${flags.host}:${port} (${code})`);
+      throw err;
+    }
+    const paths = unique.map((name) => `POST ${service.url}/webhooks/${name}`).join(', ');
+    log.info(`listening on ${service.url}: ${paths} → ${target} (journal ${flags.journal})`);
+    await untilAborted(io.signal, failed.signal);
+    log.info(failed.signal.aborted ? 'stopping after a failure' : 'stopping: new deliveries get 503; finishing journal writes, then draining');
+    report = await service.stop({ requestGraceMs: REQUEST_GRACE_MS, drainDeadlineMs: DRAIN_DEADLINE_MS });
+  } finally {
+    lock.release();
+  }
+  log.info(summary(report, Date.now() - started, target));
+  if (report.failure) throw report.failure instanceof SyncError ? report.failure : new SyncError(`the drain failed: ${report.failure.message}`);
+  if (report.pending > 0) log.warn(`${plural(report.pending, 'delivery is', 'deliveries are')} still pending in ${flags.journal}; the next \`sync listen\` drains them`);
+}
+
+function untilAborted(...signals: AbortSignal[]): Promise<void> {
+  return new Promise((resolve) => {
+    if (signals.some((s) => s.aborted)) return resolve();
+    for (const s of signals) s.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+function connectorConfig(connector: AnyConnector, file: JsonValue | undefined, fileName: string | undefined, io: CliIo): JsonObject {
+  try {
+    const { config } = resolveConfig(connector.name, connector.config, { file, fileName, env: io.env });
+    io.secrets.push(...secretValues(connector.config, config));
+    return config;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message, err.problems);
+    throw err;
+  }
+}
+
+/** With several connectors, --config holds one section per connector: {"sample": {...}}. */
+function pickSection(file: JsonValue | undefined, name: string, fileName: string | undefined): JsonValue | undefined {
+  if (file === undefined) return undefined;
+  if (!isJsonObject(file)) throw new UsageError(`--config ${fileName ?? ''}: must be a JSON object`);
+  const section = file[name];
+  if (section !== undefined && !isJsonObject(section)) throw new UsageError(`--config ${fileName ?? ''}: "${name}" must be an object of settings`);
+  return section;
+}
+
+/** Every secret a connector verifies with; several per setting (space-separated) during a rotation. */
+function webhookSecrets(connector: AnyConnector, webhooks: WebhookSpec, config: JsonObject): string[] {
+  const secrets: string[] = [];
+  for (const setting of webhooks.secretSettings) {
+    const value = config[setting];
+    const values = typeof value === 'string' ? value.split(/\s+/) : Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+    secrets.push(...values.filter((s) => s !== ''));
+  }
+  if (secrets.length === 0) {
+    const where = webhooks.secretSettings.map((s) => `${s} (--config, or ${envName(connector.name, s)})`).join(' or ');
+    throw new UsageError(`${connector.name}: no webhook secret is set, so deliveries cannot be verified: set ${where}`);
+  }
+  return secrets;
+}
+
+function integer(text: string, flag: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+/** `listen → sqlite:sync.db: 120 deliveries stored (2 duplicates, 3 refused); customers 50, orders 70 (120 records), 0 dead, 0 pending; up 35.2 s` */
+function summary(report: ServiceReport, millis: number, target: string): string {
+  const { stats } = report.listener;
+  const counts = report.drained;
+  const pending = report.pending;
+  const refused = [...stats.byStatus].filter(([status]) => status >= 300).reduce((n, [, c]) => n + c, 0);
+  const records = counts ? [...counts.records] : [];
+  const total = records.reduce((n, [, c]) => n + c, 0);
+  const streams = records.map(([s, n]) => `${s} ${n.toLocaleString('en-US')}`).join(', ');
+  return (
+    `listen → ${target}: ${plural(stats.stored, 'delivery', 'deliveries')} stored (${plural(stats.duplicates, 'duplicate')}, ${refused} refused); ` +
+    `${streams ? streams + ' ' : ''}(${plural(total, 'record')}), ${counts?.dead ?? 0} dead, ${pending} pending; up ${(millis / 1000).toFixed(1)} s`
+  );
+}
+
+/** `1 delivery`, `2 deliveries`. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}

@@ -1,0 +1,128 @@
+import type { AppendOutcome, Journal, NewDelivery } from './journal.js';
+
+/**
+ * Group commit in front of the journal. Deliveries whose bodies complete while a commit is
+ * running wait in a queue and are written together by the next one, so one fsync covers
+ * many deliveries and durability does not cap throughput. The queue is bounded: past it the
+ * listener answers 503 rather than buffering without limit.
+ */
+
+export interface WriterLimits {
+  /** Deliveries waiting for a commit. */
+  maxQueued: number;
+  /** Body bytes waiting for a commit. */
+  maxQueuedBytes: number;
+  /**
+   * After a failed commit, deliveries are refused at once for this long instead of each
+   * batch waiting on a locked or broken journal again (the HTTP thread must stay responsive).
+   */
+  failFastMs?: number;
+}
+
+/** The journal cannot take a delivery now (full queue, full disk, I/O error): answer 503. */
+export class JournalUnavailable extends Error {
+  override name = 'JournalUnavailable';
+  constructor(
+    message: string,
+    /** True when the disk is full: readiness reports it. */
+    readonly diskFull: boolean,
+  ) {
+    super(message);
+  }
+}
+
+interface Waiting {
+  entry: NewDelivery;
+  resolve: (outcome: AppendOutcome) => void;
+  reject: (err: Error) => void;
+}
+
+export class JournalWriter {
+  private queue: Waiting[] = [];
+  private queuedBytes = 0;
+  private scheduled = false;
+  private idleWaiters: Array<() => void> = [];
+  /** The last commit's failure, cleared by the next success; readiness reports it. */
+  lastError: JournalUnavailable | undefined;
+  private lastErrorAt = 0;
+  commits = 0;
+
+  constructor(
+    private readonly journal: Journal,
+    private readonly limits: WriterLimits,
+    /** Called after each successful commit that stored something new. */
+    private readonly onStored: () => void = () => {},
+  ) {}
+
+  /** Resolves once the delivery is on disk (or known); rejects with JournalUnavailable. */
+  append(entry: NewDelivery): Promise<AppendOutcome> {
+    const recent = this.recentError(this.limits.failFastMs ?? 0);
+    if (recent) return Promise.reject(recent);
+    if (this.queue.length >= this.limits.maxQueued || this.queuedBytes + entry.body.length > this.limits.maxQueuedBytes) {
+      return Promise.reject(new JournalUnavailable('the journal is not keeping up (write queue full)', false));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entry, resolve, reject });
+      this.queuedBytes += entry.body.length;
+      if (!this.scheduled) {
+        this.scheduled = true;
+        // After the current I/O phase: every body completed meanwhile joins this commit.
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Resolves when nothing is waiting for a commit (in-flight writes finished). */
+  idle(): Promise<void> {
+    if (this.queue.length === 0 && !this.scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * The last failure if it is recent. Deliveries always try the journal again (a failure is
+   * not sticky), so readiness must not stay down waiting for one that never comes.
+   */
+  recentError(withinMs: number): JournalUnavailable | undefined {
+    return this.lastError && Date.now() - this.lastErrorAt < withinMs ? this.lastError : undefined;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.scheduled = false;
+    if (batch.length > 0) {
+      let outcomes: AppendOutcome[] | undefined;
+      try {
+        outcomes = this.journal.append(batch.map((w) => w.entry));
+        this.lastError = undefined;
+        this.commits++;
+      } catch (err) {
+        const failure = classify(err);
+        this.lastError = failure;
+        this.lastErrorAt = Date.now();
+        for (const w of batch) w.reject(failure);
+      }
+      if (outcomes) {
+        batch.forEach((w, i) => w.resolve(outcomes[i] ?? 'stored'));
+        if (outcomes.includes('stored')) this.onStored();
+      }
+    }
+    if (this.queue.length === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}
+
+function classify(err: unknown): JournalUnavailable {
+  const code = (err as { code?: string }).code ?? '';
+  const message = (err as Error).message ?? String(err);
+  const diskFull = code === 'SQLITE_FULL' || code === 'ENOSPC' || /disk.*full|no space/i.test(message);
+  return new JournalUnavailable(diskFull ? `the disk is full (${message})` : `the journal cannot be written (${code || message})`, diskFull);
+}

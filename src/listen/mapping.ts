@@ -1,0 +1,116 @@
+import type { AnyConnector, StreamDefinition, WebhookDelivery, WebhookEvent, WebhookSpec } from '../connector/contract.js';
+import { compareInstants, parseInstantParts } from '../protocol/instant.js';
+import { parseJson, type JsonObject, type JsonValue } from '../protocol/json.js';
+import type { RecordMessage, SchemaMessage } from '../protocol/messages.js';
+import { SchemaRegistry, recordProblem, type StreamSchema } from '../protocol/schema.js';
+import type { StoredDelivery } from './journal.js';
+
+/**
+ * Where a webhook becomes records: a stored delivery goes through its connector's mapping
+ * and comes out as RECORD messages of the connector's own streams, with the schemas, keys
+ * and replication key that `sync run` uses, so both fill the same rows. Pure.
+ */
+
+export const DELETED_AT = '_sdc_deleted_at';
+
+export type MappingResult = { ok: true; records: RecordMessage[] } | { ok: false; error: string };
+
+/** The SCHEMA message `sync run` sends for a stream (all fields selected). */
+export function schemaMessage(definition: StreamDefinition<object>): SchemaMessage {
+  return {
+    type: 'SCHEMA',
+    stream: definition.name,
+    schema: definition.schema,
+    key_properties: [...definition.keyProperties],
+    ...(definition.replicationKey ? { bookmark_properties: [definition.replicationKey] } : {}),
+  };
+}
+
+/** A connector's streams with their compiled schemas, built once per drain. */
+export class WebhookMapper {
+  readonly webhooks: WebhookSpec;
+  private readonly streams = new Map<string, { definition: StreamDefinition<object>; schema: StreamSchema; message: SchemaMessage }>();
+
+  constructor(readonly connector: AnyConnector) {
+    if (!connector.webhooks) throw new Error(`${connector.name} has no webhook support`);
+    this.webhooks = connector.webhooks;
+    const registry = new SchemaRegistry();
+    for (const definition of connector.streams) {
+      const message = schemaMessage(definition);
+      this.streams.set(definition.name, { definition, schema: registry.open(message), message });
+    }
+  }
+
+  schemaFor(stream: string): SchemaMessage | undefined {
+    return this.streams.get(stream)?.message;
+  }
+
+  /** Maps and checks every record of a delivery: all of them are usable, or none is used. */
+  map(stored: StoredDelivery): MappingResult {
+    const delivery = toWebhookDelivery(stored);
+    let events: readonly WebhookEvent[];
+    try {
+      events = this.webhooks.map(delivery);
+    } catch (err) {
+      return { ok: false, error: `mapping failed: ${(err as Error).message ?? String(err)}` };
+    }
+    const records: RecordMessage[] = [];
+    for (const event of events) {
+      const stream = this.streams.get(event.stream);
+      if (!stream) {
+        return { ok: false, error: `the event names stream "${event.stream}", which ${this.connector.name} does not have (streams: ${[...this.streams.keys()].join(', ')})` };
+      }
+      const record = withVersion(event, stream.definition.replicationKey, delivery.receivedAt);
+      const message: RecordMessage = { type: 'RECORD', stream: event.stream, record };
+      const problem = recordProblem(stream.schema, message, true);
+      if (problem !== undefined) return { ok: false, error: `RECORD of stream "${event.stream}" is invalid: ${problem}` };
+      records.push(message);
+    }
+    return { ok: true, records };
+  }
+}
+
+export function toWebhookDelivery(stored: StoredDelivery): WebhookDelivery {
+  const text = stored.body.toString('utf8');
+  let json: JsonValue | undefined;
+  try {
+    json = text.trim() === '' ? undefined : parseJson(text).value;
+  } catch {
+    json = undefined;
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, values] of Object.entries(stored.headers)) headers[name] = values.join(', ');
+  return { id: stored.deliveryId, receivedAt: stored.receivedAt, headers, text, json };
+}
+
+/**
+ * The record with the source's version where a keyed target looks for it (the replication
+ * key): the object's own value, else the event time. A deletion is stamped and its version
+ * raised to the deletion time, so an older copy of the object arriving later cannot revive it.
+ */
+export function withVersion(event: WebhookEvent, replicationKey: string | undefined, receivedAt: string): JsonObject {
+  const record: JsonObject = { ...event.record };
+  if (replicationKey !== undefined && isAbsent(record[replicationKey]) && event.version !== undefined) {
+    record[replicationKey] = event.version;
+  }
+  if (event.deleted) {
+    const stamped = record[DELETED_AT];
+    const deletedAt = typeof stamped === 'string' && stamped !== '' ? stamped : (event.version ?? receivedAt);
+    record[DELETED_AT] = deletedAt;
+    if (replicationKey !== undefined) {
+      const current = record[replicationKey];
+      if (isAbsent(current) || (typeof current === 'string' && isEarlier(current, deletedAt))) record[replicationKey] = deletedAt;
+    }
+  }
+  return record;
+}
+
+function isAbsent(value: JsonValue | undefined): boolean {
+  return value === undefined || value === null;
+}
+
+function isEarlier(a: string, b: string): boolean {
+  const x = parseInstantParts(a);
+  const y = parseInstantParts(b);
+  return x !== undefined && y !== undefined && compareInstants(x, y) < 0;
+}

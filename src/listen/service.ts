@@ -1,0 +1,166 @@
+import { dirname } from 'node:path';
+import type { AnyConnector } from '../connector/contract.js';
+import type { Logger } from '../log.js';
+import { openTarget, parseTargetSpec, describeTarget } from '../targets/spec.js';
+import { DiskRoom } from './disk-room.js';
+import { startInlineDrain, startWorkerDrain, type DrainHandle } from './drain-host.js';
+import type { DrainCounts } from './drain.js';
+import { Journal } from './journal.js';
+import { JournalWriter } from './journal-writer.js';
+import { WebhookMapper } from './mapping.js';
+import { startListener, type Listener, type ServedConnector } from './server.js';
+import { schemeProblem, verify } from './verify/index.js';
+
+/**
+ * A running listener: journal, group-commit writer, HTTP server and drain, wired together
+ * and stopped in the order that loses nothing (stop accepting, finish journal writes, drain).
+ */
+
+export interface ServiceOptions {
+  connectors: ReadonlyMap<string, ServedConnector>;
+  host: string;
+  port: number;
+  /** A `--target` spec. */
+  target: string;
+  journalPath: string;
+  log: Logger;
+  /** Where Singer messages go for target `-`. */
+  stdout: NodeJS.WritableStream;
+  requestTimeoutMs: number;
+  /** `worker` (the CLI): the target may block without stalling HTTP. `inline`: same thread. */
+  drain: 'worker' | 'inline';
+  /** The drain failed: the caller should stop the service. */
+  onFailure: (err: Error) => void;
+  minFreeBytes?: number;
+  maxQueued?: number;
+  maxInFlight?: number;
+  maxBodyBytesInFlight?: number;
+}
+
+export interface ServiceReport {
+  listener: Listener;
+  drained: DrainCounts | undefined;
+  pending: number;
+  failure: Error | undefined;
+}
+
+export interface Service {
+  readonly url: string;
+  readonly port: number;
+  readonly listener: Listener;
+  /** Stop taking deliveries, finish journal writes, drain (up to drainDeadlineMs), close. */
+  stop(options?: { requestGraceMs?: number; drainDeadlineMs?: number }): Promise<ServiceReport>;
+}
+
+const DRAIN_BATCH = 1_000;
+const RETRY_AFTER_SECONDS = 5;
+/** After the journal failed, refuse deliveries (and readiness) at once for this long. */
+const FAIL_FAST_MS = 1_000;
+
+export async function startService(options: ServiceOptions): Promise<Service> {
+  const { log } = options;
+  const names = [...options.connectors.keys()];
+  const spec = parseTargetSpec(options.target);
+  // The HTTP thread waits at most a second for the drain's short writes; past that, 503.
+  const journal = new Journal(options.journalPath, { busyTimeoutMs: 1_000 });
+  let drain: DrainHandle | undefined;
+  /** The inline drain's own connection (the worker opens its own). */
+  let drainJournal: Journal | undefined;
+  let failure: Error | undefined;
+  const fail = (err: Error): void => {
+    failure ??= err;
+    options.onFailure(err);
+  };
+  try {
+    if (options.drain === 'worker') {
+      drain = startWorkerDrain({ journalPath: options.journalPath, connectors: names, target: options.target, batchSize: DRAIN_BATCH }, log, options.stdout, fail);
+    } else {
+      const mappers = new Map(names.map((name) => [name, new WebhookMapper(connectorOf(options.connectors, name))]));
+      drainJournal = new Journal(options.journalPath);
+      drain = startInlineDrain(
+        {
+          journal: drainJournal,
+          mappers,
+          openTarget: () => openTarget(spec, { stateId: 'listen', warn: (m) => log.warn(m), stdout: options.stdout }),
+          log,
+          batchSize: DRAIN_BATCH,
+        },
+        describeTarget(spec),
+        fail,
+      );
+    }
+    const wake = drain.wake;
+    const writer = new JournalWriter(
+      journal,
+      { maxQueued: options.maxQueued ?? 20_000, maxQueuedBytes: 256 * 1_048_576, failFastMs: FAIL_FAST_MS },
+      () => wake(),
+    );
+    const disk = new DiskRoom(dirname(options.journalPath), options.minFreeBytes ?? 64 * 1_048_576);
+    const listener = await startListener({
+      host: options.host,
+      port: options.port,
+      connectors: options.connectors,
+      writer,
+      log,
+      requestTimeoutMs: options.requestTimeoutMs,
+      headersTimeoutMs: Math.min(10_000, options.requestTimeoutMs),
+      maxInFlight: options.maxInFlight ?? 4_096,
+      maxBodyBytesInFlight: options.maxBodyBytesInFlight ?? 512 * 1_048_576,
+      unavailable: () => disk.check(),
+      notReady: () => writer.recentError(FAIL_FAST_MS)?.message ?? disk.check(),
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    });
+    const running = drain;
+    return {
+      url: listener.url,
+      port: listener.port,
+      listener,
+      async stop({ requestGraceMs = 10_000, drainDeadlineMs = 30_000 } = {}) {
+        // New deliveries get 503 while the port stays open; accepted ones finish their journal write.
+        listener.stopAccepting();
+        await listener.settled(requestGraceMs);
+        await writer.idle();
+        const drained = await running.stop(drainDeadlineMs).catch((err: unknown) => {
+          failure ??= err as Error;
+          return undefined;
+        });
+        await listener.close();
+        drainJournal?.close();
+        const pending = journal.pendingCount(names);
+        journal.close();
+        return { listener, drained, pending, failure };
+      },
+    };
+  } catch (err) {
+    await drain?.stop(0).catch(() => undefined);
+    drainJournal?.close();
+    journal.close();
+    throw err;
+  }
+}
+
+/** A connector with webhook support, ready to serve: its verifier holds the scheme and the secrets. */
+export function serveConnector(
+  connector: AnyConnector,
+  secrets: readonly string[],
+  options: { maxBodyBytes: number; toleranceSeconds: number },
+): ServedConnector {
+  const webhooks = connector.webhooks;
+  if (!webhooks) throw new Error(`${connector.name} has no webhook support`);
+  const problem = schemeProblem(webhooks.scheme);
+  if (problem !== undefined) throw new Error(`${connector.name}: its webhook scheme cannot be used: ${problem}`);
+  const list = [...secrets];
+  return {
+    name: connector.name,
+    connector,
+    webhooks,
+    maxBodyBytes: Math.min(webhooks.maxBodyBytes ?? options.maxBodyBytes, options.maxBodyBytes),
+    verify: (request) => verify(webhooks.scheme, request, list, { toleranceSeconds: options.toleranceSeconds }),
+  };
+}
+
+function connectorOf(connectors: ReadonlyMap<string, ServedConnector>, name: string): ServedConnector['connector'] {
+  const served = connectors.get(name);
+  if (!served) throw new Error(`connector ${name} is not served`);
+  return served.connector;
+}
