@@ -19,8 +19,8 @@ export class SyncError extends Error {
   readonly exitCode: ExitCodeValue = ExitCode.failed;
   /** Lines printed after the message, e.g. one per configuration problem. */
   readonly details: string[];
-  constructor(message: string, details: string[] = []) {
-    super(message);
+  constructor(message: string, details: string[] = [], options?: { cause?: unknown }) {
+    super(message, options);
     this.details = details;
   }
 }
@@ -40,6 +40,12 @@ export class BusyError extends SyncError {
 /** The source failed or sent something unusable. */
 export class SourceError extends SyncError {
   override name = 'SourceError';
+  override readonly exitCode: ExitCodeValue;
+  /** Keeps the exit code of a cause that knows better (a rate limit is 75: retry later). */
+  constructor(message: string, cause?: unknown) {
+    super(message, [], cause === undefined ? undefined : { cause });
+    this.exitCode = cause instanceof SyncError ? cause.exitCode : ExitCode.failed;
+  }
 }
 
 /** Input on stdin was not a valid Singer stream. */

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, SyncError, type ExitCodeValue } from '../errors.js';
+import { BusyError, ExitCode, SyncError, type ExitCodeValue } from '../errors.js';
 import { scrub, type CliIo } from './io.js';
 
 /**
@@ -197,7 +197,13 @@ function report(err: unknown, io: CliIo, debug: boolean): ExitCodeValue {
     return ExitCode.usage;
   }
   if (err instanceof SyncError) {
-    write(`sync: ${err.exitCode === ExitCode.usage ? 'usage error' : err.exitCode === ExitCode.tempFail ? 'busy' : err.exitCode >= 128 ? 'stopped' : 'error'}: ${err.message}`);
+    const label =
+      err.exitCode === ExitCode.usage ? 'usage error'
+      : err instanceof BusyError ? 'busy'
+      : err.exitCode === ExitCode.tempFail ? 'retry later'
+      : err.exitCode >= 128 ? 'stopped'
+      : 'error';
+    write(`sync: ${label}: ${err.message}`);
     for (const d of err.details) write(`  ${d}`);
     if (debug && err.stack) write(err.stack);
     return err.exitCode;

@@ -33,18 +33,26 @@ const BATCH_RECORDS = 5_000;
 const MAX_BATCH_AGE_MS = 5_000;
 
 export async function runCommand(name: string, flags: RunFlags, io: CliIo): Promise<void> {
-  const connector = await loadConnector(name);
+  let connector = await loadConnector(name);
   if (flags.about) {
     io.stdout.write(formatAbout(aboutConnector(connector), flags.format ?? 'text'));
     return;
+  }
+  const log = cliLogger(io, flags);
+  // Static streams need no config to be discovered; described ones (rest) come from it.
+  if (flags.discover && !connector.resolveStreams) {
+    io.stdout.write(JSON.stringify(discoverCatalog(connector), null, 2) + '\n');
+    return;
+  }
+  const config = loadConfig(connector, flags, io);
+  for (const w of config.warnings) log.warn(w);
+  if (connector.resolveStreams) {
+    connector = { ...connector, streams: await connector.resolveStreams(config.config, { log, signal: io.signal }) };
   }
   if (flags.discover) {
     io.stdout.write(JSON.stringify(discoverCatalog(connector), null, 2) + '\n');
     return;
   }
-  const log = cliLogger(io, flags);
-  const config = loadConfig(connector, flags, io);
-  for (const w of config.warnings) log.warn(w);
 
   const streams = flags.catalog
     ? selectFromCatalog(connector, readJsonFile(flags.catalog, '--catalog') ?? null, flags.catalog)

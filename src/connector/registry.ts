@@ -4,6 +4,7 @@ import type { AnyConnector } from './contract.js';
 /** Known connectors, each imported only when asked for. */
 const CONNECTORS: Record<string, () => Promise<{ default: AnyConnector }>> = {
   sample: () => import('../../connectors/sample/index.js'),
+  rest: () => import('../../connectors/rest/index.js'),
 };
 
 export function connectorNames(): string[] {

@@ -1,4 +1,4 @@
-import { ExitCode } from '../errors.js';
+import { ExitCode, SyncError } from '../errors.js';
 
 /**
  * Errors of the shared HTTP client. They live here rather than in src/errors.ts so the
@@ -22,7 +22,7 @@ export interface HttpErrorInit {
   cause?: unknown;
 }
 
-export class HttpError extends Error {
+export class HttpError extends SyncError {
   override name = 'HttpError';
   readonly method: string;
   readonly path: string;
@@ -33,10 +33,10 @@ export class HttpError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly bodySnippet: string | undefined;
   /** What the top-level handler should exit with: EX_TEMPFAIL (75) when a later run may succeed. */
-  readonly exitCode: typeof ExitCode.failed | typeof ExitCode.tempFail;
+  override readonly exitCode: typeof ExitCode.failed | typeof ExitCode.tempFail;
 
   constructor(message: string, init: HttpErrorInit) {
-    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    super(message, [], init.cause === undefined ? undefined : { cause: init.cause });
     this.method = init.method;
     this.path = init.path;
     this.status = init.status;

@@ -148,7 +148,7 @@ async function syncStream(
   } catch (err) {
     if (err instanceof SourceError || err instanceof InterruptedError) throw err;
     if (signal.aborted) throw interrupted(options);
-    throw new SourceError(`stream ${name} failed: ${(err as Error).message}`);
+    throw new SourceError(`stream ${name} failed: ${(err as Error).message}`, err);
   } finally {
     await iterator.return?.();
   }

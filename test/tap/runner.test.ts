@@ -63,7 +63,7 @@ async function run(rows: Rows, state: SyncState, options: Parameters<typeof conn
   } catch (err) {
     error = err;
   }
-  const states = messages.filter((m) => m.type === 'STATE').map((m) => (m as { value: SyncState }).value);
+  const states = messages.flatMap((m) => (m.type === 'STATE' ? [m.value as SyncState] : []));
   return { messages, states, last: states.at(-1), error };
 }
 

@@ -1,0 +1,346 @@
+import { parseInstant } from '../../src/protocol/instant.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
+import { BOUND_FORMATS, type BoundFormat, type IncrementalRule } from '../../src/http/incremental.js';
+import type { PaginationStyle, ParamsIn } from '../../src/http/paginate.js';
+
+/**
+ * The API description a `rest` config file holds, checked once: every problem is reported
+ * with its JSON path (`streams[1].pagination.cursor_path: required`), then the rest of the
+ * connector works with the typed `RestDescription`.
+ */
+
+export type AuthSpec =
+  | { type: 'none' }
+  | { type: 'api_key'; in: 'header' | 'query'; name: string; prefix?: string }
+  | { type: 'bearer' }
+  | { type: 'basic' }
+  | { type: 'oauth2_client_credentials' | 'oauth2_refresh_token'; tokenUrl: string; scope?: string; clientAuth: 'body' | 'basic' };
+
+export interface RestStream {
+  name: string;
+  description: string | undefined;
+  path: string;
+  method: 'GET' | 'POST';
+  recordsPath: string | undefined;
+  primaryKey: string[];
+  replicationKey: string | undefined;
+  sorted: boolean;
+  startDate: string | undefined;
+  incremental: IncrementalRule | undefined;
+  pagination: PaginationStyle;
+  params: Record<string, string | number | boolean>;
+  body: JsonObject | undefined;
+  schema: JsonObject | undefined;
+}
+
+export interface RestDescription {
+  baseUrl: string;
+  headers: Record<string, string>;
+  auth: AuthSpec;
+  startDate: string | undefined;
+  streams: RestStream[];
+}
+
+/** Settings that hold credentials: top level, so each can come from `SYNC_REST_<NAME>` instead of the file. */
+export const SECRET_SETTINGS = ['api_key', 'token', 'username', 'password', 'client_id', 'client_secret', 'refresh_token'] as const;
+
+const AUTH_SECRETS: Record<string, readonly string[]> = {
+  none: [],
+  api_key: ['api_key'],
+  bearer: ['token'],
+  basic: ['username'],
+  oauth2_client_credentials: ['client_id', 'client_secret'],
+  oauth2_refresh_token: ['client_id', 'refresh_token'],
+};
+
+const TOP_KEYS = ['base_url', 'headers', 'auth', 'start_date', 'streams', 'refresh_token_file', ...SECRET_SETTINGS];
+const STREAM_KEYS = [
+  'name', 'path', 'method', 'records_path', 'primary_key', 'replication_key', 'sorted', 'start_date',
+  'incremental', 'pagination', 'params', 'body', 'schema', 'description',
+];
+const INCREMENTAL_KEYS = ['param', 'format', 'in', 'lookback_minutes', 'client_filter'];
+const PAGINATION_KEYS: Record<PaginationStyle['type'], readonly string[]> = {
+  none: [],
+  cursor: ['cursor_path', 'cursor_param'],
+  link_header: [],
+  next_url: ['next_url_path'],
+  offset: ['offset_param', 'start_offset'],
+  page: ['page_param', 'start_page'],
+  keyset: ['offset_param'],
+};
+const PAGINATION_COMMON = ['type', 'limit_param', 'page_size', 'has_more_path', 'stop_on_short_page', 'params_in'];
+const SNAKE = /^[a-z][a-z0-9_]*$/;
+
+/** Reads the description out of a validated config; throws nothing, returns the problems instead. */
+export function parseDescription(config: JsonObject): { description: RestDescription | undefined; problems: string[] } {
+  const c = new Checker();
+  c.unknownKeys(config, '', TOP_KEYS);
+  const baseUrl = c.url(config['base_url'], 'base_url', true);
+  const headers = c.stringMap(config['headers'], 'headers');
+  const auth = parseAuth(c, config['auth'], config);
+  const startDate = c.dateTime(config['start_date'], 'start_date');
+  const streams: RestStream[] = [];
+  const list = config['streams'];
+  if (list === undefined) c.problem('streams', 'required');
+  else if (!Array.isArray(list) || list.length === 0) c.problem('streams', 'must be a non-empty array of streams');
+  else {
+    const names = new Set<string>();
+    list.forEach((raw, i) => {
+      const s = parseStream(c, raw, `streams[${i}]`);
+      if (s === undefined) return;
+      if (names.has(s.name)) c.problem(`streams[${i}].name`, `duplicate stream name ${JSON.stringify(s.name)}`);
+      names.add(s.name);
+      streams.push(s);
+    });
+  }
+  if (c.problems.length > 0 || baseUrl === undefined || auth === undefined) return { description: undefined, problems: c.problems };
+  return { description: { baseUrl: baseUrl.replace(/\/+$/, ''), headers, auth, startDate, streams }, problems: [] };
+}
+
+function parseAuth(c: Checker, raw: JsonValue | undefined, config: JsonObject): AuthSpec | undefined {
+  if (raw === undefined) return { type: 'none' };
+  if (!c.object(raw, 'auth')) return undefined;
+  const type = c.oneOf(raw['type'], 'auth.type', Object.keys(AUTH_SECRETS), true);
+  if (type === undefined) return undefined;
+  for (const setting of AUTH_SECRETS[type] ?? []) {
+    if (typeof config[setting] !== 'string' || config[setting] === '') {
+      c.problem(setting, `required by auth.type "${type}" (set it in the file or in SYNC_REST_${setting.toUpperCase()})`);
+    }
+  }
+  switch (type) {
+    case 'none':
+    case 'bearer':
+    case 'basic':
+      c.unknownKeys(raw, 'auth', ['type']);
+      return { type };
+    case 'api_key': {
+      c.unknownKeys(raw, 'auth', ['type', 'in', 'name', 'prefix']);
+      const where = c.oneOf(raw['in'], 'auth.in', ['header', 'query'], false) ?? 'header';
+      const name = c.string(raw['name'], 'auth.name', true) ?? '';
+      const prefix = c.string(raw['prefix'], 'auth.prefix', false);
+      return { type, in: where as 'header' | 'query', name, ...(prefix === undefined ? {} : { prefix }) };
+    }
+    default: {
+      c.unknownKeys(raw, 'auth', ['type', 'token_url', 'scope', 'client_auth']);
+      const tokenUrl = c.url(raw['token_url'], 'auth.token_url', true) ?? '';
+      const scope = c.string(raw['scope'], 'auth.scope', false);
+      const clientAuth = (c.oneOf(raw['client_auth'], 'auth.client_auth', ['body', 'basic'], false) ?? 'body') as 'body' | 'basic';
+      return { type: type as 'oauth2_client_credentials' | 'oauth2_refresh_token', tokenUrl, clientAuth, ...(scope === undefined ? {} : { scope }) };
+    }
+  }
+}
+
+function parseStream(c: Checker, raw: JsonValue, at: string): RestStream | undefined {
+  if (!c.object(raw, at)) return undefined;
+  c.unknownKeys(raw, at, STREAM_KEYS);
+  const name = c.string(raw['name'], `${at}.name`, true);
+  if (name !== undefined && !SNAKE.test(name)) c.problem(`${at}.name`, `must be snake_case (a-z, 0-9, _), it names tables and bookmarks (got ${JSON.stringify(name)})`);
+  const path = c.string(raw['path'], `${at}.path`, true);
+  const description = c.string(raw['description'], `${at}.description`, false);
+  const method = (c.oneOf(raw['method'], `${at}.method`, ['GET', 'POST'], false) ?? 'GET') as 'GET' | 'POST';
+  const recordsPath = c.string(raw['records_path'], `${at}.records_path`, false);
+  const primaryKey = c.keyList(raw['primary_key'], `${at}.primary_key`);
+  const replicationKey = c.string(raw['replication_key'], `${at}.replication_key`, false);
+  const sorted = c.boolean(raw['sorted'], `${at}.sorted`) ?? false;
+  const startDate = c.dateTime(raw['start_date'], `${at}.start_date`);
+  const params: Record<string, string | number | boolean> = {};
+  if (raw['params'] !== undefined && c.object(raw['params'], `${at}.params`)) {
+    for (const [k, v] of Object.entries(raw['params'])) {
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') params[k] = v;
+      else c.problem(`${at}.params.${k}`, 'must be a string, number or boolean');
+    }
+  }
+  const body = raw['body'] === undefined ? undefined : c.object(raw['body'], `${at}.body`) ? raw['body'] : undefined;
+  const schema = raw['schema'] === undefined ? undefined : c.object(raw['schema'], `${at}.schema`) ? raw['schema'] : undefined;
+  if (schema !== undefined && !isJsonObject(schema['properties'])) c.problem(`${at}.schema.properties`, 'required: a JSON Schema of one record, an object with "properties"');
+  const incremental = parseIncremental(c, raw['incremental'], `${at}.incremental`, replicationKey);
+  const pagination = parsePagination(c, raw['pagination'], `${at}.pagination`, replicationKey, incremental);
+  if (name === undefined || path === undefined || primaryKey === undefined || pagination === undefined) return undefined;
+  return { name, description, path, method, recordsPath, primaryKey, replicationKey, sorted, startDate, incremental, pagination, params, body, schema };
+}
+
+function parseIncremental(c: Checker, raw: JsonValue | undefined, at: string, replicationKey: string | undefined): IncrementalRule | undefined {
+  if (raw === undefined) {
+    // A replication key alone: the API cannot filter, records are filtered here.
+    return replicationKey === undefined ? undefined : { format: 'iso8601' };
+  }
+  if (!c.object(raw, at)) return undefined;
+  c.unknownKeys(raw, at, INCREMENTAL_KEYS);
+  if (replicationKey === undefined) c.problem(at, 'needs a replication_key on the stream');
+  const param = c.string(raw['param'], `${at}.param`, false);
+  const format = (c.oneOf(raw['format'], `${at}.format`, BOUND_FORMATS, false) ?? 'iso8601') as BoundFormat;
+  const where = c.oneOf(raw['in'], `${at}.in`, ['query', 'body'], false) as ParamsIn | undefined;
+  const lookback = c.number(raw['lookback_minutes'], `${at}.lookback_minutes`, 0);
+  const clientFilter = c.boolean(raw['client_filter'], `${at}.client_filter`);
+  return { param, format, in: where, lookbackMinutes: lookback, clientFilter };
+}
+
+function parsePagination(
+  c: Checker,
+  raw: JsonValue | undefined,
+  at: string,
+  replicationKey: string | undefined,
+  incremental: IncrementalRule | undefined,
+): PaginationStyle | undefined {
+  if (raw === undefined) return { type: 'none' };
+  if (!c.object(raw, at)) return undefined;
+  const type = c.oneOf(raw['type'], `${at}.type`, Object.keys(PAGINATION_KEYS), true) as PaginationStyle['type'] | undefined;
+  if (type === undefined) return undefined;
+  c.unknownKeys(raw, at, [...PAGINATION_COMMON, ...PAGINATION_KEYS[type]]);
+  const common: Record<string, unknown> = {};
+  const limitParam = c.string(raw['limit_param'], `${at}.limit_param`, false);
+  const pageSize = c.number(raw['page_size'], `${at}.page_size`, 1);
+  if (limitParam !== undefined) common['limitParam'] = limitParam;
+  if (pageSize !== undefined) common['pageSize'] = pageSize;
+  const hasMore = c.string(raw['has_more_path'], `${at}.has_more_path`, false);
+  if (hasMore !== undefined) common['hasMorePath'] = hasMore;
+  const short = c.boolean(raw['stop_on_short_page'], `${at}.stop_on_short_page`);
+  if (short !== undefined) common['stopOnShortPage'] = short;
+  // Keyset paging sends the bound where the incremental rule says, unless told otherwise.
+  const paramsIn = c.oneOf(raw['params_in'], `${at}.params_in`, ['query', 'body'], false) ?? (type === 'keyset' ? incremental?.in : undefined);
+  if (paramsIn !== undefined) common['paramsIn'] = paramsIn;
+  if (limitParam !== undefined && pageSize === undefined) c.problem(`${at}.page_size`, 'required with limit_param');
+  let specific: Record<string, unknown> | undefined;
+  switch (type) {
+    case 'none':
+    case 'link_header':
+      specific = {};
+      break;
+    case 'cursor': {
+      const cursorPath = c.string(raw['cursor_path'], `${at}.cursor_path`, true);
+      const cursorParam = c.string(raw['cursor_param'], `${at}.cursor_param`, true);
+      specific = cursorPath === undefined || cursorParam === undefined ? undefined : { cursorPath, cursorParam };
+      break;
+    }
+    case 'next_url': {
+      const nextUrlPath = c.string(raw['next_url_path'], `${at}.next_url_path`, true);
+      specific = nextUrlPath === undefined ? undefined : { nextUrlPath };
+      break;
+    }
+    case 'offset': {
+      const offsetParam = c.string(raw['offset_param'], `${at}.offset_param`, true);
+      const start = c.number(raw['start_offset'], `${at}.start_offset`, 0);
+      if (pageSize === undefined) c.problem(`${at}.page_size`, 'required for offset pagination');
+      specific = offsetParam === undefined ? undefined : { offsetParam, ...(start === undefined ? {} : { startOffset: start }) };
+      break;
+    }
+    case 'keyset': {
+      // Pages by the replication key through the incremental parameter.
+      const offsetParam = c.string(raw['offset_param'], `${at}.offset_param`, false);
+      if (pageSize === undefined) c.problem(`${at}.page_size`, 'required for keyset pagination');
+      if (replicationKey === undefined) c.problem(`${at}.type`, 'keyset pagination needs a replication_key on the stream');
+      if (incremental?.param === undefined) c.problem(`${at}.type`, 'keyset pagination needs incremental.param, the parameter the API filters on');
+      specific =
+        replicationKey === undefined || incremental?.param === undefined
+          ? undefined
+          : { keyPath: replicationKey, param: incremental.param, format: incremental.format, ...(offsetParam === undefined ? {} : { offsetParam }) };
+      break;
+    }
+    case 'page': {
+      const pageParam = c.string(raw['page_param'], `${at}.page_param`, true);
+      const start = c.number(raw['start_page'], `${at}.start_page`, 0);
+      specific = pageParam === undefined ? undefined : { pageParam, ...(start === undefined ? {} : { startPage: start }) };
+      break;
+    }
+  }
+  if (specific === undefined) return undefined;
+  // Assembled from checked parts; the switch above guarantees the variant's fields.
+  return { type, ...common, ...specific } as PaginationStyle;
+}
+
+/** Collects problems as `path: message`. */
+class Checker {
+  readonly problems: string[] = [];
+
+  problem(path: string, message: string): void {
+    this.problems.push(`${path}: ${message}`);
+  }
+
+  object(value: JsonValue | undefined, path: string): value is JsonObject {
+    if (isJsonObject(value)) return true;
+    this.problem(path, value === undefined ? 'required' : 'must be an object');
+    return false;
+  }
+
+  unknownKeys(value: JsonObject, path: string, known: readonly string[]): void {
+    for (const key of Object.keys(value)) {
+      if (!known.includes(key)) this.problem(path === '' ? key : `${path}.${key}`, `unknown key (known: ${known.join(', ')})`);
+    }
+  }
+
+  string(value: JsonValue | undefined, path: string, required: boolean): string | undefined {
+    if (value === undefined) {
+      if (required) this.problem(path, 'required');
+      return undefined;
+    }
+    if (typeof value !== 'string' || value === '') {
+      this.problem(path, 'must be a non-empty string');
+      return undefined;
+    }
+    return value;
+  }
+
+  url(value: JsonValue | undefined, path: string, required: boolean): string | undefined {
+    const text = this.string(value, path, required);
+    if (text === undefined) return undefined;
+    if (!/^https?:\/\/[^/]/i.test(text)) {
+      this.problem(path, `must be an http(s) URL (got ${JSON.stringify(text)})`);
+      return undefined;
+    }
+    return text;
+  }
+
+  dateTime(value: JsonValue | undefined, path: string): string | undefined {
+    const text = this.string(value, path, false);
+    if (text !== undefined && parseInstant(text) === undefined) {
+      this.problem(path, `must be an ISO 8601 date-time such as 2024-01-31T00:00:00Z (got ${JSON.stringify(text)})`);
+      return undefined;
+    }
+    return text;
+  }
+
+  oneOf(value: JsonValue | undefined, path: string, options: readonly string[], required: boolean): string | undefined {
+    if (value === undefined) {
+      if (required) this.problem(path, `required, one of ${options.join(', ')}`);
+      return undefined;
+    }
+    if (typeof value !== 'string' || !options.includes(value)) {
+      this.problem(path, `must be one of ${options.join(', ')} (got ${JSON.stringify(value)})`);
+      return undefined;
+    }
+    return value;
+  }
+
+  boolean(value: JsonValue | undefined, path: string): boolean | undefined {
+    if (value === undefined || typeof value === 'boolean') return value;
+    this.problem(path, 'must be true or false');
+    return undefined;
+  }
+
+  number(value: JsonValue | undefined, path: string, minimum: number): number | undefined {
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < minimum) {
+      this.problem(path, `must be a number >= ${minimum}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  stringMap(value: JsonValue | undefined, path: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (value === undefined || !this.object(value, path)) return out;
+    for (const [k, v] of Object.entries(value)) {
+      if (typeof v === 'string') out[k] = v;
+      else this.problem(`${path}.${k}`, 'must be a string');
+    }
+    return out;
+  }
+
+  keyList(value: JsonValue | undefined, path: string): string[] | undefined {
+    if (value === undefined) return [];
+    if (typeof value === 'string' && value !== '') return [value];
+    if (Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '')) return value as string[];
+    this.problem(path, 'must be a property name or a list of them');
+    return undefined;
+  }
+}

@@ -1,0 +1,165 @@
+import { defineStream, type StreamContext, type StreamDefinition } from '../../src/connector/contract.js';
+import { UsageError } from '../../src/errors.js';
+import {
+  apiKeyAuth,
+  basicAuth,
+  bearerAuth,
+  createHttpClient,
+  oauth2ClientCredentials,
+  oauth2RefreshToken,
+  persistToConfigFile,
+  type AuthProvider,
+  type HttpClient,
+  type HttpClientOptions,
+  type HttpRequest,
+} from '../../src/http/index.js';
+import { atOrAfter, filtersClientSide, lowerBound, withBound } from '../../src/http/incremental.js';
+import { paginate } from '../../src/http/paginate.js';
+import type { Logger } from '../../src/log.js';
+import type { JsonObject, JsonValue } from '../../src/protocol/json.js';
+import { parseDescription, SECRET_SETTINGS, type RestDescription, type RestStream } from './description.js';
+import { inferSchema } from './infer-schema.js';
+
+/**
+ * From a described API to stream definitions the runner can drive. The auth provider is
+ * made once and shared by every stream, so an OAuth token (and a rotating refresh token)
+ * lives across streams; each stream's read gets its own client bound to the run's signal.
+ */
+
+export interface ResolveContext {
+  log: Logger;
+  signal: AbortSignal;
+  /** Client options for tests (sleep, clock); the description's base URL, headers and auth still apply. */
+  http?: Omit<HttpClientOptions, 'baseUrl' | 'auth' | 'log' | 'signal'>;
+}
+
+/**
+ * The streams a `rest` config describes, ready for the runner. Throws a UsageError listing
+ * every problem of the description with its path. Streams without a schema get one inferred
+ * from their first page, which costs one request each.
+ */
+export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext): Promise<StreamDefinition<JsonObject>[]> {
+  const { description, problems } = parseDescription(config);
+  if (description === undefined) {
+    throw new UsageError(`invalid API description for rest (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
+  }
+  const auth = makeAuth(description, config);
+  const secrets = SECRET_SETTINGS.map((s) => config[s]).filter((v): v is string => typeof v === 'string' && v.length >= 4);
+  const clientFor = (log: Logger, signal: AbortSignal): HttpClient =>
+    createHttpClient({
+      ...ctx.http,
+      baseUrl: description.baseUrl,
+      headers: { accept: 'application/json', ...description.headers },
+      log,
+      signal,
+      secrets,
+      ...(auth === undefined ? {} : { auth }),
+    });
+
+  const out: StreamDefinition<JsonObject>[] = [];
+  for (const stream of description.streams) {
+    let schema = stream.schema;
+    if (schema === undefined) {
+      const client = clientFor(ctx.log, ctx.signal);
+      try {
+        const sample = await firstPageRecords(client, stream);
+        schema = inferSchema(sample, stream.primaryKey, stream.replicationKey === undefined ? [] : [stream.replicationKey]);
+        ctx.log.debug(`stream ${stream.name}: schema inferred from ${sample.length} records`);
+      } finally {
+        await client.close();
+      }
+    }
+    out.push(
+      defineStream<JsonObject>({
+        name: stream.name,
+        ...(stream.description === undefined ? {} : { description: stream.description }),
+        schema,
+        keyProperties: stream.primaryKey,
+        ...(stream.replicationKey === undefined ? {} : { replicationKey: stream.replicationKey }),
+        sorted: stream.sorted,
+        read: (rc) => readStream(stream, description, rc, clientFor(rc.log, rc.signal)),
+      }),
+    );
+  }
+  return out;
+}
+
+async function firstPageRecords(client: HttpClient, stream: RestStream): Promise<JsonObject[]> {
+  for await (const page of paginate(client, baseRequest(stream), stream.pagination, { stream: stream.name, recordsPath: stream.recordsPath })) {
+    return page.records;
+  }
+  return [];
+}
+
+async function* readStream(stream: RestStream, description: RestDescription, ctx: StreamContext<JsonObject>, client: HttpClient): AsyncGenerator<JsonObject> {
+  try {
+    const rule = stream.incremental;
+    const key = stream.replicationKey;
+    let bound: JsonValue | undefined;
+    let request = baseRequest(stream);
+    if (rule !== undefined && key !== undefined) {
+      bound = lowerBound(ctx.bookmark, stream.startDate ?? description.startDate, rule);
+      request = withBound(request, bound, rule);
+      if (bound !== undefined) ctx.log.debug(`stream ${stream.name}: reading ${key} >= ${JSON.stringify(bound)}`);
+    }
+    const filter = rule !== undefined && key !== undefined && bound !== undefined && filtersClientSide(rule);
+    const pages = paginate(client, request, stream.pagination, { stream: stream.name, recordsPath: stream.recordsPath, signal: ctx.signal });
+    for await (const page of pages) {
+      for (const record of page.records) {
+        if (!filter || atOrAfter(record, key, bound)) yield record;
+      }
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+function baseRequest(stream: RestStream): HttpRequest {
+  return {
+    method: stream.method,
+    path: stream.path,
+    query: stream.params,
+    ...(stream.body === undefined ? {} : { body: stream.body }),
+  };
+}
+
+function makeAuth(description: RestDescription, config: JsonObject): AuthProvider | undefined {
+  const setting = (name: string): string => {
+    const value = config[name];
+    return typeof value === 'string' ? value : '';
+  };
+  const optional = (name: string): string | undefined => (setting(name) === '' ? undefined : setting(name));
+  const auth = description.auth;
+  switch (auth.type) {
+    case 'none':
+      return undefined;
+    case 'api_key':
+      return apiKeyAuth({ in: auth.in, name: auth.name, value: setting('api_key'), ...(auth.prefix === undefined ? {} : { prefix: auth.prefix }) });
+    case 'bearer':
+      return bearerAuth(setting('token'));
+    case 'basic':
+      return basicAuth(setting('username'), setting('password'));
+    case 'oauth2_client_credentials':
+      return oauth2ClientCredentials({
+        tokenUrl: auth.tokenUrl,
+        clientId: setting('client_id'),
+        clientSecret: setting('client_secret'),
+        clientAuth: auth.clientAuth,
+        ...(auth.scope === undefined ? {} : { scope: auth.scope }),
+      });
+    case 'oauth2_refresh_token': {
+      const secret = optional('client_secret');
+      const file = optional('refresh_token_file');
+      return oauth2RefreshToken({
+        tokenUrl: auth.tokenUrl,
+        clientId: setting('client_id'),
+        refreshToken: setting('refresh_token'),
+        clientAuth: auth.clientAuth,
+        ...(secret === undefined ? {} : { clientSecret: secret }),
+        ...(auth.scope === undefined ? {} : { scope: auth.scope }),
+        // A rotated refresh token is written back before it is relied on.
+        ...(file === undefined ? {} : { persist: persistToConfigFile(file, 'refresh_token') }),
+      });
+    }
+  }
+}
