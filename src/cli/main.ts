@@ -18,7 +18,8 @@ Examples:
   sync run sample --streams orders --full-refresh  # re-read one stream from the start
   SYNC_SAMPLE_SEED=7 sync run sample --quiet       # settings from the environment (cron)
   sync run sample --discover > catalog.json        # the catalog, to edit and pass to --catalog
-  sync run sample --about                          # settings and streams of a connector`;
+  sync run sample --about                          # settings and streams of a connector
+  sync run rest --config api.json --record cassettes/   # then: --replay cassettes/ (offline)`;
 
 const TARGET_EXAMPLES = `
 Examples:
@@ -82,6 +83,8 @@ function buildProgram(io: CliIo, debug: { on: boolean }): Command {
       .option('--full-refresh', 'ignore bookmarks of the selected streams and read everything')
       .option('-d, --discover', 'print the catalog and exit')
       .option('--about', "print the connector's streams and settings and exit")
+      .option('--record <dir>', 'save every HTTP exchange in DIR, secrets redacted (for tests and bug reports)')
+      .option('--replay <dir>', 'answer HTTP requests from the exchanges saved in DIR, with no network')
       .addOption(new Option('--format <format>', 'format of --about').choices(['text', 'json']).default('text')),
   )
     .addHelpText('after', RUN_EXAMPLES)

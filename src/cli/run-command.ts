@@ -1,5 +1,5 @@
 import { resolveConfig, secretValues, ConfigError } from '../connector/config.js';
-import type { AnyConnector } from '../connector/contract.js';
+import type { AnyConnector, HttpSession } from '../connector/contract.js';
 import { loadConnector } from '../connector/registry.js';
 import { SourceError, TargetError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
@@ -26,6 +26,8 @@ export interface RunFlags extends OutputOptions {
   discover?: boolean;
   about?: boolean;
   format?: string;
+  record?: string;
+  replay?: string;
 }
 
 export const DEFAULT_TARGET = 'sqlite:sync.db';
@@ -46,8 +48,9 @@ export async function runCommand(name: string, flags: RunFlags, io: CliIo): Prom
   }
   const config = loadConfig(connector, flags, io);
   for (const w of config.warnings) log.warn(w);
+  const http = await httpSession(flags);
   if (connector.resolveStreams) {
-    connector = { ...connector, streams: await connector.resolveStreams(config.config, { log, signal: io.signal }) };
+    connector = { ...connector, streams: await connector.resolveStreams(config.config, { log, signal: io.signal, ...(http ? { http } : {}) }) };
   }
   if (flags.discover) {
     io.stdout.write(JSON.stringify(discoverCatalog(connector), null, 2) + '\n');
@@ -66,7 +69,7 @@ export async function runCommand(name: string, flags: RunFlags, io: CliIo): Prom
   const lockPath = lockPathFor(spec, stateId, flags.state);
   const lock = lockPath ? acquireLock(lockPath, `sync run ${connector.name} → ${describeTarget(spec)}`) : undefined;
   try {
-    await syncInto(connector, config.config, streams, flags, io, log, stateId);
+    await syncInto(connector, config.config, streams, flags, io, log, stateId, http);
   } finally {
     lock?.release();
   }
@@ -80,6 +83,7 @@ async function syncInto(
   io: CliIo,
   log: ReturnType<typeof cliLogger>,
   stateId: string,
+  http: HttpSession | undefined,
 ): Promise<void> {
   const spec = parseTargetSpec(flags.target);
   const target = await openTarget(spec, { stateId, warn: (m) => log.warn(m), stdout: io.stdout, writer: 'thread' });
@@ -118,6 +122,7 @@ async function syncInto(
         startedAt: new Date(),
         stateEveryRecords: 10_000,
         stateEveryMs: 2_000,
+        ...(http ? { http } : {}),
       });
     } catch (err) {
       // What was read before the failure is committed with the last state covering it.
@@ -147,6 +152,14 @@ function loadConfig(connector: AnyConnector, flags: RunFlags, io: CliIo): Return
     if (err instanceof ConfigError) throw new UsageError(err.message, err.problems);
     throw err;
   }
+}
+
+/** --record DIR saves every HTTP exchange (secrets redacted); --replay DIR answers from them, offline. */
+async function httpSession(flags: RunFlags): Promise<HttpSession | undefined> {
+  if (flags.record && flags.replay) throw new UsageError('--record and --replay exclude each other');
+  if (!flags.record && !flags.replay) return undefined;
+  const { createRecorder, createReplayer } = await import('../http/cassette.js');
+  return flags.record ? { recorder: createRecorder(flags.record) } : { replayer: createReplayer(flags.replay as string) };
 }
 
 function splitList(text: string): string[] {

@@ -2,6 +2,13 @@ import type { JsonObject, JsonValue } from '../protocol/json.js';
 import type { SyncState } from '../protocol/state.js';
 import type { Logger } from '../log.js';
 import type { Scheme } from '../listen/verify/index.js';
+import type { Recorder, Replayer } from '../http/cassette.js';
+
+/** How a run's HTTP clients talk to the network: record every exchange, or replay them instead. */
+export interface HttpSession {
+  recorder?: Recorder;
+  replayer?: Replayer;
+}
 
 /**
  * The connector contract: a connector is data (config spec, streams with schemas and keys)
@@ -40,6 +47,8 @@ export interface StreamContext<Config> {
   signal: AbortSignal;
   /** When this run started; unsorted streams never advance their bookmark past it. */
   startedAt: Date;
+  /** `--record DIR` / `--replay DIR`: hand to every HTTP client the stream creates. */
+  http?: HttpSession;
 }
 
 export interface StreamDefinition<Config> {
@@ -67,7 +76,7 @@ export interface ConnectorDefinition<Config> {
    * Streams that come from the config (a described API): called once per run after the
    * config is validated; the result replaces `streams`.
    */
-  resolveStreams?(config: Config, ctx: { log: Logger; signal: AbortSignal }): Promise<readonly StreamDefinition<Config>[]>;
+  resolveStreams?(config: Config, ctx: { log: Logger; signal: AbortSignal; http?: HttpSession }): Promise<readonly StreamDefinition<Config>[]>;
   /** Present when the source can push changes: `sync listen` answers at POST /webhooks/<name>. */
   webhooks?: WebhookSpec;
 }

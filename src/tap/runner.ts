@@ -1,4 +1,4 @@
-import type { StreamContext } from '../connector/contract.js';
+import type { HttpSession, StreamContext } from '../connector/contract.js';
 import { InterruptedError, SourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatInstant, instantFromDate, parseInstant } from '../protocol/instant.js';
@@ -44,6 +44,8 @@ export interface RunOptions {
   stateEveryRecords: number;
   /** ...or after this long, whichever comes first. */
   stateEveryMs: number;
+  /** Recording or replaying HTTP exchanges (--record / --replay). */
+  http?: HttpSession;
 }
 
 export interface StreamSummary {
@@ -107,6 +109,7 @@ async function syncStream(
     log: options.log,
     signal,
     startedAt: options.startedAt,
+    ...(options.http ? { http: options.http } : {}),
   };
   let seen: JsonValue | undefined;
   let records = 0;

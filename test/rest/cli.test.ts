@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,5 +90,35 @@ describe('sync run rest', () => {
     } finally {
       await limited.close();
     }
+  });
+
+  it('--record saves the exchanges with secrets redacted; --replay runs the same sync offline', async () => {
+    const own = await startFakeApi(Date.parse('2025-04-01T00:00:00Z'), 1000, 'tok-record-me-98765');
+    const cassettes = join(tmp.dir, 'cassettes');
+    const config = join(tmp.dir, 'record.json');
+    try {
+      for (let id = 1; id <= 120; id++) own.put(id, `thing ${id}`);
+      writeFileSync(config, JSON.stringify({ ...description(), base_url: own.server.url }));
+      const env = { SYNC_REST_TOKEN: 'tok-record-me-98765' };
+      const recorded = await runSync(['run', 'rest', '--config', config, '--target', '-', '--record', cassettes], { env });
+      expect(recorded.code, recorded.stderr).toBe(0);
+      const files = readdirSync(cassettes);
+      expect(files.length).toBeGreaterThan(1);
+      for (const f of files) expect(readFileSync(join(cassettes, f), 'utf8')).not.toContain('tok-record-me-98765');
+      await own.close();
+      const replayed = await runSync(['run', 'rest', '--config', config, '--target', '-', '--replay', cassettes], { env });
+      expect(replayed.code, replayed.stderr).toBe(0);
+      const records = (out: string) => out.split('\n').filter((l) => l.includes('"RECORD"'));
+      expect(records(replayed.stdout)).toEqual(records(recorded.stdout));
+      expect(records(replayed.stdout)).toHaveLength(120);
+    } finally {
+      await own.close().catch(() => undefined);
+    }
+  });
+
+  it('--record and --replay together are a usage error', async () => {
+    const result = await runSync(['run', 'rest', '--config', join(tmp.dir, 'api.json'), '--record', 'a', '--replay', 'b']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--record and --replay exclude each other/);
   });
 });
