@@ -321,7 +321,8 @@ class ThreadWriter implements RowWriter {
   private nextId = 1;
 
   constructor(path: string) {
-    this.worker = new Worker(new URL('./sqlite-worker.js', import.meta.url), { workerData: { path } });
+    // The writer only holds a batch or two of rows: a small young generation keeps its memory low.
+    this.worker = new Worker(new URL('./sqlite-worker.js', import.meta.url), { workerData: { path }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     this.worker.on('message', (reply: { id: number; ok: boolean; message?: string }) => {
       const waiter = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
