@@ -2,6 +2,7 @@ import { parseInstant } from '../../src/protocol/instant.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import { BOUND_FORMATS, type BoundFormat, type IncrementalRule } from '../../src/http/incremental.js';
 import type { PaginationStyle, ParamsIn } from '../../src/http/paginate.js';
+import { schemeProblem, type DigestEncoding, type HmacAlgorithm, type Scheme } from '../../src/listen/verify/index.js';
 
 /**
  * The API description a `rest` config file holds, checked once: every problem is reported
@@ -39,6 +40,34 @@ export interface RestDescription {
   auth: AuthSpec;
   startDate: string | undefined;
   streams: RestStream[];
+  /** The optional `webhooks` section: how a sender pushes changes to `sync listen rest`. */
+  webhooks: RestWebhooks | undefined;
+}
+
+/** What one event name of the webhook section maps to. */
+export interface RestWebhookEvent {
+  /** A stream of the description. */
+  stream: string;
+  /** Dotted path of the changed object in the body; undefined: the whole body is the object. */
+  objectPath: string | undefined;
+  /** The event reports a deletion of the object. */
+  deleted: boolean;
+}
+
+export interface RestWebhooks {
+  scheme: Scheme;
+  /** The setting holding the secret(s) (space-separated during a rotation). */
+  secretSetting: string;
+  /** Where the event name is: a dotted path in the JSON body, or a header. */
+  eventFrom: { path: string } | { header: string };
+  /** Event name → stream; events not listed are ignored. */
+  events: ReadonlyMap<string, RestWebhookEvent>;
+  /** Where the sender's delivery id is (the dedup key); undefined: the scheme's, else a digest of the body. */
+  deliveryId: { header: string } | { path: string } | undefined;
+  /** Dotted path in the body of the object's version (e.g. `data.updated_at`). */
+  versionPath: string | undefined;
+  /** Dotted path in the body of the event time, the version when `versionPath` gives none. */
+  timePath: string | undefined;
 }
 
 /** Settings that hold credentials: top level, so each can come from `SYNC_REST_<NAME>` instead of the file. */
@@ -53,7 +82,29 @@ const AUTH_SECRETS: Record<string, readonly string[]> = {
   oauth2_refresh_token: ['client_id', 'refresh_token'],
 };
 
-const TOP_KEYS = ['base_url', 'headers', 'auth', 'start_date', 'streams', 'refresh_token_file', ...SECRET_SETTINGS];
+/** Settings a webhook section may name as its `secret_setting` (declared by the connector, so each has `SYNC_REST_<NAME>`). */
+export const WEBHOOK_SECRET_SETTINGS = ['webhook_secret'] as const;
+
+const TOP_KEYS = ['base_url', 'headers', 'auth', 'start_date', 'streams', 'refresh_token_file', 'webhooks', ...SECRET_SETTINGS, ...WEBHOOK_SECRET_SETTINGS];
+const WEBHOOK_KEYS = ['scheme', 'secret_setting', 'event_path', 'event_header', 'events', 'delivery_id', 'version_path', 'time_path'];
+const WEBHOOK_EVENT_KEYS = ['stream', 'object_path', 'deleted'];
+/** The description's scheme keys (snake_case) per kind, and the Scheme field each fills. */
+const SCHEME_KEYS: Record<Scheme['kind'], Readonly<Record<string, string>>> = {
+  'standard-webhooks': {},
+  github: {},
+  stripe: {},
+  shopify: {},
+  slack: {},
+  'hubspot-v3': { url: 'url' },
+  hmac: {
+    header: 'header', algorithm: 'algorithm', encoding: 'encoding', prefix: 'prefix', signed_content: 'signedContent',
+    timestamp_header: 'timestampHeader', id_header: 'idHeader', url: 'url',
+  },
+  token: { header: 'header', query_param: 'queryParam' },
+  basic: {},
+};
+const HMAC_ALGORITHMS: readonly HmacAlgorithm[] = ['sha1', 'sha256', 'sha512'];
+const DIGEST_ENCODINGS: readonly DigestEncoding[] = ['hex', 'base64'];
 const STREAM_KEYS = [
   'name', 'path', 'method', 'records_path', 'primary_key', 'replication_key', 'sorted', 'start_date',
   'incremental', 'pagination', 'params', 'body', 'schema', 'description',
@@ -93,8 +144,9 @@ export function parseDescription(config: JsonObject): { description: RestDescrip
       streams.push(s);
     });
   }
+  const webhooks = config['webhooks'] === undefined ? undefined : parseWebhooks(c, config['webhooks'], 'webhooks', streams);
   if (c.problems.length > 0 || baseUrl === undefined || auth === undefined) return { description: undefined, problems: c.problems };
-  return { description: { baseUrl: baseUrl.replace(/\/+$/, ''), headers, auth, startDate, streams }, problems: [] };
+  return { description: { baseUrl: baseUrl.replace(/\/+$/, ''), headers, auth, startDate, streams, webhooks }, problems: [] };
 }
 
 function parseAuth(c: Checker, raw: JsonValue | undefined, config: JsonObject): AuthSpec | undefined {
@@ -246,6 +298,101 @@ function parsePagination(
   if (specific === undefined) return undefined;
   // Assembled from checked parts; the switch above guarantees the variant's fields.
   return { type, ...common, ...specific } as PaginationStyle;
+}
+
+function parseWebhooks(c: Checker, raw: JsonValue, at: string, streams: readonly RestStream[]): RestWebhooks | undefined {
+  if (!c.object(raw, at)) return undefined;
+  c.unknownKeys(raw, at, WEBHOOK_KEYS);
+  const scheme = parseScheme(c, raw['scheme'], `${at}.scheme`);
+  const secretSetting = c.oneOf(raw['secret_setting'], `${at}.secret_setting`, WEBHOOK_SECRET_SETTINGS, false) ?? WEBHOOK_SECRET_SETTINGS[0];
+  const eventPath = c.string(raw['event_path'], `${at}.event_path`, false);
+  const eventHeader = c.string(raw['event_header'], `${at}.event_header`, false);
+  let eventFrom: RestWebhooks['eventFrom'] | undefined;
+  if (eventPath !== undefined && eventHeader !== undefined) c.problem(`${at}.event_header`, 'give event_path or event_header, not both');
+  else if (eventPath !== undefined) eventFrom = { path: eventPath };
+  else if (eventHeader !== undefined) eventFrom = { header: eventHeader.toLowerCase() };
+  else if (raw['event_path'] === undefined && raw['event_header'] === undefined) {
+    c.problem(`${at}.event_path`, 'required: where the event name is, event_path (a dotted path in the body) or event_header');
+  }
+  const events = parseWebhookEvents(c, raw['events'], `${at}.events`, streams);
+  const deliveryId = parseDeliveryId(c, raw['delivery_id'], `${at}.delivery_id`);
+  const versionPath = c.string(raw['version_path'], `${at}.version_path`, false);
+  const timePath = c.string(raw['time_path'], `${at}.time_path`, false);
+  if (scheme === undefined || eventFrom === undefined || events === undefined) return undefined;
+  let withId = scheme;
+  if (deliveryId !== undefined && 'header' in deliveryId && scheme.kind === 'hmac') {
+    // The generic scheme reports the id header's value as the delivery id (and may sign it).
+    if (scheme.idHeader === undefined) withId = { ...scheme, idHeader: deliveryId.header };
+    else if (scheme.idHeader.toLowerCase() !== deliveryId.header) {
+      c.problem(`${at}.delivery_id.header`, `differs from scheme.id_header ${JSON.stringify(scheme.idHeader)}; give one header`);
+    }
+  }
+  return { scheme: withId, secretSetting, eventFrom, events, deliveryId, versionPath, timePath };
+}
+
+function parseScheme(c: Checker, raw: JsonValue | undefined, at: string): Scheme | undefined {
+  if (!c.object(raw, at)) return undefined;
+  const kind = c.oneOf(raw['kind'], `${at}.kind`, Object.keys(SCHEME_KEYS), true) as Scheme['kind'] | undefined;
+  if (kind === undefined) return undefined;
+  const fields = SCHEME_KEYS[kind];
+  c.unknownKeys(raw, at, ['kind', ...Object.keys(fields)]);
+  const out: Record<string, string> = { kind };
+  let ok = true;
+  for (const [key, field] of Object.entries(fields)) {
+    const path = `${at}.${key}`;
+    const value =
+      key === 'algorithm'
+        ? c.oneOf(raw[key], path, HMAC_ALGORITHMS, true)
+        : key === 'encoding'
+          ? c.oneOf(raw[key], path, DIGEST_ENCODINGS, true)
+          : key === 'url'
+            ? c.url(raw[key], path, false)
+            : c.string(raw[key], path, kind === 'hmac' && key === 'header');
+    if (value !== undefined) out[field] = value;
+    else if (raw[key] !== undefined || (kind === 'hmac' && (key === 'header' || key === 'algorithm' || key === 'encoding'))) ok = false;
+  }
+  if (!ok) return undefined;
+  // Built from the kind's own fields, each checked above; the verifier's own check follows.
+  const scheme = out as unknown as Scheme;
+  const problem = schemeProblem(scheme);
+  if (problem !== undefined) {
+    c.problem(at, problem);
+    return undefined;
+  }
+  return scheme;
+}
+
+function parseWebhookEvents(c: Checker, raw: JsonValue | undefined, at: string, streams: readonly RestStream[]): Map<string, RestWebhookEvent> | undefined {
+  if (!c.object(raw, at)) return undefined;
+  const names = streams.map((s) => s.name);
+  const out = new Map<string, RestWebhookEvent>();
+  if (Object.keys(raw).length === 0) c.problem(at, 'must name at least one event: {"<event>": {"stream": "<stream>", "object_path": "data"}}');
+  for (const [event, spec] of Object.entries(raw)) {
+    const path = `${at}.${event}`;
+    if (!c.object(spec, path)) continue;
+    c.unknownKeys(spec, path, WEBHOOK_EVENT_KEYS);
+    const stream = c.string(spec['stream'], `${path}.stream`, true);
+    // Only checked against streams that parsed; a broken stream has its own problem already.
+    if (stream !== undefined && names.length > 0 && !names.includes(stream)) {
+      c.problem(`${path}.stream`, `no such stream ${JSON.stringify(stream)} (streams: ${names.join(', ')})`);
+    }
+    const objectPath = c.string(spec['object_path'], `${path}.object_path`, false);
+    const deleted = c.boolean(spec['deleted'], `${path}.deleted`) ?? false;
+    if (stream !== undefined) out.set(event, { stream, objectPath, deleted });
+  }
+  return out;
+}
+
+function parseDeliveryId(c: Checker, raw: JsonValue | undefined, at: string): RestWebhooks['deliveryId'] {
+  if (raw === undefined || !c.object(raw, at)) return undefined;
+  c.unknownKeys(raw, at, ['header', 'path']);
+  const header = c.string(raw['header'], `${at}.header`, false);
+  const path = c.string(raw['path'], `${at}.path`, false);
+  if (header !== undefined && path !== undefined) c.problem(at, 'give header or path, not both');
+  else if (header !== undefined) return { header: header.toLowerCase() };
+  else if (path !== undefined) return { path };
+  else if (raw['header'] === undefined && raw['path'] === undefined) c.problem(at, 'needs header (a request header) or path (a dotted path in the body)');
+  return undefined;
 }
 
 /** Collects problems as `path: message`. */

@@ -2,14 +2,18 @@ import { defineConnector, type ConfigProperty } from '../../src/connector/contra
 import type { JsonObject } from '../../src/protocol/json.js';
 import { SECRET_SETTINGS } from './description.js';
 import { resolveRestStreams } from './streams.js';
+import { resolveRestWebhooks } from './webhooks.js';
 
 export { resolveRestStreams, type ResolveContext } from './streams.js';
-export { parseDescription, type RestDescription, type RestStream } from './description.js';
+export { parseDescription, type RestDescription, type RestStream, type RestWebhooks, type RestWebhookEvent } from './description.js';
+export { mapRestDelivery, resolveRestWebhooks, restDeliveryId, restWebhookSpec } from './webhooks.js';
 
 /**
  * Any JSON REST API, described in the config file: base URL, auth, and per stream the
  * path, where the records are, keys, replication key, pagination. The streams come from
  * that description, so `streams` here is empty and `resolveStreams` builds them per run.
+ * The optional `webhooks` section describes pushed changes; `resolveRestWebhooks` turns it
+ * into the listener's WebhookSpec (see webhooks.ts).
  */
 
 const SECRET_DESCRIPTIONS: Record<(typeof SECRET_SETTINGS)[number], string> = {
@@ -37,6 +41,12 @@ export default defineConnector<JsonObject>({
       auth: { type: 'object', description: 'How requests authenticate: {"type": "none" | "api_key" | "bearer" | "basic" | "oauth2_client_credentials" | "oauth2_refresh_token", ...}; the secrets come from the settings below' },
       start_date: { type: 'string', format: 'date-time', description: 'Where incremental streams start on their first run' },
       streams: { type: 'array', description: 'The streams: name, path, records_path, primary_key, replication_key, incremental, pagination, params, schema' },
+      webhooks: {
+        type: 'object',
+        description:
+          'Optional, for `sync listen rest`: {"scheme": {"kind": ...}, "secret_setting", "event_path" | "event_header", "events": {"<event>": {"stream", "object_path", "deleted"}}, "delivery_id": {"header"} | {"path"}, "version_path", "time_path"}',
+      },
+      webhook_secret: { type: 'string', secret: true, description: 'Secret(s) webhook deliveries are verified with, space-separated during a rotation (the webhooks section\'s secret_setting)' },
       refresh_token_file: { type: 'string', description: 'JSON file whose "refresh_token" key receives a rotated OAuth2 refresh token (usually the config file itself)' },
       ...secrets,
     },
@@ -44,4 +54,5 @@ export default defineConnector<JsonObject>({
   },
   streams: [],
   resolveStreams: (config, ctx) => resolveRestStreams(config, ctx),
+  resolveWebhooks: (config) => resolveRestWebhooks(config),
 });

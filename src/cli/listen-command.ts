@@ -5,6 +5,7 @@ import { loadConnector } from '../connector/registry.js';
 import { BusyError, SyncError, UsageError } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../protocol/json.js';
 import type { ServedConnector } from '../listen/server.js';
+import { resolveForListen } from '../listen/resolve.js';
 import { serveConnector, startService, type Service, type ServiceReport } from '../listen/service.js';
 import { describeTarget, parseTargetSpec } from '../targets/spec.js';
 import { readJsonFile } from './files.js';
@@ -42,11 +43,15 @@ export async function listenCommand(names: string[], flags: ListenFlags, io: Cli
   const unique = [...new Set(names)];
   const file = flags.config ? readJsonFile(flags.config, '--config') : undefined;
   const served = new Map<string, ServedConnector>();
+  const configs = new Map<string, JsonObject>();
   for (const name of unique) {
-    const connector = await loadConnector(name);
+    const loaded = await loadConnector(name);
+    if (!loaded.webhooks && !loaded.resolveWebhooks) throw new UsageError(`${loaded.name} has no webhook support`);
+    const config = connectorConfig(loaded, unique.length > 1 ? pickSection(file, loaded.name, flags.config) : file, flags.config, io);
+    const connector = await resolveForListen(loaded, config, { log, signal: io.signal });
     const webhooks = connector.webhooks;
-    if (!webhooks) throw new UsageError(`${connector.name} has no webhook support`);
-    const config = connectorConfig(connector, unique.length > 1 ? pickSection(file, connector.name, flags.config) : file, flags.config, io);
+    if (!webhooks) throw new UsageError(`${connector.name}: the config describes no webhooks`);
+    configs.set(connector.name, config);
     const secrets = webhookSecrets(connector, webhooks, config);
     io.secrets.push(...secrets.filter((s) => s.length >= 4));
     served.set(connector.name, serveConnector(connector, secrets, { maxBodyBytes, toleranceSeconds: TOLERANCE_SECONDS }));
@@ -71,6 +76,7 @@ export async function listenCommand(names: string[], flags: ListenFlags, io: Cli
         stdout: io.stdout,
         requestTimeoutMs,
         drain: 'worker',
+        configs,
         onFailure: () => failed.abort(),
       });
     } catch (err) {
@@ -80,7 +86,10 @@ export async function listenCommand(names: string[], flags: ListenFlags, io: Cli
       throw err;
     }
     const paths = unique.map((name) => `POST ${service.url}/webhooks/${name}`).join(', ');
-    log.info(`listening on ${service.url}: ${paths} → ${target} (journal ${flags.journal})`);
+    const line = `listening on ${service.url}: ${paths} → ${target} (journal ${flags.journal})`;
+    // With --port 0 the address is news a script needs, even when --quiet hides information.
+    if (flags.quiet && port === 0) io.stderr.write(line + '\n');
+    else log.info(line);
     await untilAborted(io.signal, failed.signal);
     log.info(failed.signal.aborted ? 'stopping after a failure' : 'stopping: new deliveries get 503; finishing journal writes, then draining');
     report = await service.stop({ requestGraceMs: REQUEST_GRACE_MS, drainDeadlineMs: DRAIN_DEADLINE_MS });

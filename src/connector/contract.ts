@@ -79,6 +79,8 @@ export interface ConnectorDefinition<Config> {
   resolveStreams?(config: Config, ctx: { log: Logger; signal: AbortSignal; http?: HttpSession }): Promise<readonly StreamDefinition<Config>[]>;
   /** Present when the source can push changes: `sync listen` answers at POST /webhooks/<name>. */
   webhooks?: WebhookSpec;
+  /** Webhook support that comes from the config (a described API); replaces `webhooks`. */
+  resolveWebhooks?(config: Config): WebhookSpec | undefined;
 }
 
 /** A request as it reached the listener; nothing in it is trusted before verification. */
@@ -138,6 +140,8 @@ export interface WebhookSpec {
    * spaces in one setting, are all accepted (rotation: add the new one, later drop the old).
    */
   secretSettings: readonly string[];
+  /** Where the sender's delivery id is when the scheme gives none: a header, or a dotted path in the JSON body. */
+  deliveryId?: { header: string } | { path: string };
   /** Where the event name is, for log lines and `sync inbox list`. */
   eventName?: { header: string } | { field: string };
   /** Largest body accepted, in bytes (default: the listener's --max-body). */

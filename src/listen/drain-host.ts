@@ -33,6 +33,8 @@ export function startInlineDrain(options: DrainOptions, targetName: string, onFa
 export interface DrainWorkerData {
   journalPath: string;
   connectors: string[];
+  /** Each connector's config as JSON text (text keeps exact numbers through the thread boundary). */
+  configs: Record<string, string>;
   target: string;
   batchSize: number;
 }

@@ -7,6 +7,8 @@ import { Drain, DrainLoop } from './drain.js';
 import type { DrainWorkerData, MainToWorker, WorkerToMain } from './drain-host.js';
 import { Journal } from './journal.js';
 import { WebhookMapper } from './mapping.js';
+import { resolveForListen } from './resolve.js';
+import { isJsonObject, parseJson } from '../protocol/json.js';
 
 /** The drain's thread (see drain-host.ts): its own journal connection, the target, the loop. */
 
@@ -28,7 +30,12 @@ const stdout = new Writable({
 });
 
 const mappers = new Map<string, WebhookMapper>();
-for (const name of data.connectors) mappers.set(name, new WebhookMapper(await loadConnector(name)));
+const resolving = new AbortController();
+for (const name of data.connectors) {
+  const config = parseJson(data.configs[name] ?? '{}').value;
+  const connector = await resolveForListen(await loadConnector(name), isJsonObject(config) ? config : {}, { log, signal: resolving.signal });
+  mappers.set(name, new WebhookMapper(connector));
+}
 const spec = parseTargetSpec(data.target);
 const journal = new Journal(data.journalPath);
 const drain = new Drain({

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { AnyConnector, WebhookReply, WebhookRequest, WebhookSpec } from '../connector/contract.js';
 import type { Logger } from '../log.js';
 import { formatInstant } from '../protocol/instant.js';
-import { isJsonObject, parseJson, type JsonValue } from '../protocol/json.js';
+import { isJsonObject, LosslessNumber, parseJson, type JsonValue } from '../protocol/json.js';
 import { readBody } from './body.js';
 import { JournalUnavailable, type JournalWriter } from './journal-writer.js';
 
@@ -186,7 +186,10 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     }
 
     const spec = connector.webhooks;
-    const needsJson = spec.handshake?.signed !== undefined || (spec.eventName !== undefined && 'field' in spec.eventName);
+    const needsJson =
+      spec.handshake?.signed !== undefined ||
+      (spec.eventName !== undefined && 'field' in spec.eventName) ||
+      (spec.deliveryId !== undefined && 'path' in spec.deliveryId);
     const json = needsJson ? parseQuietly(body) : undefined;
     const signed = spec.handshake?.signed?.(request, json);
     if (signed) {
@@ -194,7 +197,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       return done(signed.status, { event: 'handshake' });
     }
     const event = eventName(spec, request, json);
-    const deliveryId = verified.deliveryId ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    const deliveryId = verified.deliveryId ?? declaredDeliveryId(spec, request, json) ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
     let outcome;
     try {
       outcome = await options.writer.append({
@@ -323,4 +326,19 @@ function safeDecode(text: string): string {
   } catch {
     return text;
   }
+}
+
+/** The delivery id where the connector says it is (header or body path), when the scheme gives none. */
+function declaredDeliveryId(spec: WebhookSpec, request: WebhookRequest, json: JsonValue | undefined): string | undefined {
+  const where = spec.deliveryId;
+  if (!where) return undefined;
+  if ('header' in where) {
+    const value = request.headers[where.header.toLowerCase()]?.[0];
+    return value === undefined || value === '' ? undefined : value;
+  }
+  let at: JsonValue | undefined = json;
+  for (const part of where.path.split('.')) at = isJsonObject(at) ? at[part] : undefined;
+  if (typeof at === 'string' && at !== '') return at;
+  if (typeof at === 'number' || at instanceof LosslessNumber) return String(at);
+  return undefined;
 }

@@ -1,3 +1,4 @@
+import { stringifyJson, type JsonObject } from '../protocol/json.js';
 import { dirname } from 'node:path';
 import type { AnyConnector } from '../connector/contract.js';
 import type { Logger } from '../log.js';
@@ -27,6 +28,8 @@ export interface ServiceOptions {
   /** Where Singer messages go for target `-`. */
   stdout: NodeJS.WritableStream;
   requestTimeoutMs: number;
+  /** The validated config of each connector, for the drain thread to resolve it the same way. */
+  configs?: ReadonlyMap<string, JsonObject>;
   /** `worker` (the CLI): the target may block without stalling HTTP. `inline`: same thread. */
   drain: 'worker' | 'inline';
   /** The drain failed: the caller should stop the service. */
@@ -73,7 +76,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   };
   try {
     if (options.drain === 'worker') {
-      drain = startWorkerDrain({ journalPath: options.journalPath, connectors: names, target: options.target, batchSize: DRAIN_BATCH }, log, options.stdout, fail);
+      const configs = Object.fromEntries(names.map((name) => [name, stringifyJson(options.configs?.get(name) ?? {})]));
+      drain = startWorkerDrain(
+        { journalPath: options.journalPath, connectors: names, configs, target: options.target, batchSize: DRAIN_BATCH },
+        log,
+        options.stdout,
+        fail,
+      );
     } else {
       const mappers = new Map(names.map((name) => [name, new WebhookMapper(connectorOf(options.connectors, name))]));
       drainJournal = new Journal(options.journalPath);
