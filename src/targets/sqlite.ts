@@ -87,6 +87,8 @@ export class SqliteTarget implements Target {
     const table = quoteIdentifier(name);
     const hasVersion = stream.keyProperties.length > 0 && stream.versionProperty !== undefined;
     try {
+      // IMMEDIATE: take the write lock first (waiting for the writer thread if it holds it); a
+      // read that later upgrades would fail at once if the writer committed in between.
       this.db.transaction(() => {
         const existing = this.existingColumns(name);
         const wanted: Array<[string, string]> = Object.keys(stream.properties).map((p) => [p, sqlType(stream.properties[p])]);
@@ -106,7 +108,7 @@ export class SqliteTarget implements Target {
           }
         }
         this.ensureKeyIndex(name, stream.keyProperties);
-      })();
+      }).immediate();
     } catch (err) {
       if (err instanceof TargetError) throw err;
       throw new TargetError(`cannot prepare table ${table} in ${this.path}: ${(err as Error).message}`);
