@@ -9,7 +9,14 @@ export function aboutConnector(connector: AnyConnector): JsonObject {
     name: connector.name,
     version: connector.version,
     description: connector.description,
-    capabilities: ['catalog', 'discover', 'state', 'about', 'incremental'],
+    capabilities: [
+      'catalog',
+      'discover',
+      'state',
+      'about',
+      'incremental',
+      ...(connector.webhooks || connector.resolveWebhooks ? ['webhooks'] : []),
+    ],
     streams: connector.streams.map((s) => ({
       name: s.name,
       key_properties: [...s.keyProperties],

@@ -170,6 +170,12 @@ function buildProgram(io: CliIo, debug: { on: boolean }): Command {
   program.addHelpText(
     'after',
     `
+Examples:
+  sync run sample                                  # batch: a simulated shop into ./sync.db
+  sync run rest --config api.json --target -       # any JSON API, as Singer NDJSON on stdout
+  sync listen sample                               # trigger: webhooks into the same tables
+  sync help run                                    # every flag of a command, with examples
+
 Exit codes: 0 ok, 1 the sync failed, 2 usage or configuration error,
             75 busy or temporary failure (retry later), 130/143 interrupted (work committed).`,
   );
