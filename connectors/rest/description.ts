@@ -42,6 +42,15 @@ export interface RestDescription {
   streams: RestStream[];
   /** The optional `webhooks` section: how a sender pushes changes to `sync listen rest`. */
   webhooks: RestWebhooks | undefined;
+  /** The optional `rate_limit` section: stay under the API's documented limits. */
+  rateLimit: RestRateLimit;
+}
+
+export interface RestRateLimit {
+  requestsPerSecond?: number;
+  maxConcurrent?: number;
+  /** A header the API uses to say when its limit resets (besides Retry-After and the usual ones). */
+  resetHeader?: string;
 }
 
 /** What one event name of the webhook section maps to. */
@@ -85,7 +94,7 @@ const AUTH_SECRETS: Record<string, readonly string[]> = {
 /** Settings a webhook section may name as its `secret_setting` (declared by the connector, so each has `SYNC_REST_<NAME>`). */
 export const WEBHOOK_SECRET_SETTINGS = ['webhook_secret'] as const;
 
-const TOP_KEYS = ['base_url', 'headers', 'auth', 'start_date', 'streams', 'refresh_token_file', 'webhooks', ...SECRET_SETTINGS, ...WEBHOOK_SECRET_SETTINGS];
+const TOP_KEYS = ['base_url', 'headers', 'auth', 'start_date', 'streams', 'refresh_token_file', 'webhooks', 'rate_limit', ...SECRET_SETTINGS, ...WEBHOOK_SECRET_SETTINGS];
 const WEBHOOK_KEYS = ['scheme', 'secret_setting', 'event_path', 'event_header', 'events', 'delivery_id', 'version_path', 'time_path'];
 const WEBHOOK_EVENT_KEYS = ['stream', 'object_path', 'deleted'];
 /** The description's scheme keys (snake_case) per kind, and the Scheme field each fills. */
@@ -145,8 +154,23 @@ export function parseDescription(config: JsonObject): { description: RestDescrip
     });
   }
   const webhooks = config['webhooks'] === undefined ? undefined : parseWebhooks(c, config['webhooks'], 'webhooks', streams);
+  const rateLimit = parseRateLimit(c, config['rate_limit']);
   if (c.problems.length > 0 || baseUrl === undefined || auth === undefined) return { description: undefined, problems: c.problems };
-  return { description: { baseUrl: baseUrl.replace(/\/+$/, ''), headers, auth, startDate, streams, webhooks }, problems: [] };
+  return { description: { baseUrl: baseUrl.replace(/\/+$/, ''), headers, auth, startDate, streams, webhooks, rateLimit }, problems: [] };
+}
+
+function parseRateLimit(c: Checker, raw: JsonValue | undefined): RestRateLimit {
+  if (raw === undefined || !c.object(raw, 'rate_limit')) return {};
+  c.unknownKeys(raw, 'rate_limit', ['requests_per_second', 'max_concurrent', 'reset_header']);
+  const perSecond = c.number(raw['requests_per_second'], 'rate_limit.requests_per_second', 0.001);
+  const concurrent = c.number(raw['max_concurrent'], 'rate_limit.max_concurrent', 1);
+  if (concurrent !== undefined && !Number.isInteger(concurrent)) c.problem('rate_limit.max_concurrent', 'must be an integer');
+  const header = c.string(raw['reset_header'], 'rate_limit.reset_header', false);
+  return {
+    ...(perSecond === undefined ? {} : { requestsPerSecond: perSecond }),
+    ...(concurrent === undefined ? {} : { maxConcurrent: concurrent }),
+    ...(header === undefined ? {} : { resetHeader: header }),
+  };
 }
 
 function parseAuth(c: Checker, raw: JsonValue | undefined, config: JsonObject): AuthSpec | undefined {

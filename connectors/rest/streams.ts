@@ -17,7 +17,7 @@ import { atOrAfter, filtersClientSide, lowerBound, withBound } from '../../src/h
 import { paginate } from '../../src/http/paginate.js';
 import type { Logger } from '../../src/log.js';
 import type { JsonObject, JsonValue } from '../../src/protocol/json.js';
-import { parseDescription, SECRET_SETTINGS, type RestDescription, type RestStream } from './description.js';
+import { parseDescription, SECRET_SETTINGS, type RestDescription, type RestRateLimit, type RestStream } from './description.js';
 import { inferSchema } from './infer-schema.js';
 
 /**
@@ -54,6 +54,7 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
       signal,
       secrets,
       ...(auth === undefined ? {} : { auth }),
+      ...budgetOf(description.rateLimit),
     });
 
   const out: StreamDefinition<JsonObject>[] = [];
@@ -162,4 +163,16 @@ function makeAuth(description: RestDescription, config: JsonObject): AuthProvide
       });
     }
   }
+}
+
+/** The description's rate_limit as client options: a request budget and a reset header. */
+function budgetOf(limit: RestRateLimit): Pick<HttpClientOptions, 'budget' | 'rateLimitResetHeader'> {
+  const budget = {
+    ...(limit.requestsPerSecond === undefined ? {} : { requestsPerSecond: limit.requestsPerSecond }),
+    ...(limit.maxConcurrent === undefined ? {} : { maxConcurrentPerHost: limit.maxConcurrent }),
+  };
+  return {
+    ...(Object.keys(budget).length ? { budget } : {}),
+    ...(limit.resetHeader === undefined ? {} : { rateLimitResetHeader: limit.resetHeader }),
+  };
 }

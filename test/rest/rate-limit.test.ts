@@ -1,0 +1,49 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseDescription, resolveRestStreams } from '../../connectors/rest/index.js';
+import { silentLogger } from '../../src/log.js';
+import { emptyState } from '../../src/protocol/state.js';
+import { sendJson, startServer, type TestServer } from '../http/server.js';
+
+/** The description's rate_limit section: checked like the rest, and applied to every request. */
+
+let server: TestServer | undefined;
+afterAll(async () => server?.close());
+
+const base = (extra: object) => ({
+  base_url: 'http://127.0.0.1:9',
+  streams: [{ name: 'items', path: '/items', primary_key: 'id', records_path: 'data', pagination: { type: 'page', page_param: 'page', page_size: 2 } }],
+  ...extra,
+});
+
+describe('rate_limit', () => {
+  it('reports each wrong value with its path', () => {
+    const { problems } = parseDescription(base({ rate_limit: { requests_per_second: 0, max_concurrent: 1.5, burst: 3 } }));
+    expect(problems).toEqual([
+      'rate_limit.burst: unknown key (known: requests_per_second, max_concurrent, reset_header)',
+      'rate_limit.requests_per_second: must be a number >= 0.001',
+      'rate_limit.max_concurrent: must be an integer',
+    ]);
+  });
+
+  it('spaces requests to the declared rate', async () => {
+    const starts: number[] = [];
+    server = await startServer((req, res) => {
+      starts.push(performance.now());
+      const page = Number(new URL(req.url ?? '', 'http://x').searchParams.get('page') ?? 1);
+      setTimeout(() => {
+        sendJson(res, 200, { data: page <= 4 ? [{ id: page * 2 - 1 }, { id: page * 2 }] : [] });
+      }, 5);
+    });
+    const [stream] = await resolveRestStreams(
+      { ...base({ rate_limit: { requests_per_second: 10 } }), base_url: server.url, streams: [{ ...base({}).streams[0], schema: { type: 'object', properties: { id: { type: 'integer' } } } }] },
+      { log: silentLogger, signal: new AbortController().signal },
+    );
+    const ids: unknown[] = [];
+    const ctx = { config: {}, bookmark: undefined, state: emptyState(), log: silentLogger, signal: new AbortController().signal, startedAt: new Date() };
+    for await (const r of stream?.read(ctx) ?? []) ids.push(r['id']);
+    expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(starts).toHaveLength(5);
+    // Five starts at 10/s span at least four 100 ms intervals (a lower bound: load only slows it).
+    expect((starts[4] ?? 0) - (starts[0] ?? 0)).toBeGreaterThan(380);
+  });
+});
