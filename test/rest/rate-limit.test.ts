@@ -43,7 +43,8 @@ describe('rate_limit', () => {
     for await (const r of stream?.read(ctx) ?? []) ids.push(r['id']);
     expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(starts).toHaveLength(5);
-    // Five starts at 10/s span at least four 100 ms intervals (a lower bound: load only slows it).
-    expect((starts[4] ?? 0) - (starts[0] ?? 0)).toBeGreaterThan(380);
+    // Five starts at 10/s span four 100 ms intervals; unthrottled they take a few ms. The first
+    // request also opens the connection, so it may arrive late: hence the slack.
+    expect((starts[4] ?? 0) - (starts[0] ?? 0)).toBeGreaterThan(300);
   });
 });
