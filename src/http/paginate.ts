@@ -171,9 +171,10 @@ export async function* paginate(client: HttpClient, base: HttpRequest, style: Pa
   let previousBody: Buffer | undefined;
   // Cursors and links are checked by value; counters only show a loop as a repeated page.
   const counted = style.type === 'offset' || style.type === 'page';
+  let next = fetchPage(client, request);
   for (;;) {
     if (options.signal?.aborted) return;
-    const response = await client.request({ ...request, expectJson: true });
+    const response = await next;
     const body = response.json();
     const records = recordsAt(body, options.recordsPath, options.stream);
     if (counted && previousBody !== undefined && records.length > 0 && response.body.equals(previousBody)) {
@@ -181,18 +182,28 @@ export async function* paginate(client: HttpClient, base: HttpRequest, style: Pa
       throw new SourceError(`stream ${options.stream}: pagination loop: page ${position.index + 1} is identical to the page before it (is the ${describeStyle(style)} parameter ignored?)`);
     }
     previousBody = response.body;
-    yield { index: position.index, request, response, body, records };
     const step = nextPage(base, request, style, position, { body, headers: response.headers, url: response.url, recordCount: records.length, records });
+    const loop = !step.done && step.token !== undefined && seen.has(step.token);
+    if (!step.done && !loop) {
+      if (step.token !== undefined) seen.add(step.token);
+      // Ask for the next page now: the network works while this page's records are written.
+      next = fetchPage(client, step.request);
+    }
+    yield { index: position.index, request, response, body, records };
     if (step.done) return;
-    if (step.token !== undefined) {
-      if (seen.has(step.token)) {
-        throw new SourceError(`stream ${options.stream}: pagination loop: the ${describeStyle(style)} ${JSON.stringify(step.token)} came back a second time`);
-      }
-      seen.add(step.token);
+    if (loop) {
+      throw new SourceError(`stream ${options.stream}: pagination loop: the ${describeStyle(style)} ${JSON.stringify(step.token)} came back a second time`);
     }
     request = step.request;
     position = step.position;
   }
+}
+
+/** Starts a page request; a failure surfaces when the page is awaited, not as an unhandled rejection. */
+function fetchPage(client: HttpClient, request: HttpRequest): Promise<HttpResponse> {
+  const pending = client.request({ ...request, expectJson: true });
+  pending.catch(() => undefined);
+  return pending;
 }
 
 /** The records of every page, in order. */
