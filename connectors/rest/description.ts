@@ -77,6 +77,8 @@ export interface RestWebhooks {
   versionPath: string | undefined;
   /** Dotted path in the body of the event time, the version when `versionPath` gives none. */
   timePath: string | undefined;
+  /** Handshakes to answer (GitHub's ping, Slack's url_verification, a GET check of the URL). */
+  handshakes: readonly Handshake[];
 }
 
 /** Settings that hold credentials: top level, so each can come from `SYNC_REST_<NAME>` instead of the file. */
@@ -95,7 +97,10 @@ const AUTH_SECRETS: Record<string, readonly string[]> = {
 export const WEBHOOK_SECRET_SETTINGS = ['webhook_secret'] as const;
 
 const TOP_KEYS = ['base_url', 'headers', 'auth', 'start_date', 'streams', 'refresh_token_file', 'webhooks', 'rate_limit', ...SECRET_SETTINGS, ...WEBHOOK_SECRET_SETTINGS];
-const WEBHOOK_KEYS = ['scheme', 'secret_setting', 'event_path', 'event_header', 'events', 'delivery_id', 'version_path', 'time_path'];
+const WEBHOOK_KEYS = ['scheme', 'secret_setting', 'event_path', 'event_header', 'events', 'delivery_id', 'version_path', 'time_path', 'handshakes'];
+/** Requests senders make that are not deliveries, answered without storing anything. */
+export const HANDSHAKES = ['github_ping', 'slack_url_verification', 'get_check'] as const;
+export type Handshake = (typeof HANDSHAKES)[number];
 const WEBHOOK_EVENT_KEYS = ['stream', 'object_path', 'deleted'];
 /** The description's scheme keys (snake_case) per kind, and the Scheme field each fills. */
 const SCHEME_KEYS: Record<Scheme['kind'], Readonly<Record<string, string>>> = {
@@ -351,7 +356,18 @@ function parseWebhooks(c: Checker, raw: JsonValue, at: string, streams: readonly
       c.problem(`${at}.delivery_id.header`, `differs from scheme.id_header ${JSON.stringify(scheme.idHeader)}; give one header`);
     }
   }
-  return { scheme: withId, secretSetting, eventFrom, events, deliveryId, versionPath, timePath };
+  const handshakes: Handshake[] = [];
+  const rawHandshakes = raw['handshakes'];
+  if (rawHandshakes !== undefined) {
+    if (!Array.isArray(rawHandshakes)) c.problem(`${at}.handshakes`, `must be a list of: ${HANDSHAKES.join(', ')}`);
+    else {
+      rawHandshakes.forEach((h, i) => {
+        if (typeof h === 'string' && (HANDSHAKES as readonly string[]).includes(h)) handshakes.push(h as Handshake);
+        else c.problem(`${at}.handshakes[${i}]`, `must be one of: ${HANDSHAKES.join(', ')}`);
+      });
+    }
+  }
+  return { scheme: withId, secretSetting, eventFrom, events, deliveryId, versionPath, timePath, handshakes };
 }
 
 function parseScheme(c: Checker, raw: JsonValue | undefined, at: string): Scheme | undefined {

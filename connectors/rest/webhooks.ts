@@ -2,7 +2,7 @@ import type { WebhookDelivery, WebhookEvent, WebhookSpec } from '../../src/conne
 import { UsageError } from '../../src/errors.js';
 import { valueAt } from '../../src/http/paginate.js';
 import { isJsonObject, LosslessNumber, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
-import { parseDescription, type RestWebhooks } from './description.js';
+import { parseDescription, type Handshake, type RestWebhooks } from './description.js';
 
 /**
  * Webhooks of a described API: the description's `webhooks` section says how the sender
@@ -31,6 +31,7 @@ export function restWebhookSpec(webhooks: RestWebhooks): WebhookSpec {
     secretSettings: [webhooks.secretSetting],
     ...(eventName === undefined ? {} : { eventName }),
     ...(webhooks.deliveryId === undefined ? {} : { deliveryId: webhooks.deliveryId }),
+    ...(webhooks.handshakes.length ? { handshake: handshakesFor(webhooks.handshakes) } : {}),
     map: (delivery) => mapRestDelivery(webhooks, delivery),
   };
 }
@@ -104,4 +105,26 @@ function typeOf(value: JsonValue): string {
   if (Array.isArray(value)) return 'an array';
   if (value instanceof LosslessNumber) return 'a number';
   return `a ${typeof value}`;
+}
+
+/**
+ * Answers for requests that are not deliveries. A GET check (Mailchimp and others validate a
+ * URL before sending) reveals nothing and needs no signature; GitHub's ping and Slack's
+ * url_verification are signed, so they are answered only after verification.
+ */
+function handshakesFor(kinds: readonly Handshake[]): NonNullable<WebhookSpec['handshake']> {
+  const on = new Set(kinds);
+  return {
+    unsigned(request) {
+      if (on.has('get_check') && (request.method === 'GET' || request.method === 'HEAD')) return { status: 200, body: 'ok\n' };
+      return undefined;
+    },
+    signed(request, json) {
+      if (on.has('github_ping') && request.headers['x-github-event']?.[0] === 'ping') return { status: 200, body: 'pong\n' };
+      if (on.has('slack_url_verification') && isJsonObject(json) && json['type'] === 'url_verification' && typeof json['challenge'] === 'string') {
+        return { status: 200, headers: { 'content-type': 'text/plain' }, body: json['challenge'] };
+      }
+      return undefined;
+    },
+  };
 }

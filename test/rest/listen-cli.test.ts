@@ -32,6 +32,7 @@ const description = {
     delivery_id: { path: 'id' },
     version_path: 'data.updated_at',
     time_path: 'time',
+    handshakes: ['get_check', 'slack_url_verification'],
   },
 };
 
@@ -73,6 +74,17 @@ describe('sync listen rest', () => {
     const signedForOriginal = `sha256=${createHmac('sha256', SECRET).update(updated).digest('hex')}`;
     expect(await post(url, updated.replace('paid', 'PAID'), signedForOriginal)).toBe(401); // tampered body
     expect(await post(url, updated, 'sha256=00')).toBe(401);
+    // Handshakes: a GET check of the URL, and a challenge answered only when signed.
+    const check = await fetch(`${url}/webhooks/rest`);
+    expect([check.status, await check.text()]).toEqual([200, 'ok\n']);
+    const challenge = JSON.stringify({ type: 'url_verification', challenge: 'c-8472' });
+    const answered = await fetch(`${url}/webhooks/rest`, {
+      method: 'POST',
+      headers: { 'x-signature': `sha256=${createHmac('sha256', SECRET).update(challenge).digest('hex')}` },
+      body: challenge,
+    });
+    expect([answered.status, await answered.text()]).toEqual([200, 'c-8472']);
+    expect(await post(url, challenge, 'sha256=00')).toBe(401);
     child.kill('SIGTERM');
     const result = await done;
     expect(result.code, result.stderr).toBe(0);

@@ -383,3 +383,28 @@ describe('through the listener (in process, rest resolved from its config)', () 
     expect(journalRows(l.journal).map((r) => r.delivery_id)).toEqual(['gh-7']);
   });
 });
+
+describe('handshakes in the webhook section', () => {
+  const section = (handshakes: unknown) => ({
+    base_url: 'http://127.0.0.1:9',
+    streams: [{ name: 'orders', path: '/orders', primary_key: 'id' }],
+    webhooks: { scheme: { kind: 'github' }, event_header: 'x-github-event', events: { order: { stream: 'orders' } }, handshakes },
+  });
+
+  it('accepts the known handshakes and names a wrong one by its index', () => {
+    expect(parseDescription(section(['github_ping', 'get_check'])).problems).toEqual([]);
+    expect(parseDescription(section(['github_ping', 'soap_ack'])).problems).toEqual([
+      'webhooks.handshakes[1]: must be one of: github_ping, slack_url_verification, get_check',
+    ]);
+    expect(parseDescription(section('github_ping')).problems).toEqual([
+      'webhooks.handshakes: must be a list of: github_ping, slack_url_verification, get_check',
+    ]);
+  });
+
+  it('answers a signed GitHub ping without storing it', () => {
+    const spec = resolveRestWebhooks(section(['github_ping']));
+    const request = { method: 'POST', url: '/webhooks/rest', headers: { 'x-github-event': ['ping'] }, body: Buffer.from('{}') };
+    expect(spec?.handshake?.signed?.(request, {})).toEqual({ status: 200, body: 'pong\n' });
+    expect(spec?.handshake?.unsigned?.({ ...request, method: 'GET' })).toBeUndefined();
+  });
+});
