@@ -18,7 +18,7 @@ import { UsageError } from '../../src/errors.js';
 import { serveConnector } from '../../src/listen/service.js';
 import { verify } from '../../src/listen/verify/index.js';
 import { silentLogger } from '../../src/log.js';
-import { parseJson, type JsonObject } from '../../src/protocol/json.js';
+import { parseJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import { tempDir } from '../helpers/cli.js';
 import { journalRows, post, rows, startInProcess, waitFor, type InProcess } from '../listen/helpers.js';
 
@@ -385,7 +385,7 @@ describe('through the listener (in process, rest resolved from its config)', () 
 });
 
 describe('handshakes in the webhook section', () => {
-  const section = (handshakes: unknown) => ({
+  const section = (handshakes: JsonValue): JsonObject => ({
     base_url: 'http://127.0.0.1:9',
     streams: [{ name: 'orders', path: '/orders', primary_key: 'id' }],
     webhooks: { scheme: { kind: 'github' }, event_header: 'x-github-event', events: { order: { stream: 'orders' } }, handshakes },
