@@ -110,7 +110,6 @@ async function syncInto(
     });
     try {
       await runTap({
-        connectorName: connector.name,
         config,
         streams,
         state,

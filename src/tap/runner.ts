@@ -27,7 +27,6 @@ import { selectedSchema, type SelectedStream } from './catalog.js';
 const YIELD_EVERY_MS = 50;
 
 export interface RunOptions {
-  connectorName: string;
   config: object;
   streams: SelectedStream[];
   state: SyncState;

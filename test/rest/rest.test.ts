@@ -209,7 +209,6 @@ describe('streams as the runner sees them', () => {
       ['ordered', true, 'u', ['id']],
     ]);
     const run = runTap({
-      connectorName: 'rest',
       config: {},
       streams: selectAll({ ...rest, streams }),
       state: emptyState(),
@@ -357,7 +356,6 @@ describe('end to end: runner, loader and SQLite against the fake API, two runs',
       const loader = new Loader(target, { validate: true, batchRecords: 4, maxBatchAgeMs: 60_000, warn: (m) => { throw new Error(m); } });
       const connector = { ...rest, streams: await resolve(config) };
       const result = await runTap({
-        connectorName: 'rest',
         config,
         streams: selectAll(connector),
         state: toSyncState(target.readState()),

@@ -24,7 +24,6 @@ async function syncRun(db: string, config: { seed: number; customers: number; or
   try {
     const loader = new Loader(target, { validate: true, batchRecords: batch, maxBatchAgeMs: 60_000, warn: (m) => { throw new Error(m); } });
     const result = await runTap({
-      connectorName: 'sample',
       config,
       streams: selectAll(sample),
       state: toSyncState(target.readState()),

@@ -44,7 +44,6 @@ async function run(rows: Rows, state: SyncState, options: Parameters<typeof conn
   let error: unknown;
   try {
     await runTap({
-      connectorName: 'fake',
       config: {},
       streams: selectAll(c),
       state,
