@@ -49,6 +49,11 @@ export interface StreamContext<Config> {
   startedAt: Date;
   /** `--record DIR` / `--replay DIR`: hand to every HTTP client the stream creates. */
   http?: HttpSession;
+  /**
+   * For partitioned streams (see `partitionOf`): the inclusive lower bound of one partition,
+   * falling back to `bookmark` for a partition with none of its own.
+   */
+  partitionBookmark?(partition: string): JsonValue | undefined;
 }
 
 export interface StreamDefinition<Config> {
@@ -62,6 +67,11 @@ export interface StreamDefinition<Config> {
   replicationKey?: string;
   /** Records come in ascending replication-key order, so the bookmark may advance mid-stream. */
   sorted?: boolean;
+  /**
+   * Keeps one bookmark per partition (e.g. per parent object: each project's tasks) instead
+   * of one for the stream; `sorted` then means sorted within each partition.
+   */
+  partitionOf?(record: JsonObject): string;
   /** Yields the stream's records, those with `replicationKey >= ctx.bookmark` when a bookmark is given. */
   read(ctx: StreamContext<Config>): AsyncIterable<JsonObject>;
 }

@@ -66,6 +66,46 @@ export function setBookmark(state: SyncState, stream: string, replicationKey: st
   return { ...state, bookmarks: { ...state.bookmarks, [stream]: entry } };
 }
 
+/** Per-partition bookmarks are kept for at most this many partitions (parents) per stream. */
+export const MAX_PARTITIONS = 10_000;
+
+/**
+ * Bookmarks of a partitioned stream (one per parent object, say), kept under
+ * `bookmarks.<stream>.partitions`. Empty when none are stored for this replication key.
+ */
+export function getPartitionBookmarks(state: SyncState, stream: string, replicationKey: string): Record<string, JsonValue> {
+  const entry = state.bookmarks[stream];
+  if (!entry || entry['replication_key'] !== replicationKey) return {};
+  const partitions = entry['partitions'];
+  return isJsonObject(partitions) ? { ...partitions } : {};
+}
+
+/**
+ * Stores per-partition bookmarks. Beyond `max` partitions the state would grow without
+ * bound, so they collapse into one stream bookmark, the smallest of them: every partition
+ * then re-reads from there (more duplicates, upserted; nothing skipped).
+ */
+export function setPartitionBookmarks(
+  state: SyncState,
+  stream: string,
+  replicationKey: string,
+  partitions: Record<string, JsonValue>,
+  max = MAX_PARTITIONS,
+): SyncState {
+  const values = Object.values(partitions);
+  let entry: JsonObject;
+  if (values.length <= max) {
+    entry = { replication_key: replicationKey, partitions };
+    const floor = getBookmark(state, stream, replicationKey);
+    if (floor !== undefined) entry['replication_key_value'] = floor;
+  } else {
+    let smallest: JsonValue | undefined;
+    for (const v of values) if (smallest === undefined || compareBookmarkValues(v, smallest) < 0) smallest = v;
+    entry = { replication_key: replicationKey, replication_key_value: smallest ?? null };
+  }
+  return { ...state, bookmarks: { ...state.bookmarks, [stream]: entry } };
+}
+
 export function clearBookmark(state: SyncState, stream: string): SyncState {
   const bookmarks = { ...state.bookmarks };
   delete bookmarks[stream];

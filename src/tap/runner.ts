@@ -8,11 +8,13 @@ import {
   clearBookmark,
   compareBookmarkValues,
   getBookmark,
+  getPartitionBookmarks,
   maxBookmark,
   nextBookmark,
   resumeOrder,
   setBookmark,
   setCurrentlySyncing,
+  setPartitionBookmarks,
   type SyncState,
 } from '../protocol/state.js';
 import { selectedSchema, type SelectedStream } from './catalog.js';
@@ -99,6 +101,10 @@ async function syncStream(
 
   let state = setCurrentlySyncing(initial, name);
   const startBookmark = key ? getBookmark(state, name, key) : undefined;
+  const partitionOf = key ? definition.partitionOf?.bind(definition) : undefined;
+  const startPartitions = key && partitionOf ? getPartitionBookmarks(state, name, key) : {};
+  /** Greatest replication value seen per partition (partitioned streams only). */
+  const seenByPartition = new Map<string, JsonValue>();
   await emit({ type: 'STATE', value: state });
 
   const ctx: StreamContext<object> = {
@@ -109,6 +115,7 @@ async function syncStream(
     signal,
     startedAt: options.startedAt,
     ...(options.http ? { http: options.http } : {}),
+    ...(partitionOf ? { partitionBookmark: (p: string) => startPartitions[p] ?? startBookmark } : {}),
   };
   let seen: JsonValue | undefined;
   let records = 0;
@@ -121,8 +128,17 @@ async function syncStream(
     const signpost = !sorted && typeof seen === 'string' && parseInstant(seen) !== undefined
       ? formatInstant(instantFromDate(options.startedAt))
       : undefined;
-    const next = nextBookmark(startBookmark, seen, { sorted, complete, signpost });
-    if (next !== undefined && next !== getBookmark(state, name, key)) state = setBookmark(state, name, key, next);
+    if (partitionOf) {
+      const partitions = { ...startPartitions };
+      for (const [partition, value] of seenByPartition) {
+        const next = nextBookmark(startPartitions[partition] ?? startBookmark, value, { sorted, complete, signpost });
+        if (next !== undefined) partitions[partition] = next;
+      }
+      state = setPartitionBookmarks(state, name, key, partitions);
+    } else {
+      const next = nextBookmark(startBookmark, seen, { sorted, complete, signpost });
+      if (next !== undefined && next !== getBookmark(state, name, key)) state = setBookmark(state, name, key, next);
+    }
     await emit({ type: 'STATE', value: state });
     sinceState = 0;
     lastStateAt = Date.now();
@@ -135,7 +151,16 @@ async function syncStream(
       const step = await iterator.next();
       if (step.done) break;
       const record = excluded.size ? withoutFields(step.value, excluded) : step.value;
-      if (key) seen = track(name, key, sorted, seen, record[key]);
+      if (partitionOf && key) {
+        const partition = partitionOf(record);
+        const value = track(`${name} (partition ${partition})`, key, sorted, seenByPartition.get(partition), record[key]);
+        if (value !== undefined) {
+          seenByPartition.set(partition, value);
+          seen ??= value;
+        }
+      } else if (key) {
+        seen = track(name, key, sorted, seen, record[key]);
+      }
       const pending = emit({ type: 'RECORD', stream: name, record });
       if (pending) await pending;
       records++;

@@ -5,10 +5,12 @@ import {
   compareBookmarkValues,
   emptyState,
   getBookmark,
+  getPartitionBookmarks,
   nextBookmark,
   resumeOrder,
   setBookmark,
   setCurrentlySyncing,
+  setPartitionBookmarks,
   toSyncState,
   StateError,
 } from '../../src/protocol/state.js';
@@ -73,5 +75,18 @@ describe('the state reducer', () => {
     expect(() => toSyncState([1, 2])).toThrowError(StateError);
     expect(() => toSyncState({ bookmarks: 'x' })).toThrowError(StateError);
     expect(toSyncState(null)).toEqual(emptyState());
+  });
+});
+
+describe('per-partition bookmarks', () => {
+  it('keeps one bookmark per partition, bounded: beyond the cap they collapse to the smallest', () => {
+    const state = setPartitionBookmarks(emptyState(), 'tasks', 'updated_at', { a: '2024-01-03T00:00:00Z', b: '2024-01-01T00:00:00Z' });
+    expect(getPartitionBookmarks(state, 'tasks', 'updated_at')).toEqual({ a: '2024-01-03T00:00:00Z', b: '2024-01-01T00:00:00Z' });
+    expect(getPartitionBookmarks(state, 'tasks', 'id')).toEqual({});
+    const capped = setPartitionBookmarks(emptyState(), 'tasks', 'updated_at', { a: '2024-01-03T00:00:00Z', b: '2024-01-01T00:00:00+01:00', c: '2024-01-02T00:00:00Z' }, 2);
+    expect(capped.bookmarks['tasks']).toEqual({ replication_key: 'updated_at', replication_key_value: '2024-01-01T00:00:00+01:00' });
+    // Partitions tracked again later keep the collapsed value as the floor for the others.
+    const again = setPartitionBookmarks(capped, 'tasks', 'updated_at', { d: '2024-02-01T00:00:00Z' });
+    expect(again.bookmarks['tasks']).toEqual({ replication_key: 'updated_at', partitions: { d: '2024-02-01T00:00:00Z' }, replication_key_value: '2024-01-01T00:00:00+01:00' });
   });
 });

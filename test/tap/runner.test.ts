@@ -10,7 +10,10 @@ import { runTap } from '../../src/tap/runner.js';
 
 type Rows = Record<string, JsonObject[]>;
 
-function connector(rows: Rows, options: { sorted?: boolean; failAfter?: number; seenBookmarks?: Record<string, JsonValue | undefined> } = {}) {
+function connector(
+  rows: Rows,
+  options: { sorted?: boolean; failAfter?: number; seenBookmarks?: Record<string, JsonValue | undefined>; partitioned?: boolean; seenPartitions?: Record<string, JsonValue | undefined> } = {},
+) {
   return defineConnector<object>({
     name: 'fake',
     version: '0',
@@ -23,8 +26,10 @@ function connector(rows: Rows, options: { sorted?: boolean; failAfter?: number; 
         keyProperties: ['id'],
         replicationKey: 'updated_at',
         sorted: options.sorted ?? true,
+        ...(options.partitioned ? { partitionOf: (r: JsonObject) => String(r['parent']) } : {}),
         async *read(ctx) {
           if (options.seenBookmarks) options.seenBookmarks[name] = ctx.bookmark;
+          if (options.seenPartitions) for (const p of ['p1', 'p2', 'p3']) options.seenPartitions[p] = ctx.partitionBookmark?.(p);
           let i = 0;
           for (const r of rows[name] ?? []) {
             if (options.failAfter !== undefined && i++ === options.failAfter) throw new Error('API went away');
@@ -137,5 +142,23 @@ describe('the tap runner', () => {
     const { messages } = await run({ a: [rec(1, 1)], b: [rec(1, 1)], c: [rec(1, 1)] }, setCurrentlySyncing(emptyState(), 'b'));
     const order = messages.filter((m) => m.type === 'SCHEMA').map((m) => (m as { stream: string }).stream);
     expect(order).toEqual(['b', 'c', 'a']);
+  });
+
+  it('keeps a bookmark per partition, sorted within each, and hands each back on the next run', async () => {
+    const tasks = [
+      { id: 1, parent: 'p1', updated_at: at(3) },
+      { id: 2, parent: 'p1', updated_at: at(9) },
+      { id: 3, parent: 'p2', updated_at: at(1) },
+      { id: 4, parent: 'p2', updated_at: at(2) },
+    ];
+    const first = await run({ tasks }, emptyState(), { partitioned: true });
+    expect(first.error).toBeUndefined();
+    expect(first.last?.bookmarks['tasks']).toEqual({ replication_key: 'updated_at', partitions: { p1: at(9), p2: at(2) } });
+    const seenPartitions: Record<string, JsonValue | undefined> = {};
+    await run({ tasks: [] }, first.last as SyncState, { partitioned: true, seenPartitions });
+    expect(seenPartitions).toEqual({ p1: at(9), p2: at(2), p3: undefined });
+    // Within a partition the order is still checked.
+    const backwards = await run({ tasks: [{ id: 1, parent: 'p1', updated_at: at(5) }, { id: 2, parent: 'p1', updated_at: at(4) }] }, emptyState(), { partitioned: true });
+    expect((backwards.error as Error).message).toMatch(/stream tasks \(partition p1\) is declared sorted/);
   });
 });
