@@ -32,6 +32,17 @@ export interface RestStream {
   params: Record<string, string | number | boolean>;
   body: JsonObject | undefined;
   schema: JsonObject | undefined;
+  /** Child stream: read once per record of an earlier stream (each project's tasks). */
+  parent: RestParent | undefined;
+}
+
+export interface RestParent {
+  /** An earlier stream of the description. */
+  stream: string;
+  /** The parent's property that `{parent}` in the path (and params) stands for. */
+  key: string;
+  /** The property each child record gets with the parent's key: a column, and the partition of its bookmark. */
+  as: string;
 }
 
 export interface RestDescription {
@@ -121,7 +132,7 @@ const HMAC_ALGORITHMS: readonly HmacAlgorithm[] = ['sha1', 'sha256', 'sha512'];
 const DIGEST_ENCODINGS: readonly DigestEncoding[] = ['hex', 'base64'];
 const STREAM_KEYS = [
   'name', 'path', 'method', 'records_path', 'primary_key', 'replication_key', 'sorted', 'start_date',
-  'incremental', 'pagination', 'params', 'body', 'schema', 'description',
+  'incremental', 'pagination', 'params', 'body', 'schema', 'description', 'parent',
 ];
 const INCREMENTAL_KEYS = ['param', 'format', 'in', 'lookback_minutes', 'client_filter'];
 const PAGINATION_KEYS: Record<PaginationStyle['type'], readonly string[]> = {
@@ -154,6 +165,9 @@ export function parseDescription(config: JsonObject): { description: RestDescrip
       const s = parseStream(c, raw, `streams[${i}]`);
       if (s === undefined) return;
       if (names.has(s.name)) c.problem(`streams[${i}].name`, `duplicate stream name ${JSON.stringify(s.name)}`);
+      if (s.parent !== undefined && !names.has(s.parent.stream)) {
+        c.problem(`streams[${i}].parent.stream`, `must name an earlier stream (${names.size ? [...names].join(', ') : 'none before this one'}), got ${JSON.stringify(s.parent.stream)}`);
+      }
       names.add(s.name);
       streams.push(s);
     });
@@ -236,8 +250,21 @@ function parseStream(c: Checker, raw: JsonValue, at: string): RestStream | undef
   if (schema !== undefined && !isJsonObject(schema['properties'])) c.problem(`${at}.schema.properties`, 'required: a JSON Schema of one record, an object with "properties"');
   const incremental = parseIncremental(c, raw['incremental'], `${at}.incremental`, replicationKey);
   const pagination = parsePagination(c, raw['pagination'], `${at}.pagination`, replicationKey, incremental);
+  const parent = parseParent(c, raw['parent'], `${at}.parent`);
+  if (parent !== undefined && path !== undefined && !path.includes('{parent}') && !Object.values(params).some((v) => v === '{parent}')) {
+    c.problem(`${at}.path`, 'a child stream must use {parent} in its path or in a param value');
+  }
   if (name === undefined || path === undefined || primaryKey === undefined || pagination === undefined) return undefined;
-  return { name, description, path, method, recordsPath, primaryKey, replicationKey, sorted, startDate, incremental, pagination, params, body, schema };
+  return { name, description, path, method, recordsPath, primaryKey, replicationKey, sorted, startDate, incremental, pagination, params, body, schema, parent };
+}
+
+function parseParent(c: Checker, raw: JsonValue | undefined, at: string): RestParent | undefined {
+  if (raw === undefined || !c.object(raw, at)) return undefined;
+  c.unknownKeys(raw, at, ['stream', 'key', 'as']);
+  const stream = c.string(raw['stream'], `${at}.stream`, true);
+  const key = c.string(raw['key'], `${at}.key`, true);
+  const as = c.string(raw['as'], `${at}.as`, true);
+  return stream === undefined || key === undefined || as === undefined ? undefined : { stream, key, as };
 }
 
 function parseIncremental(c: Checker, raw: JsonValue | undefined, at: string, replicationKey: string | undefined): IncrementalRule | undefined {

@@ -16,8 +16,8 @@ import {
 import { atOrAfter, filtersClientSide, lowerBound, withBound } from '../../src/http/incremental.js';
 import { paginate } from '../../src/http/paginate.js';
 import type { Logger } from '../../src/log.js';
-import type { JsonObject, JsonValue } from '../../src/protocol/json.js';
-import { parseDescription, SECRET_SETTINGS, type RestDescription, type RestRateLimit, type RestStream } from './description.js';
+import { isJsonObject, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
+import { parseDescription, SECRET_SETTINGS, type RestDescription, type RestParent, type RestRateLimit, type RestStream } from './description.js';
 import { inferSchema } from './infer-schema.js';
 
 /**
@@ -58,35 +58,99 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
     });
 
   const out: StreamDefinition<JsonObject>[] = [];
+  const built = new Map<string, StreamDefinition<JsonObject>>();
   for (const stream of description.streams) {
+    const parent = stream.parent === undefined ? undefined : built.get(stream.parent.stream);
     let schema = stream.schema;
     if (schema === undefined) {
       const client = clientFor(ctx.log, ctx.signal);
       try {
-        const sample = await firstPageRecords(client, stream);
+        const sample = await firstPageRecords(client, await sampleRequestOf(stream, parent, ctx), stream);
         schema = inferSchema(sample, stream.primaryKey, stream.replicationKey === undefined ? [] : [stream.replicationKey]);
         ctx.log.debug(`stream ${stream.name}: schema inferred from ${sample.length} records`);
       } finally {
         await client.close();
       }
     }
-    out.push(
-      defineStream<JsonObject>({
-        name: stream.name,
-        ...(stream.description === undefined ? {} : { description: stream.description }),
-        schema,
-        keyProperties: stream.primaryKey,
-        ...(stream.replicationKey === undefined ? {} : { replicationKey: stream.replicationKey }),
-        sorted: stream.sorted,
-        read: (rc) => readStream(stream, description, rc, clientFor(rc.log, rc.signal)),
-      }),
-    );
+    const link = stream.parent;
+    const definition = defineStream<JsonObject>({
+      name: stream.name,
+      ...(stream.description === undefined ? {} : { description: stream.description }),
+      schema: link === undefined ? schema : withParentProperty(schema, link.as),
+      keyProperties: stream.primaryKey,
+      ...(stream.replicationKey === undefined ? {} : { replicationKey: stream.replicationKey }),
+      sorted: stream.sorted,
+      ...(link === undefined ? {} : { partitionOf: (record: JsonObject) => partitionKey(record[link.as]) }),
+      read: (rc) =>
+        parent === undefined
+          ? readStream(stream, description, rc, clientFor(rc.log, rc.signal))
+          : readChildren(stream, description, rc, parent, () => clientFor(rc.log, rc.signal)),
+    });
+    built.set(stream.name, definition);
+    out.push(definition);
   }
   return out;
 }
 
-async function firstPageRecords(client: HttpClient, stream: RestStream): Promise<JsonObject[]> {
-  for await (const page of paginate(client, baseRequest(stream), stream.pagination, { stream: stream.name, recordsPath: stream.recordsPath })) {
+/**
+ * A child stream: every parent is read on every run (a child can change while its parent
+ * does not), then each parent's children from that parent's own bookmark. Each child
+ * record carries its parent's key (`parent.as`), which is also its bookmark partition.
+ */
+async function* readChildren(
+  stream: RestStream,
+  description: RestDescription,
+  ctx: StreamContext<JsonObject>,
+  parent: StreamDefinition<JsonObject>,
+  client: () => HttpClient,
+): AsyncGenerator<JsonObject> {
+  const link = stream.parent as RestParent;
+  const { partitionBookmark, ...rest } = ctx;
+  for await (const parentRecord of parent.read({ ...rest, bookmark: undefined })) {
+    if (ctx.signal.aborted) return;
+    const value = parentRecord[link.key];
+    if (value === undefined || value === null) {
+      ctx.log.warn(`stream ${stream.name}: a ${link.stream} record has no "${link.key}"; its children are skipped`);
+      continue;
+    }
+    const bookmark = partitionBookmark ? partitionBookmark(partitionKey(value)) : ctx.bookmark;
+    for await (const record of readStream(forParent(stream, value), description, { ...rest, bookmark }, client())) {
+      yield Object.hasOwn(record, link.as) ? record : { ...record, [link.as]: value };
+    }
+  }
+}
+
+/** The stream's request for one parent: `{parent}` in the path and in param values replaced. */
+function forParent(stream: RestStream, value: JsonValue): RestStream {
+  const text = partitionKey(value);
+  const params: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(stream.params)) params[k] = v === '{parent}' ? text : v;
+  return { ...stream, path: stream.path.replaceAll('{parent}', encodeURIComponent(text)), params };
+}
+
+function partitionKey(value: JsonValue | undefined): string {
+  return typeof value === 'string' ? value : value === undefined ? '' : stringifyJson(value);
+}
+
+function withParentProperty(schema: JsonObject, as: string): JsonObject {
+  const properties = isJsonObject(schema['properties']) ? schema['properties'] : {};
+  if (Object.hasOwn(properties, as)) return schema;
+  return { ...schema, properties: { ...properties, [as]: { type: ['integer', 'string'] } } };
+}
+
+/** The request whose first page shows what the stream's records look like (a child: under its first parent). */
+async function sampleRequestOf(stream: RestStream, parent: StreamDefinition<JsonObject> | undefined, ctx: ResolveContext): Promise<RestStream> {
+  if (parent === undefined || stream.parent === undefined) return stream;
+  const parentCtx = { config: {}, bookmark: undefined, state: { currently_syncing: null, bookmarks: {} }, log: ctx.log, signal: ctx.signal, startedAt: new Date() };
+  for await (const record of parent.read(parentCtx)) {
+    const value = record[stream.parent.key];
+    if (value !== undefined && value !== null) return forParent(stream, value);
+  }
+  throw new UsageError(`stream ${stream.name}: cannot infer its schema: ${stream.parent.stream} has no records; give the stream a "schema"`);
+}
+
+async function firstPageRecords(client: HttpClient, request: RestStream, stream: RestStream): Promise<JsonObject[]> {
+  for await (const page of paginate(client, baseRequest(request), stream.pagination, { stream: stream.name, recordsPath: stream.recordsPath })) {
     return page.records;
   }
   return [];
