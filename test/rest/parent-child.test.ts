@@ -4,12 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseDescription, resolveRestStreams } from '../../connectors/rest/index.js';
 import { silentLogger } from '../../src/log.js';
 import type { JsonObject } from '../../src/protocol/json.js';
-import { toSyncState, type SyncState } from '../../src/protocol/state.js';
-import { selectAll } from '../../src/tap/catalog.js';
-import { runTap } from '../../src/tap/runner.js';
-import { Loader } from '../../src/targets/loader.js';
-import { SqliteTarget } from '../../src/targets/sqlite.js';
+import type { SyncState } from '../../src/protocol/state.js';
 import { tempDir } from '../helpers/cli.js';
+import { syncIntoSqlite } from '../helpers/sync-into-sqlite.js';
 import { sendJson, startServer, type TestServer } from '../http/server.js';
 
 /** Parent/child streams: each project's tasks, with one bookmark per project. */
@@ -56,29 +53,8 @@ const description = (url: string): JsonObject => ({
 });
 
 async function sync(db: string, url: string): Promise<SyncState> {
-  const target = new SqliteTarget(db, { stateId: 'rest', warn: () => {} });
-  try {
-    const loader = new Loader(target, { validate: true, batchRecords: 100, maxBatchAgeMs: 60_000, warn: () => {} });
-    const streams = await resolveRestStreams(description(url), { log: silentLogger, signal: new AbortController().signal });
-    const definitions = { name: 'rest', version: '0', description: '', config: { properties: {} }, streams };
-    const result = await runTap({
-      config: {},
-      streams: selectAll(definitions),
-      state: toSyncState(target.readState()),
-      fullRefresh: false,
-      emit: (m) => loader.handle(m),
-      log: silentLogger,
-      signal: new AbortController().signal,
-      interruptedBy: () => undefined,
-      startedAt: new Date(),
-      stateEveryRecords: 2,
-      stateEveryMs: 60_000,
-    });
-    await loader.finish();
-    return result.state;
-  } finally {
-    await target.close();
-  }
+  const streams = await resolveRestStreams(description(url), { log: silentLogger, signal: new AbortController().signal });
+  return syncIntoSqlite({ db, stateId: 'rest', streams, config: {} });
 }
 
 describe('child streams of a rest description', () => {

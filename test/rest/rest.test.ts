@@ -9,12 +9,11 @@ import { resolveConfig } from '../../src/connector/config.js';
 import { UsageError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import type { JsonObject, JsonValue } from '../../src/protocol/json.js';
-import { emptyState, toSyncState, type SyncState } from '../../src/protocol/state.js';
+import { emptyState, type SyncState } from '../../src/protocol/state.js';
 import { selectAll } from '../../src/tap/catalog.js';
 import { runTap } from '../../src/tap/runner.js';
-import { Loader } from '../../src/targets/loader.js';
-import { SqliteTarget } from '../../src/targets/sqlite.js';
 import { tempDir } from '../helpers/cli.js';
+import { syncIntoSqlite } from '../helpers/sync-into-sqlite.js';
 import { sendJson, startServer, type Handler, type TestServer } from '../http/server.js';
 import { startFakeApi, type FakeApi, type Item } from './fake-api.js';
 
@@ -351,28 +350,7 @@ describe('a record updated while its stream is being paged', () => {
 
 describe('end to end: runner, loader and SQLite against the fake API, two runs', () => {
   async function syncRun(db: string, config: JsonObject, startedAt: Date): Promise<SyncState> {
-    const target = new SqliteTarget(db, { stateId: 'rest', warn: (m) => { throw new Error(m); } });
-    try {
-      const loader = new Loader(target, { validate: true, batchRecords: 4, maxBatchAgeMs: 60_000, warn: (m) => { throw new Error(m); } });
-      const connector = { ...rest, streams: await resolve(config) };
-      const result = await runTap({
-        config,
-        streams: selectAll(connector),
-        state: toSyncState(target.readState()),
-        fullRefresh: false,
-        emit: (m) => loader.handle(m),
-        log: silentLogger,
-        signal: new AbortController().signal,
-        interruptedBy: () => undefined,
-        startedAt,
-        stateEveryRecords: 2,
-        stateEveryMs: 60_000,
-      });
-      await loader.finish();
-      return result.state;
-    } finally {
-      target.close();
-    }
+    return syncIntoSqlite({ db, stateId: 'rest', streams: await resolve(config), config, startedAt, batchRecords: 4 });
   }
 
   function rows(db: string): unknown[] {

@@ -2,13 +2,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import sample from '../../connectors/sample/index.js';
-import { silentLogger } from '../../src/log.js';
 import { toSyncState, type SyncState } from '../../src/protocol/state.js';
-import { selectAll } from '../../src/tap/catalog.js';
-import { runTap } from '../../src/tap/runner.js';
-import { Loader } from '../../src/targets/loader.js';
 import { SqliteTarget } from '../../src/targets/sqlite.js';
 import { tempDir } from '../helpers/cli.js';
+import { syncIntoSqlite } from '../helpers/sync-into-sqlite.js';
 
 /**
  * The property of the foundation: a run at t1 followed by an incremental run at t2 leaves
@@ -20,27 +17,7 @@ const tmp = tempDir('sync-property-');
 afterAll(tmp.cleanup);
 
 async function syncRun(db: string, config: { seed: number; customers: number; orders: number; now: string }, batch: number): Promise<SyncState> {
-  const target = new SqliteTarget(db, { stateId: 'sample', warn: (m) => { throw new Error(m); } });
-  try {
-    const loader = new Loader(target, { validate: true, batchRecords: batch, maxBatchAgeMs: 60_000, warn: (m) => { throw new Error(m); } });
-    const result = await runTap({
-      config,
-      streams: selectAll(sample),
-      state: toSyncState(target.readState()),
-      fullRefresh: false,
-      emit: (m) => loader.handle(m),
-      log: silentLogger,
-      signal: new AbortController().signal,
-      interruptedBy: () => undefined,
-      startedAt: new Date(config.now),
-      stateEveryRecords: 97,
-      stateEveryMs: 60_000,
-    });
-    await loader.finish();
-    return result.state;
-  } finally {
-    target.close();
-  }
+  return syncIntoSqlite({ db, stateId: 'sample', streams: sample.streams, config, startedAt: new Date(config.now), batchRecords: batch, stateEveryRecords: 97 });
 }
 
 function dump(db: string): Record<string, unknown[]> {
