@@ -5,6 +5,7 @@ import { SourceError, UsageError } from '../errors.js';
 import { Drain } from '../listen/drain.js';
 import { Journal, type DeliveryFilter, type DeliveryStatus, type StoredDelivery } from '../listen/journal.js';
 import { WebhookMapper } from '../listen/mapping.js';
+import { DEFAULT_RETAIN, LONGEST_RETRY_HORIZON_MS, RETENTION_BATCH, parseDurationMs } from '../listen/retention.js';
 import { formatInstant, normalizeInstant } from '../protocol/instant.js';
 import { describeTarget, openTarget, parseTargetSpec } from '../targets/spec.js';
 import { summarize } from './progress.js';
@@ -20,6 +21,8 @@ export interface InboxFlags extends OutputOptions {
   limit?: string;
   target: string;
   format: string;
+  /** prune: only deliveries received longer ago than this duration (default 7d). */
+  olderThan?: string;
 }
 
 const REPLAY_BATCH = 1_000;
@@ -61,8 +64,10 @@ export async function inboxCommand(action: string, flags: InboxFlags, io: CliIo)
       }
       return;
     }
+    case 'prune':
+      return withJournal(path, false, (journal) => prune(journal, flags, io));
     default:
-      throw new UsageError(`unknown inbox action ${JSON.stringify(action)}; use list, show, replay or retry-dead`);
+      throw new UsageError(`unknown inbox action ${JSON.stringify(action)}; use list, show, replay, retry-dead or prune`);
   }
 }
 
@@ -73,6 +78,37 @@ async function withJournal(path: string, readonly: boolean, use: (journal: Journ
   } finally {
     journal.close();
   }
+}
+
+/**
+ * `sync inbox prune [--older-than 7d] [--status done|dead] [--connector NAME]`: deletes
+ * processed deliveries received before then, in small transactions (a running listener waits
+ * at most one of them). Pending deliveries are never pruned. A pruned delivery id is forgotten:
+ * sent again, it is stored and processed again.
+ */
+function prune(journal: Journal, flags: InboxFlags, io: CliIo): void {
+  const log = cliLogger(io, flags);
+  const status = flags.status ?? 'done';
+  if (status === 'pending') throw new UsageError('inbox prune deletes done deliveries or dead letters (--status done|dead), never pending ones');
+  if (flags.id !== undefined || flags.since !== undefined || flags.limit !== undefined) {
+    throw new UsageError('inbox prune selects by --older-than, --status and --connector only');
+  }
+  const text = flags.olderThan ?? DEFAULT_RETAIN;
+  const ms = parseDurationMs(text);
+  if (ms === undefined) throw new UsageError(`--older-than must be a duration such as 7d, 72h or 90m, got ${JSON.stringify(text)}`);
+  if (status === 'done' && ms < LONGEST_RETRY_HORIZON_MS) {
+    log.warn(`--older-than ${text} is shorter than some senders retry (up to ~76 hours): a retry of a pruned delivery is stored and processed again`);
+  }
+  const before = formatInstant((Date.now() - ms) * 1000);
+  let total = 0;
+  for (;;) {
+    if (io.signal.aborted) break;
+    const n = journal.prune({ before, status, limit: RETENTION_BATCH, connector: flags.connector });
+    total += n;
+    if (n < RETENTION_BATCH) break;
+  }
+  const what = status === 'done' ? 'done' : 'dead';
+  log.info(`pruned ${plural(total, `${what} delivery`, `${what} deliveries`)} received before ${before} from ${flags.journal}`);
 }
 
 async function replay(journal: Journal, entries: StoredDelivery[], flags: InboxFlags, io: CliIo): Promise<void> {

@@ -6,10 +6,12 @@ import { BusyError, SyncError, UsageError } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../protocol/json.js';
 import type { ServedConnector } from '../listen/server.js';
 import { resolveForListen } from '../listen/resolve.js';
+import { DEFAULT_RETAIN, LONGEST_RETRY_HORIZON_MS, parseDurationMs } from '../listen/retention.js';
 import { serveConnector, startService, type Service, type ServiceReport } from '../listen/service.js';
 import { describeTarget, parseTargetSpec } from '../targets/spec.js';
 import { readJsonFile } from './files.js';
-import { cliLogger, type CliIo, type OutputOptions } from './io.js';
+import { createLogger, type Logger } from '../log.js';
+import { scrub, type CliIo, type OutputOptions } from './io.js';
 import { acquireLock } from './lock.js';
 
 export interface ListenFlags extends OutputOptions {
@@ -20,6 +22,8 @@ export interface ListenFlags extends OutputOptions {
   config?: string;
   maxBody: string;
   requestTimeout: string;
+  /** How long done deliveries are kept (a duration such as 7d, or `forever`); default 7d. */
+  retain?: string;
 }
 
 const TOLERANCE_SECONDS = 300;
@@ -35,11 +39,23 @@ const DRAIN_DEADLINE_MS = 30_000;
  * on SIGTERM/SIGINT: 503 to new deliveries, finish journal writes, drain, exit 0.
  */
 export async function listenCommand(names: string[], flags: ListenFlags, io: CliIo): Promise<void> {
-  const log = cliLogger(io, flags);
+  const logging = batchedLogger(io, flags);
+  try {
+    await listen(names, flags, io, logging.log, logging.flush);
+  } finally {
+    logging.flush();
+  }
+}
+
+async function listen(names: string[], flags: ListenFlags, io: CliIo, log: Logger, flushLog: () => void): Promise<void> {
   const port = integer(flags.port, '--port', 0, 65_535);
   const maxBodyBytes = integer(flags.maxBody, '--max-body', 1, 1 << 30);
   const requestTimeoutMs = integer(flags.requestTimeout, '--request-timeout', 1, 3_600) * 1_000;
   const target = describeTarget(parseTargetSpec(flags.target));
+  const retainMs = retention(flags.retain ?? DEFAULT_RETAIN);
+  if (retainMs !== undefined && retainMs < LONGEST_RETRY_HORIZON_MS) {
+    log.warn(`--retain ${flags.retain ?? ''} is shorter than some senders retry (Stripe 3 days, Standard Webhooks ~76 hours): a retry arriving after its delivery was pruned is stored and processed again`);
+  }
   const unique = [...new Set(names)];
   const file = flags.config ? readJsonFile(flags.config, '--config') : undefined;
   const served = new Map<string, ServedConnector>();
@@ -76,6 +92,7 @@ export async function listenCommand(names: string[], flags: ListenFlags, io: Cli
         stdout: io.stdout,
         requestTimeoutMs,
         drain: 'worker',
+        retention: retainMs === undefined ? undefined : { olderThanMs: retainMs },
         configs,
         onFailure: () => failed.abort(),
       });
@@ -88,6 +105,7 @@ export async function listenCommand(names: string[], flags: ListenFlags, io: Cli
     const paths = unique.map((name) => `POST ${service.url}/webhooks/${name}`).join(', ');
     const line = `listening on ${service.url}: ${paths} → ${target} (journal ${flags.journal})`;
     // With --port 0 the address is news a script needs, even when --quiet hides information.
+    flushLog();
     if (flags.quiet && port === 0) io.stderr.write(line + '\n');
     else log.info(line);
     await untilAborted(io.signal, failed.signal);
@@ -99,6 +117,36 @@ export async function listenCommand(names: string[], flags: ListenFlags, io: Cli
   log.info(summary(report, Date.now() - started, target));
   if (report.failure) throw report.failure instanceof SyncError ? report.failure : new SyncError(`the drain failed: ${report.failure.message}`);
   if (report.pending > 0) log.warn(`${plural(report.pending, 'delivery is', 'deliveries are')} still pending in ${flags.journal}; the next \`sync listen\` drains them`);
+}
+
+/**
+ * The logger of `cliLogger` (same format, level and scrubbing), but lines written within one
+ * turn of the event loop reach stderr in one write: one line per delivery would otherwise be
+ * one system call each on the HTTP thread. A `kill -9` may lose the last turn's lines (never a
+ * delivery: the journal is the record).
+ */
+function batchedLogger(io: CliIo, options: OutputOptions): { log: Logger; flush: () => void } {
+  let lines: string[] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (lines.length === 0) return;
+    const text = lines.join('');
+    lines = [];
+    io.stderr.write(scrub(text, io.secrets));
+  };
+  const log = createLogger({
+    format: options.logFormat === 'json' ? 'json' : 'text',
+    level: options.debug ? 'debug' : options.quiet ? 'warn' : 'info',
+    write: (line) => {
+      lines.push(line);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+  });
+  return { log, flush };
 }
 
 function untilAborted(...signals: AbortSignal[]): Promise<void> {
@@ -141,6 +189,16 @@ function webhookSecrets(connector: AnyConnector, webhooks: WebhookSpec, config: 
     throw new UsageError(`${connector.name}: no webhook secret is set, so deliveries cannot be verified: set ${where}`);
   }
   return secrets;
+}
+
+/** --retain: milliseconds, or undefined for `forever`. */
+function retention(text: string): number | undefined {
+  if (/^(forever|never|off)$/i.test(text.trim())) return undefined;
+  const ms = parseDurationMs(text);
+  if (ms === undefined || ms < 60_000) {
+    throw new UsageError(`--retain must be a duration such as 7d, 72h or 90m (at least 1m), or forever; got ${JSON.stringify(text)}`);
+  }
+  return ms;
 }
 
 function integer(text: string, flag: string, min: number, max: number): number {

@@ -49,7 +49,8 @@ Examples:
   sync inbox list --status dead --since 2h         # dead letters of the last two hours
   sync inbox show --id msg_2mPq                    # headers (signatures redacted) and body
   sync inbox retry-dead                            # dead letters again, through the current mapping
-  sync inbox replay --since 2026-03-01T00:00:00Z   # push stored deliveries into the target again`;
+  sync inbox replay --since 2026-03-01T00:00:00Z   # push stored deliveries into the target again
+  sync inbox prune --status dead --older-than 30d  # forget old dead letters`;
 
 function withOutputOptions(command: Command): Command {
   return command
@@ -121,7 +122,8 @@ function buildProgram(io: CliIo, debug: { on: boolean }): Command {
       .option('-t, --target <spec>', 'where records go: -, sqlite:PATH, jsonl:DIR, csv:DIR', 'sqlite:sync.db')
       .option('--journal <file>', 'the inbox: every delivery, stored before it is answered', 'sync-inbox.db')
       .option('--max-body <bytes>', 'largest body accepted; larger gets 413', String(25 * 1024 * 1024))
-      .option('--request-timeout <seconds>', 'a request (headers and body) must arrive within this time', '30'),
+      .option('--request-timeout <seconds>', 'a request (headers and body) must arrive within this time', '30')
+      .option('--retain <duration>', 'keep done deliveries this long, for deduplication and sync inbox: 7d, 72h, 90m, or forever', '7d'),
   )
     .addHelpText('after', LISTEN_EXAMPLES)
     .action(async (connectors: string[], flags: Record<string, unknown>) => {
@@ -134,13 +136,14 @@ function buildProgram(io: CliIo, debug: { on: boolean }): Command {
     program
       .command('inbox')
       .description('look at the deliveries `sync listen` stored, and push them through the mapping again')
-      .argument('<action>', 'list, show, replay or retry-dead')
+      .argument('<action>', 'list, show, replay, retry-dead or prune')
       .option('--journal <file>', 'the journal of `sync listen`', 'sync-inbox.db')
       .option('--id <delivery-id>', "only the delivery with this id (the sender's, e.g. webhook-id)")
       .option('--since <time>', 'only deliveries received since: an RFC 3339 time, or a duration such as 30m, 2h, 7d')
       .option('--connector <name>', 'only deliveries for this connector')
       .addOption(new Option('--status <status>', 'only deliveries in this state').choices(['pending', 'done', 'dead']))
       .option('--limit <n>', 'list at most n deliveries')
+      .option('--older-than <duration>', 'prune: only deliveries received longer ago than this (default 7d)')
       .option('-t, --target <spec>', 'replay, retry-dead: where records go', 'sqlite:sync.db')
       .addOption(new Option('--format <format>', 'list, show: text or JSON').choices(['text', 'json']).default('text')),
   )

@@ -1,10 +1,12 @@
-import type { AppendOutcome, Journal, NewDelivery } from './journal.js';
+import type { AppendOutcome, NewDelivery } from './journal.js';
 
 /**
  * Group commit in front of the journal. Deliveries whose bodies complete while a commit is
  * running wait in a queue and are written together by the next one, so one fsync covers
  * many deliveries and durability does not cap throughput. The queue is bounded: past it the
- * listener answers 503 rather than buffering without limit.
+ * listener answers 503 rather than buffering without limit. One commit runs at a time, on the
+ * journal's own thread in `sync listen` (journal-thread.ts) or on this one (tests): a delivery's
+ * promise resolves only after the commit holding it returned, i.e. after its fsync.
  */
 
 export interface WriterLimits {
@@ -37,10 +39,21 @@ interface Waiting {
   reject: (err: Error) => void;
 }
 
+/**
+ * Where a batch is committed: the journal itself on this thread (tests, `inline`), or the
+ * journal thread (journal-thread.ts), whose promise resolves once the batch is durable.
+ */
+export interface JournalSink {
+  /** Commits the entries in one transaction; one outcome each, in order. Throws or rejects when nothing was stored. */
+  append(entries: readonly NewDelivery[]): AppendOutcome[] | Promise<AppendOutcome[]>;
+}
+
 export class JournalWriter {
   private queue: Waiting[] = [];
   private queuedBytes = 0;
   private scheduled = false;
+  /** A commit is running on the journal thread; the queue gathers the next batch meanwhile. */
+  private committing = false;
   private idleWaiters: Array<() => void> = [];
   /** The last commit's failure, cleared by the next success; readiness reports it. */
   lastError: JournalUnavailable | undefined;
@@ -48,7 +61,7 @@ export class JournalWriter {
   commits = 0;
 
   constructor(
-    private readonly journal: Journal,
+    private readonly sink: JournalSink,
     private readonly limits: WriterLimits,
     /** Called after each successful commit that stored something new. */
     private readonly onStored: () => void = () => {},
@@ -64,7 +77,7 @@ export class JournalWriter {
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, resolve, reject });
       this.queuedBytes += entry.body.length;
-      if (!this.scheduled) {
+      if (!this.scheduled && !this.committing) {
         this.scheduled = true;
         // After the current I/O phase: every body completed meanwhile joins this commit.
         setImmediate(() => this.flush());
@@ -74,7 +87,7 @@ export class JournalWriter {
 
   /** Resolves when nothing is waiting for a commit (in-flight writes finished). */
   idle(): Promise<void> {
-    if (this.queue.length === 0 && !this.scheduled) return Promise.resolve();
+    if (this.queue.length === 0 && !this.scheduled && !this.committing) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -91,36 +104,79 @@ export class JournalWriter {
   }
 
   private flush(): void {
+    this.scheduled = false;
+    if (this.committing) return;
     const batch = this.queue;
     this.queue = [];
     this.queuedBytes = 0;
-    this.scheduled = false;
-    if (batch.length > 0) {
-      let outcomes: AppendOutcome[] | undefined;
-      try {
-        outcomes = this.journal.append(batch.map((w) => w.entry));
-        this.lastError = undefined;
-        this.commits++;
-      } catch (err) {
-        const failure = classify(err);
-        this.lastError = failure;
-        this.lastErrorAt = Date.now();
-        for (const w of batch) w.reject(failure);
-      }
-      if (outcomes) {
-        batch.forEach((w, i) => w.resolve(outcomes[i] ?? 'stored'));
-        if (outcomes.includes('stored')) this.onStored();
-      }
+    if (batch.length === 0) return this.notifyIdle();
+    let result: AppendOutcome[] | Promise<AppendOutcome[]>;
+    try {
+      result = this.sink.append(batch.map((w) => w.entry));
+    } catch (err) {
+      this.failed(batch, err);
+      return this.next();
     }
-    if (this.queue.length === 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
+    if (Array.isArray(result)) {
+      this.succeeded(batch, result);
+      return this.next();
     }
+    // Answered only from the ack: a delivery is 2xx only once the journal thread says it is durable.
+    this.committing = true;
+    result.then(
+      (outcomes) => {
+        this.committing = false;
+        this.succeeded(batch, outcomes);
+        this.next();
+      },
+      (err: unknown) => {
+        this.committing = false;
+        this.failed(batch, err);
+        this.next();
+      },
+    );
+  }
+
+  /** After a commit: what gathered meanwhile is the next batch (at once: it has waited a commit already). */
+  private next(): void {
+    if (this.queue.length > 0) {
+      if (!this.scheduled) this.flush();
+    } else if (!this.scheduled) {
+      this.notifyIdle();
+    }
+  }
+
+  private succeeded(batch: Waiting[], outcomes: AppendOutcome[]): void {
+    this.lastError = undefined;
+    this.commits++;
+    batch.forEach((w, i) => w.resolve(outcomes[i] ?? 'stored'));
+    if (outcomes.includes('stored')) this.onStored();
+  }
+
+  private failed(batch: Waiting[], err: unknown): void {
+    const failure = err instanceof JournalUnavailable ? err : classify(err);
+    this.lastError = failure;
+    this.lastErrorAt = Date.now();
+    for (const w of batch) w.reject(failure);
+    if ((this.limits.failFastMs ?? 0) > 0 && this.queue.length > 0) {
+      // What gathered during the failed commit is refused at once too (fail fast), not tried again.
+      const waiting = this.queue;
+      this.queue = [];
+      this.queuedBytes = 0;
+      for (const w of waiting) w.reject(failure);
+    }
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 }
 
-function classify(err: unknown): JournalUnavailable {
+/** A commit failure as the listener reports it; `code` is SQLite's or the system's error code. */
+export function classify(err: unknown): JournalUnavailable {
+  if (err instanceof JournalUnavailable) return err;
   const code = (err as { code?: string }).code ?? '';
   const message = (err as Error).message ?? String(err);
   const diskFull = code === 'SQLITE_FULL' || code === 'ENOSPC' || /disk.*full|no space/i.test(message);

@@ -135,6 +135,29 @@ export class Journal {
     return this.appendAll(entries);
   }
 
+  /**
+   * Deletes up to `limit` deliveries with this status received before `before` (ISO 8601,
+   * compared as UTC text), oldest first (by the received_at index, so a sweep reads only
+   * what is old enough), in one short transaction; returns how many. Pending
+   * deliveries are never pruned. A pruned delivery id is forgotten: the same id arriving
+   * again is stored (and processed) again.
+   */
+  prune(options: { before: string; status: 'done' | 'dead'; limit: number; connector?: string | undefined }): number {
+    const byConnector = options.connector !== undefined ? ' AND connector = ?' : '';
+    const args: Array<string | number> = [options.before, options.status];
+    if (options.connector !== undefined) args.push(options.connector);
+    args.push(Math.max(1, Math.floor(options.limit)));
+    const run = this.db.transaction(
+      () =>
+        this.db
+          .prepare(
+            `DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries WHERE received_at < ? AND status = ?${byConnector} ORDER BY received_at LIMIT ?)`,
+          )
+          .run(...args).changes,
+    );
+    return run.immediate();
+  }
+
   /** Pending deliveries of these connectors after `afterSeq`, oldest first. */
   pending(connectors: readonly string[], afterSeq: number, limit: number): StoredDelivery[] {
     if (connectors.length === 0) return [];

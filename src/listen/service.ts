@@ -7,8 +7,10 @@ import { DiskRoom } from './disk-room.js';
 import { startInlineDrain, startWorkerDrain, type DrainHandle } from './drain-host.js';
 import type { DrainCounts } from './drain.js';
 import { Journal } from './journal.js';
+import { startJournalThread, type JournalThread } from './journal-thread.js';
 import { JournalWriter } from './journal-writer.js';
 import { WebhookMapper } from './mapping.js';
+import { Retention, RETENTION_BATCH, RETENTION_EVERY_MS } from './retention.js';
 import { startListener, type Listener, type ServedConnector } from './server.js';
 import { schemeProblem, verify } from './verify/index.js';
 
@@ -32,6 +34,13 @@ export interface ServiceOptions {
   configs?: ReadonlyMap<string, JsonObject>;
   /** `worker` (the CLI): the target may block without stalling HTTP. `inline`: same thread. */
   drain: 'worker' | 'inline';
+  /**
+   * Where group commits run: `worker` (its own thread, so fsync does not stall HTTP) or
+   * `inline` (this thread). Default: as `drain`.
+   */
+  journalThread?: 'worker' | 'inline';
+  /** Done deliveries older than `olderThanMs` are deleted every `everyMs` (default 5 min); undefined keeps them. */
+  retention?: { olderThanMs: number; everyMs?: number } | undefined;
   /** The drain failed: the caller should stop the service. */
   onFailure: (err: Error) => void;
   minFreeBytes?: number;
@@ -59,14 +68,18 @@ const DRAIN_BATCH = 1_000;
 const RETRY_AFTER_SECONDS = 5;
 /** After the journal failed, refuse deliveries (and readiness) at once for this long. */
 const FAIL_FAST_MS = 1_000;
+/** A group commit waits at most this long for a lock held by the drain or `sync inbox`; past it, 503. */
+const JOURNAL_BUSY_MS = 1_000;
 
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { log } = options;
   const names = [...options.connectors.keys()];
   const spec = parseTargetSpec(options.target);
-  // The HTTP thread waits at most a second for the drain's short writes; past that, 503.
-  const journal = new Journal(options.journalPath, { busyTimeoutMs: 1_000 });
+  // Schema, and the pending count at stop. Commits wait at most a second for the drain's short writes; past that, 503.
+  const journal = new Journal(options.journalPath, { busyTimeoutMs: JOURNAL_BUSY_MS });
   let drain: DrainHandle | undefined;
+  let thread: JournalThread | undefined;
+  let retention: Retention | undefined;
   /** The inline drain's own connection (the worker opens its own). */
   let drainJournal: Journal | undefined;
   let failure: Error | undefined;
@@ -99,8 +112,17 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       );
     }
     const wake = drain.wake;
+    const retain = options.retention
+      ? { olderThanMs: options.retention.olderThanMs, everyMs: options.retention.everyMs ?? RETENTION_EVERY_MS, batch: RETENTION_BATCH }
+      : undefined;
+    if ((options.journalThread ?? options.drain) === 'worker') {
+      thread = await startJournalThread({ journalPath: options.journalPath, busyTimeoutMs: JOURNAL_BUSY_MS, retention: retain }, log, fail);
+    } else if (retain) {
+      retention = new Retention(journal, { ...retain, log });
+      retention.start();
+    }
     const writer = new JournalWriter(
-      journal,
+      thread ?? journal,
       { maxQueued: options.maxQueued ?? 20_000, maxQueuedBytes: 256 * 1_048_576, failFastMs: FAIL_FAST_MS },
       () => wake(),
     );
@@ -129,6 +151,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         listener.stopAccepting();
         await listener.settled(requestGraceMs);
         await writer.idle();
+        await retention?.stop();
+        await thread?.close();
         const drained = await running.stop(drainDeadlineMs).catch((err: unknown) => {
           failure ??= err as Error;
           return undefined;
@@ -142,6 +166,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     };
   } catch (err) {
     await drain?.stop(0).catch(() => undefined);
+    await retention?.stop();
+    await thread?.close().catch(() => undefined);
     drainJournal?.close();
     journal.close();
     throw err;

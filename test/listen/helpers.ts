@@ -167,6 +167,7 @@ export async function startInProcess(
     secrets?: string[];
     connectors?: Map<string, ServedConnector>;
     maxBodyBytesInFlight?: number;
+    retention?: { olderThanMs: number; everyMs?: number };
   } = {},
 ): Promise<InProcess> {
   const logs: string[] = [];
@@ -187,6 +188,7 @@ export async function startInProcess(
     ...(options.minFreeBytes !== undefined ? { minFreeBytes: options.minFreeBytes } : {}),
     ...(options.maxQueued !== undefined ? { maxQueued: options.maxQueued } : {}),
     ...(options.maxBodyBytesInFlight !== undefined ? { maxBodyBytesInFlight: options.maxBodyBytesInFlight } : {}),
+    ...(options.retention !== undefined ? { retention: options.retention } : {}),
   });
   let stopped = false;
   return {

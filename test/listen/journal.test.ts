@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import sample from '../../connectors/sample/index.js';
 import { Journal, type NewDelivery } from '../../src/listen/journal.js';
-import { JournalUnavailable, JournalWriter } from '../../src/listen/journal-writer.js';
+import { JournalUnavailable, JournalWriter, type JournalSink } from '../../src/listen/journal-writer.js';
+import { Retention, parseDurationMs } from '../../src/listen/retention.js';
+import { silentLogger } from '../../src/log.js';
 import { WebhookMapper, withVersion } from '../../src/listen/mapping.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -95,6 +97,196 @@ describe('group commit', () => {
     const results = await Promise.allSettled([writer.append(delivery('a')), writer.append(delivery('b'))]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(writer.lastError).toBeInstanceOf(JournalUnavailable);
+  });
+});
+
+describe('group commit on another thread (an asynchronous sink)', () => {
+  /** A sink like the journal thread: commits when the test says so, acks afterwards. */
+  function manualSink(journal: Journal): JournalSink & { batches: number[]; release: (fail?: Error) => void } {
+    let pending: Array<() => void> = [];
+    const sink = {
+      batches: [] as number[],
+      append(entries: readonly { deliveryId: string }[]) {
+        sink.batches.push(entries.length);
+        return new Promise<ReturnType<Journal['append']>>((resolve, reject) => {
+          pending.push(() => {
+            try {
+              resolve(journal.append(entries as Parameters<Journal['append']>[0]));
+            } catch (err) {
+              reject(err as Error);
+            }
+          });
+        });
+      },
+      release(fail?: Error) {
+        const run = pending;
+        pending = [];
+        for (const p of run) {
+          if (fail) journal.close();
+          p();
+        }
+      },
+    };
+    return sink;
+  }
+
+  it('answers nothing before the ack; what arrives during a commit is the next batch', async () => {
+    const journal = new Journal(journalPath());
+    const sink = manualSink(journal);
+    const writer = new JournalWriter(sink, { maxQueued: 1_000, maxQueuedBytes: 1 << 20 });
+    let answered = 0;
+    const first = Array.from({ length: 3 }, (_, i) => writer.append(delivery(`a${i}`)).then((o) => (answered++, o)));
+    await new Promise((r) => setImmediate(r));
+    expect(sink.batches).toEqual([3]);
+    const second = Array.from({ length: 5 }, (_, i) => writer.append(delivery(`b${i}`)).then((o) => (answered++, o)));
+    await new Promise((r) => setTimeout(r, 20));
+    // One commit at a time: the second batch waits for the first ack, and nobody is answered yet.
+    expect(sink.batches).toEqual([3]);
+    expect(answered).toBe(0);
+    expect(journal.counts().pending).toBe(0);
+    sink.release();
+    expect(await Promise.all(first)).toEqual(['stored', 'stored', 'stored']);
+    expect(sink.batches).toEqual([3, 5]);
+    expect(answered).toBe(3);
+    let idle = false;
+    const idled = writer.idle().then(() => (idle = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(idle).toBe(false);
+    sink.release();
+    expect(await Promise.all(second)).toHaveLength(5);
+    await idled;
+    expect(journal.counts().pending).toBe(8);
+    journal.close();
+  });
+
+  it('a failed commit rejects its batch and, failing fast, what gathered meanwhile', async () => {
+    const journal = new Journal(journalPath());
+    const sink = manualSink(journal);
+    const writer = new JournalWriter(sink, { maxQueued: 1_000, maxQueuedBytes: 1 << 20, failFastMs: 1_000 });
+    const first = writer.append(delivery('a'));
+    await new Promise((r) => setImmediate(r));
+    const second = writer.append(delivery('b'));
+    sink.release(new Error('gone'));
+    const results = await Promise.allSettled([first, second]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(results.every((r) => r.status === 'rejected' && r.reason instanceof JournalUnavailable)).toBe(true);
+    await expect(writer.append(delivery('c'))).rejects.toBeInstanceOf(JournalUnavailable);
+    expect(sink.batches).toEqual([1]);
+    await writer.idle();
+  });
+});
+
+describe('the journal thread (built code in dist/, as `sync listen` runs it)', () => {
+  it('acks a batch only once it is committed, and runs retention between commits', async () => {
+    const url = new URL('../../dist/src/listen/journal-thread.js', import.meta.url);
+    const { startJournalThread } = (await import(url.href)) as typeof import('../../src/listen/journal-thread.js');
+    const path = journalPath();
+    new Journal(path).close();
+    const lines: string[] = [];
+    const failures: Error[] = [];
+    const log = { debug: () => {}, info: (m: string) => void lines.push(m), warn: (m: string) => void lines.push(m), error: (m: string) => void lines.push(m) };
+    const thread = await startJournalThread({ journalPath: path, busyTimeoutMs: 1_000, retention: { olderThanMs: 60_000, everyMs: 100, batch: 2 } }, log, (e) => failures.push(e));
+    const writer = new JournalWriter(thread, { maxQueued: 1_000, maxQueuedBytes: 1 << 20 });
+    const old = (id: string): NewDelivery => ({ ...delivery(id), receivedAt: '2020-01-01T00:00:00.000000Z' });
+    const outcomes = await Promise.all([writer.append(old('x1')), writer.append(old('x2')), writer.append(old('x3')), writer.append({ ...delivery('fresh'), receivedAt: new Date().toISOString().replace('Z', '000Z') }), writer.append(old('x1'))]);
+    expect(outcomes).toEqual(['stored', 'stored', 'stored', 'stored', 'duplicate']);
+    expect(writer.commits).toBe(1);
+    // Acked means committed: another connection sees every row at once.
+    const reader = new Journal(path);
+    expect(reader.counts().pending).toBe(4);
+    reader.settle(reader.pending(['sample'], 0, 10).map((d) => d.seq), []);
+    await waitUntil(() => reader.counts().done === 1);
+    expect(reader.select({}).map((d) => d.deliveryId)).toEqual(['fresh']);
+    expect(lines.join('\n')).toMatch(/journal retention: deleted 3 done deliveries received before/);
+    reader.close();
+    await thread.close();
+    await expect(thread.append([delivery('late')])).rejects.toThrow(/journal thread stopped/);
+    expect(failures).toEqual([]);
+  });
+});
+
+async function waitUntil(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('retention', () => {
+  const DAY = 86_400_000;
+  const now = Date.parse('2026-03-10T00:00:00Z');
+  const at = (daysAgo: number): string => new Date(now - daysAgo * DAY).toISOString().replace('Z', '000Z');
+  const settleAll = (journal: Journal, dead: string[] = []): void => {
+    const all = journal.pending(['sample'], 0, 1_000);
+    journal.settle(
+      all.filter((d) => !dead.includes(d.deliveryId)).map((d) => d.seq),
+      all.filter((d) => dead.includes(d.deliveryId)).map((d) => ({ seq: d.seq, error: 'bad' })),
+    );
+  };
+
+  it('deletes only done deliveries older than the retention, in batches; dead and pending stay', async () => {
+    const journal = new Journal(journalPath());
+    journal.append(Array.from({ length: 12 }, (_, i) => ({ ...delivery(`old${i}`), receivedAt: at(8 + i / 10) })));
+    journal.append([{ ...delivery('old-dead'), receivedAt: at(30) }, { ...delivery('recent'), receivedAt: at(6) }]);
+    settleAll(journal, ['old-dead']);
+    journal.append([{ ...delivery('old-pending'), receivedAt: at(40) }]);
+    const batches: number[] = [];
+    const counting: Pick<Journal, 'prune'> = {
+      prune: (o) => {
+        const n = journal.prune(o);
+        batches.push(n);
+        return n;
+      },
+    };
+    const retention = new Retention(counting, { olderThanMs: 7 * DAY, everyMs: 60_000, batch: 5, log: silentLogger });
+    expect(await retention.sweep(now)).toBe(12);
+    expect(batches).toEqual([5, 5, 2]);
+    expect(journal.select({}).map((d) => [d.deliveryId, d.status])).toEqual([
+      ['old-dead', 'dead'],
+      ['recent', 'done'],
+      ['old-pending', 'pending'],
+    ]);
+    expect(await retention.sweep(now)).toBe(0);
+    journal.close();
+  });
+
+  it('a retry inside the retention is still a duplicate; after pruning the same id is stored again', async () => {
+    const journal = new Journal(journalPath());
+    journal.append([{ ...delivery('evt_1'), receivedAt: at(3) }]);
+    settleAll(journal);
+    const retention = new Retention(journal, { olderThanMs: 7 * DAY, everyMs: 60_000, batch: 100, log: silentLogger });
+    expect(await retention.sweep(now)).toBe(0);
+    expect(journal.append([delivery('evt_1')])).toEqual(['duplicate']);
+    // Eight days later the delivery is gone: a (very late) redelivery is stored, and processed, again.
+    expect(await retention.sweep(now + 5 * DAY)).toBe(1);
+    expect(journal.append([delivery('evt_1')])).toEqual(['stored']);
+    expect(journal.counts()).toEqual({ pending: 1, done: 0, dead: 0 });
+    journal.close();
+  });
+
+  it('prunes dead letters only when asked, and by connector', () => {
+    const journal = new Journal(journalPath());
+    journal.append([
+      { ...delivery('a'), receivedAt: at(10) },
+      { ...delivery('b'), receivedAt: at(10) },
+      { ...delivery('c'), connector: 'other', receivedAt: at(10) },
+    ]);
+    journal.settle([], journal.pending(['sample', 'other'], 0, 10).map((d) => ({ seq: d.seq, error: 'bad' })));
+    const before = at(7);
+    expect(journal.prune({ before, status: 'done', limit: 100 })).toBe(0);
+    expect(journal.prune({ before, status: 'dead', limit: 100, connector: 'other' })).toBe(1);
+    expect(journal.prune({ before, status: 'dead', limit: 1 })).toBe(1);
+    expect(journal.select({}).map((d) => d.deliveryId)).toEqual(['b']);
+    journal.close();
+  });
+
+  it('reads durations', () => {
+    expect(parseDurationMs('7d')).toBe(7 * DAY);
+    expect(parseDurationMs(' 90m ')).toBe(90 * 60_000);
+    expect(parseDurationMs('2w')).toBe(14 * DAY);
+    expect(parseDurationMs('7')).toBeUndefined();
+    expect(parseDurationMs('-1d')).toBeUndefined();
   });
 });
 

@@ -323,6 +323,24 @@ describe('sync listen: operating it', () => {
     running = undefined;
   });
 
+  it('retention: a retry inside the window is a duplicate; done deliveries past it are deleted, dead letters kept; a later copy is stored again', async () => {
+    const l = await listener({ retention: { olderThanMs: 1_500, everyMs: 100 } });
+    const body = payload('customers.updated', customer(1));
+    const d = sign(body);
+    expect((await deliver(l.url, d)).text).toBe('stored\n');
+    expect((await deliver(l.url, sign(payload('refunds.created', customer(2))))).text).toBe('stored\n');
+    // A retry inside the retention: recognised, stored once.
+    expect((await deliver(l.url, sign(body, { id: d.id }))).text).toBe('duplicate\n');
+    await waitFor(() => (journalRows(l.journal).map((r) => r.status).join() === 'done,dead' ? true : undefined), 'both settled');
+    await waitFor(() => (journalRows(l.journal).length === 1 ? true : undefined), 'the done delivery pruned', 10_000);
+    expect(journalRows(l.journal).map((r) => r.status)).toEqual(['dead']);
+    expect(l.logs.some((line) => /journal retention: deleted 1 done delivery received before/.test(line))).toBe(true);
+    // Past the retention the id is forgotten: a (very late) redelivery is stored and processed again.
+    expect((await deliver(l.url, sign(body, { id: d.id }))).text).toBe('stored\n');
+    await waitFor(() => (journalRows(l.journal).some((r) => r.delivery_id === d.id && r.status === 'done') ? true : undefined), 'the copy processed');
+    expect(rows(l.target, 'customers').map((r) => r['id'])).toEqual([1]);
+  });
+
   it('lets a connector answer handshakes: unsigned ones before verification, signed ones after, nothing stored', async () => {
     const pinger = defineConnector({
       name: 'pinger',

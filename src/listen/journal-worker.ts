@@ -1,0 +1,42 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Logger, LogFields, LogLevel } from '../log.js';
+import { Journal, type NewDelivery } from './journal.js';
+import type { JournalThreadData, JournalToMain, MainToJournal } from './journal-thread.js';
+import { Retention } from './retention.js';
+
+/** The journal's thread (see journal-thread.ts): its own connection, group commits, retention. */
+
+const port = parentPort;
+if (!port) throw new Error('journal-worker.js runs only as a worker thread');
+const data = workerData as JournalThreadData;
+const send = (message: JournalToMain): void => port.postMessage(message);
+
+const emit = (level: LogLevel) => (message: string, fields?: LogFields): void =>
+  send(fields ? { type: 'log', level, message, fields } : { type: 'log', level, message });
+const log: Logger = { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+
+const journal = new Journal(data.journalPath, { busyTimeoutMs: data.busyTimeoutMs });
+const retention = data.retention ? new Retention(journal, { ...data.retention, log }) : undefined;
+retention?.start();
+
+port.on('message', (message: MainToJournal) => {
+  if (message.type === 'close') {
+    void (async () => {
+      await retention?.stop();
+      journal.close();
+      send({ type: 'closed' });
+      port.close();
+    })();
+    return;
+  }
+  try {
+    // Bodies arrive as Uint8Array (structured clone): view them as Buffers, no copy.
+    const entries: NewDelivery[] = message.entries.map((e) => ({ ...e, body: Buffer.from(e.body.buffer, e.body.byteOffset, e.body.byteLength) }));
+    send({ type: 'appended', id: message.id, outcomes: journal.append(entries) });
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    send({ type: 'failed', id: message.id, code: typeof code === 'string' ? code : '', message: (err as Error).message ?? String(err) });
+  }
+});
+
+send({ type: 'ready' });
