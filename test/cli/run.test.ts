@@ -131,6 +131,19 @@ describe('sync run sample', () => {
   });
 });
 
+describe('sync run: pipes', () => {
+  it('a reader that goes away (| head) ends the run with one clear line, exit 1', async () => {
+    const child = startSync(['run', 'sample', '--target', '-'], { env: { SYNC_SAMPLE_NOW: '2026-03-01T00:00:00Z', SYNC_SAMPLE_ORDERS: '100000' } });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout?.once('data', () => child.stdout?.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/sync: error: stdout was closed by the reading process \(EPIPE\)\n$/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
 describe('sync run: bad input', () => {
   it('lists the known connectors for an unknown one (exit 2)', async () => {
     const result = await runSync(['run', 'shopifyy']);
