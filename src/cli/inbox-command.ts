@@ -4,6 +4,9 @@ import { loadConnector } from '../connector/registry.js';
 import { SourceError, UsageError } from '../errors.js';
 import { Drain } from '../listen/drain.js';
 import { Journal, type DeliveryFilter, type DeliveryStatus, type StoredDelivery } from '../listen/journal.js';
+import { resolveForListen } from '../listen/resolve.js';
+import { connectorConfig, pickSection } from './connector-config.js';
+import { readJsonFile } from './files.js';
 import { WebhookMapper } from '../listen/mapping.js';
 import { DEFAULT_RETAIN, LONGEST_RETRY_HORIZON_MS, RETENTION_BATCH, parseDurationMs } from '../listen/retention.js';
 import { formatInstant, normalizeInstant } from '../protocol/instant.js';
@@ -23,6 +26,8 @@ export interface InboxFlags extends OutputOptions {
   format: string;
   /** prune: only deliveries received longer ago than this duration (default 7d). */
   olderThan?: string;
+  /** replay, retry-dead: settings of connectors whose webhooks come from their config (rest). */
+  config?: string;
 }
 
 const REPLAY_BATCH = 1_000;
@@ -118,8 +123,15 @@ async function replay(journal: Journal, entries: StoredDelivery[], flags: InboxF
     return;
   }
   const mappers = new Map<string, WebhookMapper>();
-  for (const name of new Set(entries.map((e) => e.connector))) {
-    const connector = await loadConnector(name);
+  const names = [...new Set(entries.map((e) => e.connector))];
+  // Connectors whose webhooks come from their config (rest) need it, as for `sync listen`.
+  const file = flags.config ? readJsonFile(flags.config, '--config') : undefined;
+  for (const name of names) {
+    const loaded = await loadConnector(name);
+    if (!loaded.webhooks && !loaded.resolveWebhooks) continue;
+    const section = names.length > 1 ? pickSection(file, name, flags.config) : file;
+    const config = loaded.resolveWebhooks || loaded.resolveStreams ? connectorConfig(loaded, section, flags.config, io) : {};
+    const connector = await resolveForListen(loaded, config, { log, signal: io.signal });
     if (connector.webhooks) mappers.set(name, new WebhookMapper(connector));
   }
   const spec = parseTargetSpec(flags.target);

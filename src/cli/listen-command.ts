@@ -9,6 +9,7 @@ import { resolveForListen } from '../listen/resolve.js';
 import { DEFAULT_RETAIN, LONGEST_RETRY_HORIZON_MS, parseDurationMs } from '../listen/retention.js';
 import { serveConnector, startService, type Service, type ServiceReport } from '../listen/service.js';
 import { describeTarget, parseTargetSpec } from '../targets/spec.js';
+import { connectorConfig, pickSection } from './connector-config.js';
 import { readJsonFile } from './files.js';
 import { createLogger, type Logger } from '../log.js';
 import { scrub, type CliIo, type OutputOptions } from './io.js';
@@ -154,26 +155,6 @@ function untilAborted(...signals: AbortSignal[]): Promise<void> {
     if (signals.some((s) => s.aborted)) return resolve();
     for (const s of signals) s.addEventListener('abort', () => resolve(), { once: true });
   });
-}
-
-function connectorConfig(connector: AnyConnector, file: JsonValue | undefined, fileName: string | undefined, io: CliIo): JsonObject {
-  try {
-    const { config } = resolveConfig(connector.name, connector.config, { file, fileName, env: io.env });
-    io.secrets.push(...secretValues(connector.config, config));
-    return config;
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message, err.problems);
-    throw err;
-  }
-}
-
-/** With several connectors, --config holds one section per connector: {"sample": {...}}. */
-function pickSection(file: JsonValue | undefined, name: string, fileName: string | undefined): JsonValue | undefined {
-  if (file === undefined) return undefined;
-  if (!isJsonObject(file)) throw new UsageError(`--config ${fileName ?? ''}: must be a JSON object`);
-  const section = file[name];
-  if (section !== undefined && !isJsonObject(section)) throw new UsageError(`--config ${fileName ?? ''}: "${name}" must be an object of settings`);
-  return section;
 }
 
 /** Every secret a connector verifies with; several per setting (space-separated) during a rotation. */

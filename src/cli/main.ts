@@ -144,6 +144,7 @@ function buildProgram(io: CliIo, debug: { on: boolean }): Command {
       .addOption(new Option('--status <status>', 'only deliveries in this state').choices(['pending', 'done', 'dead']))
       .option('--limit <n>', 'list at most n deliveries')
       .option('--older-than <duration>', 'prune: only deliveries received longer ago than this (default 7d)')
+      .option('-c, --config <file>', 'replay, retry-dead: settings of connectors whose webhooks come from their config (rest)')
       .option('-t, --target <spec>', 'replay, retry-dead: where records go', 'sqlite:sync.db')
       .addOption(new Option('--format <format>', 'list, show: text or JSON').choices(['text', 'json']).default('text')),
   )

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { collect, startSync, tempDir } from '../helpers/cli.js';
+import { collect, runSync, startSync, tempDir } from '../helpers/cli.js';
 
 /** `sync listen rest --config api.json`: webhooks from any sender, described in the file. */
 
@@ -101,5 +101,12 @@ describe('sync listen rest', () => {
     ]);
     expect(deliveries.map((d) => d['delivery_id'] ?? d['id']).sort()).toEqual(['evt_1', 'evt_2', 'evt_3']);
     expect(result.stderr).not.toContain(SECRET);
+
+    // The inbox replays rest deliveries through the mapping its config describes.
+    const replayed = await runSync(['inbox', 'replay', '--config', config, '--target', 'sqlite:copy.db'], { cwd: tmp.dir, env: { SYNC_REST_WEBHOOK_SECRET: SECRET } });
+    expect(replayed.code, replayed.stderr).toBe(0);
+    const copy = new Database(join(tmp.dir, 'copy.db'), { readonly: true });
+    expect(copy.prepare('SELECT id, status, _sdc_deleted_at FROM orders ORDER BY id').all()).toEqual(rows);
+    copy.close();
   });
 });
