@@ -97,7 +97,14 @@ export class Loader {
       case 'ACTIVATE_VERSION': {
         const stream = this.streams.get(message.stream);
         if (!stream) throw new LoadError(`ACTIVATE_VERSION for stream "${message.stream}" before its SCHEMA`);
-        const activate = (): void => this.target.activateVersion?.(stream, message.version);
+        const activate = (): void => {
+          if (this.target.activateVersion) this.target.activateVersion(stream, message.version);
+          else if (!this.warnedUnknown.has('ACTIVATE_VERSION')) {
+            // Files are logs: there are no older rows to retire. Say so once instead of silently.
+            this.warnedUnknown.add('ACTIVATE_VERSION');
+            this.options.warn(`${this.target.description} keeps every version: ACTIVATE_VERSION is ignored`);
+          }
+        };
         if (this.pending > 0) return this.commit().then(activate);
         activate();
         return undefined;

@@ -114,3 +114,20 @@ describe('sync target: bad input', () => {
     expect(lines[0]).toMatchObject({ level: 'warn', msg: 'skipping messages of unknown type "WHAT"' });
   });
 });
+
+describe('sync target: ACTIVATE_VERSION on a file target', () => {
+  it('is ignored with one warning, and the load goes on', async () => {
+    const dir = join(tmp.dir, 'files');
+    const input = [
+      '{"type":"SCHEMA","stream":"s","schema":{"properties":{"id":{"type":"integer"}}},"key_properties":["id"]}',
+      '{"type":"RECORD","stream":"s","record":{"id":1},"version":1}',
+      '{"type":"ACTIVATE_VERSION","stream":"s","version":1}',
+      '{"type":"ACTIVATE_VERSION","stream":"s","version":2}',
+      '{"type":"STATE","value":{"v":2}}',
+    ].join('\n');
+    const result = await runSync(['target', `jsonl:${dir}`], { input });
+    expect(result.code).toBe(0);
+    expect(result.stderr.match(/warning: jsonl:.* keeps every version: ACTIVATE_VERSION is ignored/g)).toHaveLength(1);
+    expect(result.stdout).toBe('{"v":2}\n');
+  });
+});
