@@ -90,6 +90,11 @@ export interface RestWebhooks {
   timePath: string | undefined;
   /** Handshakes to answer (GitHub's ping, Slack's url_verification, a GET check of the URL). */
   handshakes: readonly Handshake[];
+  /**
+   * `json` (default), or `salesforce_outbound`: Salesforce Outbound Messages (SOAP XML, each
+   * notification an sObject; `events` keyed by sObject type; answered with the SOAP Ack).
+   */
+  format: 'json' | 'salesforce_outbound';
 }
 
 /** Settings that hold credentials: top level, so each can come from `SYNC_REST_<NAME>` instead of the file. */
@@ -108,7 +113,7 @@ const AUTH_SECRETS: Record<string, readonly string[]> = {
 export const WEBHOOK_SECRET_SETTINGS = ['webhook_secret'] as const;
 
 const TOP_KEYS = ['base_url', 'headers', 'auth', 'start_date', 'streams', 'refresh_token_file', 'webhooks', 'rate_limit', ...SECRET_SETTINGS, ...WEBHOOK_SECRET_SETTINGS];
-const WEBHOOK_KEYS = ['scheme', 'secret_setting', 'event_path', 'event_header', 'events', 'delivery_id', 'version_path', 'time_path', 'handshakes'];
+const WEBHOOK_KEYS = ['scheme', 'secret_setting', 'format', 'event_path', 'event_header', 'events', 'delivery_id', 'version_path', 'time_path', 'handshakes'];
 /** Requests senders make that are not deliveries, answered without storing anything. */
 export const HANDSHAKES = ['github_ping', 'slack_url_verification', 'get_check'] as const;
 export type Handshake = (typeof HANDSHAKES)[number];
@@ -361,12 +366,14 @@ function parseWebhooks(c: Checker, raw: JsonValue, at: string, streams: readonly
   c.unknownKeys(raw, at, WEBHOOK_KEYS);
   const scheme = parseScheme(c, raw['scheme'], `${at}.scheme`);
   const secretSetting = c.oneOf(raw['secret_setting'], `${at}.secret_setting`, WEBHOOK_SECRET_SETTINGS, false) ?? WEBHOOK_SECRET_SETTINGS[0];
+  const format = (c.oneOf(raw['format'], `${at}.format`, ['json', 'salesforce_outbound'], false) ?? 'json') as RestWebhooks['format'];
   const eventPath = c.string(raw['event_path'], `${at}.event_path`, false);
   const eventHeader = c.string(raw['event_header'], `${at}.event_header`, false);
   let eventFrom: RestWebhooks['eventFrom'] | undefined;
   if (eventPath !== undefined && eventHeader !== undefined) c.problem(`${at}.event_header`, 'give event_path or event_header, not both');
   else if (eventPath !== undefined) eventFrom = { path: eventPath };
   else if (eventHeader !== undefined) eventFrom = { header: eventHeader.toLowerCase() };
+  else if (format === 'salesforce_outbound') eventFrom = { path: 'sObject type' };
   else if (raw['event_path'] === undefined && raw['event_header'] === undefined) {
     c.problem(`${at}.event_path`, 'required: where the event name is, event_path (a dotted path in the body) or event_header');
   }
@@ -394,7 +401,7 @@ function parseWebhooks(c: Checker, raw: JsonValue, at: string, streams: readonly
       });
     }
   }
-  return { scheme: withId, secretSetting, eventFrom, events, deliveryId, versionPath, timePath, handshakes };
+  return { scheme: withId, secretSetting, eventFrom, events, deliveryId, versionPath, timePath, handshakes, format };
 }
 
 function parseScheme(c: Checker, raw: JsonValue | undefined, at: string): Scheme | undefined {

@@ -2,7 +2,8 @@ import type { WebhookDelivery, WebhookEvent, WebhookSpec } from '../../src/conne
 import { UsageError } from '../../src/errors.js';
 import { valueAt } from '../../src/http/paginate.js';
 import { isJsonObject, LosslessNumber, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
-import { parseDescription, type Handshake, type RestWebhooks } from './description.js';
+import { parseDescription, type Handshake, type RestStream, type RestWebhooks } from './description.js';
+import { mapSalesforceOutbound, salesforceAck } from './salesforce.js';
 
 /**
  * Webhooks of a described API: the description's `webhooks` section says how the sender
@@ -18,21 +19,27 @@ export function resolveRestWebhooks(config: JsonObject): WebhookSpec | undefined
   if (description === undefined) {
     throw new UsageError(`invalid API description for rest (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
   }
-  return description.webhooks === undefined ? undefined : restWebhookSpec(description.webhooks);
+  return description.webhooks === undefined ? undefined : restWebhookSpec(description.webhooks, description.streams);
 }
 
 /** The listener's view of a checked webhook section. */
-export function restWebhookSpec(webhooks: RestWebhooks): WebhookSpec {
+export function restWebhookSpec(webhooks: RestWebhooks, streams: readonly RestStream[] = []): WebhookSpec {
   const from = webhooks.eventFrom;
   // The listener reads a top-level field only (for log lines and `sync inbox list`).
-  const eventName = 'header' in from ? { header: from.header } : from.path.includes('.') ? undefined : { field: from.path };
+  const eventName =
+    webhooks.format === 'salesforce_outbound' ? undefined
+    : 'header' in from ? { header: from.header }
+    : from.path.includes('.') ? undefined
+    : { field: from.path };
   return {
     scheme: webhooks.scheme,
     secretSettings: [webhooks.secretSetting],
     ...(eventName === undefined ? {} : { eventName }),
     ...(webhooks.deliveryId === undefined ? {} : { deliveryId: webhooks.deliveryId }),
     ...(webhooks.handshakes.length ? { handshake: handshakesFor(webhooks.handshakes) } : {}),
-    map: (delivery) => mapRestDelivery(webhooks, delivery),
+    ...(webhooks.format === 'salesforce_outbound'
+      ? { accepted: salesforceAck, map: (delivery: WebhookDelivery) => mapSalesforceOutbound(webhooks, streams, delivery) }
+      : { map: (delivery: WebhookDelivery) => mapRestDelivery(webhooks, delivery) }),
   };
 }
 

@@ -165,6 +165,11 @@ export interface WebhookSpec {
     unsigned?(request: WebhookRequest): WebhookReply | undefined;
     signed?(request: WebhookRequest, json: JsonValue | undefined): WebhookReply | undefined;
   };
+  /**
+   * The answer to a delivery once it is stored (or was already): senders such as Salesforce
+   * want a particular body (a SOAP Ack). Default: 200 with a short text.
+   */
+  accepted?(request: WebhookRequest): WebhookReply;
   /** Pure: the records a delivery carries ([] to ignore it). Throwing moves it to the dead letters. */
   map(delivery: WebhookDelivery): readonly WebhookEvent[];
 }

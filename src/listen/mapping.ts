@@ -1,6 +1,6 @@
 import type { AnyConnector, StreamDefinition, WebhookDelivery, WebhookEvent, WebhookSpec } from '../connector/contract.js';
 import { compareInstants, parseInstantParts } from '../protocol/instant.js';
-import { parseJson, type JsonObject, type JsonValue } from '../protocol/json.js';
+import { hasLosslessNumber, parseJson, type JsonObject, type JsonValue } from '../protocol/json.js';
 import type { RecordMessage, SchemaMessage } from '../protocol/messages.js';
 import { SchemaRegistry, recordProblem, type StreamSchema } from '../protocol/schema.js';
 import type { StoredDelivery } from './journal.js';
@@ -62,6 +62,8 @@ export class WebhookMapper {
       }
       const record = withVersion(event, stream.definition.replicationKey, delivery.receivedAt);
       const message: RecordMessage = { type: 'RECORD', stream: event.stream, record };
+      // Numbers kept exact (a long decimal in the payload) are validated as numbers.
+      if (hasLosslessNumber(record)) message.lossless = true;
       const problem = recordProblem(stream.schema, message, true);
       if (problem !== undefined) return { ok: false, error: `RECORD of stream "${event.stream}" is invalid: ${problem}` };
       records.push(message);

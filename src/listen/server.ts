@@ -218,7 +218,8 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     if (outcome === 'stored') stats.stored++;
     else stats.duplicates++;
     // A duplicate is already stored: 2xx, or the sender would keep retrying it.
-    reply(res, 200, `${outcome}\n`);
+    if (spec.accepted) sendReply(res, spec.accepted(request));
+    else reply(res, 200, `${outcome}\n`);
     return done(200, { event, id: deliveryId, reason: outcome === 'duplicate' ? 'duplicate' : undefined });
   }
 

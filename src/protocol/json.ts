@@ -120,6 +120,14 @@ export function toPlainJson(value: JsonValue): JsonValue {
   return value;
 }
 
+/** True when a value holds a LosslessNumber anywhere (records built in code, not parsed). */
+export function hasLosslessNumber(value: JsonValue): boolean {
+  if (value instanceof LosslessNumber) return true;
+  if (Array.isArray(value)) return value.some(hasLosslessNumber);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(hasLosslessNumber);
+  return false;
+}
+
 export function isJsonObject(value: unknown): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof LosslessNumber);
 }

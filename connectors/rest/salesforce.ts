@@ -1,0 +1,70 @@
+import type { WebhookDelivery, WebhookEvent, WebhookReply } from '../../src/connector/contract.js';
+import { isJsonObject, parseJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
+import { columnKind } from '../../src/protocol/schema.js';
+import type { RestStream, RestWebhooks } from './description.js';
+import { findAll, parseXml, type XmlElement } from './xml.js';
+
+/**
+ * Salesforce Outbound Messages: a SOAP body with up to 100 `Notification`s, each carrying one
+ * `sObject` whose type (`xsi:type="sf:Opportunity"`) picks the stream through `events`.
+ * Field values arrive as text and are typed by the stream's schema. Salesforce resends a
+ * message until it gets the SOAP Ack, so the Ack is the answer once the delivery is stored.
+ */
+
+export function salesforceAck(): WebhookReply {
+  return {
+    status: 200,
+    headers: { 'content-type': 'text/xml; charset=utf-8' },
+    body:
+      '<?xml version="1.0" encoding="UTF-8"?>' +
+      '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>' +
+      '<notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse>' +
+      '</soapenv:Body></soapenv:Envelope>',
+  };
+}
+
+export function mapSalesforceOutbound(webhooks: RestWebhooks, streams: readonly RestStream[], delivery: WebhookDelivery): WebhookEvent[] {
+  const notifications = findAll(parseXml(delivery.text), 'Notification');
+  if (notifications.length === 0) throw new Error('no Notification in the message');
+  const out: WebhookEvent[] = [];
+  for (const notification of notifications) {
+    const sObject = notification.children.find((c) => c.name === 'sObject');
+    if (!sObject) throw new Error('a Notification without its sObject');
+    const type = attribute(sObject, 'type');
+    if (type === undefined) throw new Error('an sObject without its xsi:type');
+    const event = webhooks.events.get(type.slice(type.lastIndexOf(':') + 1));
+    if (event === undefined) continue;
+    const schema = streams.find((s) => s.name === event.stream)?.schema;
+    const properties = schema && isJsonObject(schema['properties']) ? schema['properties'] : {};
+    const record: JsonObject = {};
+    for (const field of sObject.children) {
+      // Related objects arrive nested; only the sObject's own fields become columns.
+      if (field.children.length > 0) continue;
+      record[field.name] = attribute(field, 'nil') === 'true' ? null : typed(field.text, properties[field.name]);
+    }
+    out.push({ stream: event.stream, record, ...(event.deleted ? { deleted: true } : {}) });
+  }
+  return out;
+}
+
+function attribute(element: XmlElement, local: string): string | undefined {
+  for (const [name, value] of Object.entries(element.attributes)) {
+    if (name === local || name.endsWith(`:${local}`)) return value;
+  }
+  return undefined;
+}
+
+const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/** Text typed as the schema says; numbers stay exact (a long decimal keeps every digit). */
+function typed(text: string, property: JsonValue | undefined): JsonValue {
+  switch (columnKind(property)) {
+    case 'integer':
+    case 'number':
+      return NUMBER.test(text.trim()) ? parseJson(text.trim()).value : text;
+    case 'boolean':
+      return text === 'true' ? true : text === 'false' ? false : text;
+    default:
+      return text;
+  }
+}
