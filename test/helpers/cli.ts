@@ -53,3 +53,25 @@ export function tempDir(prefix = 'sync-test-'): { dir: string; cleanup: () => vo
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** `sync listen ... --port 0` started for real: resolves with its address once it prints it. */
+export async function startListen(
+  args: string[],
+  options: CliOptions = {},
+): Promise<{ child: ChildProcess; url: string; done: Promise<CliResult> }> {
+  const child = startSync(['listen', ...args, '--port', '0'], options);
+  const done = collect(child);
+  let stderr = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sync listen did not start:\n${stderr}`)), 15_000);
+    child.stderr?.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      const m = /listening on (http:\/\/[^\s:]+:\d+)/.exec(stderr);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+  });
+  return { child, url, done };
+}

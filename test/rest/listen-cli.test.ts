@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { collect, runSync, startSync, tempDir } from '../helpers/cli.js';
+import { runSync, startListen, tempDir } from '../helpers/cli.js';
 
 /** `sync listen rest --config api.json`: webhooks from any sender, described in the file. */
 
@@ -50,20 +50,7 @@ describe('sync listen rest', () => {
   it('verifies with the described scheme, dedupes by the described id, maps events into the described stream', async () => {
     const config = join(tmp.dir, 'api.json');
     writeFileSync(config, JSON.stringify(description));
-    const child = startSync(['listen', 'rest', '--config', config, '--port', '0'], { cwd: tmp.dir, env: { SYNC_REST_WEBHOOK_SECRET: SECRET } });
-    const done = collect(child);
-    let stderr = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listener:\n${stderr}`)), 15_000);
-      child.stderr?.on('data', (c: Buffer) => {
-        stderr += c.toString();
-        const m = /listening on (http:\/\/[^\s:]+:\d+)/.exec(stderr);
-        if (m?.[1]) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-    });
+    const { child, url, done } = await startListen(['rest', '--config', config], { cwd: tmp.dir, env: { SYNC_REST_WEBHOOK_SECRET: SECRET } });
     const updated = JSON.stringify({ id: 'evt_1', type: 'order.updated', time: '2026-01-02T00:00:00Z', data: { id: 7, status: 'paid', updated_at: '2026-01-02T00:00:00Z' } });
     const deleted = JSON.stringify({ id: 'evt_2', type: 'order.deleted', time: '2026-01-03T00:00:00Z', data: { id: 8, status: 'paid', updated_at: '2026-01-01T00:00:00Z' } });
     const ignored = JSON.stringify({ id: 'evt_3', type: 'order.viewed', time: '2026-01-03T00:00:00Z', data: { id: 9 } });

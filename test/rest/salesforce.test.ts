@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseXml, findAll, XmlError } from '../../connectors/rest/xml.js';
-import { collect, startSync, tempDir } from '../helpers/cli.js';
+import { startListen, tempDir } from '../helpers/cli.js';
 
 /** Salesforce Outbound Messages (SOAP) through `sync listen rest`, and the XML reader under them. */
 
@@ -89,20 +89,7 @@ describe('sync listen rest with Salesforce Outbound Messages', () => {
         webhooks: { format: 'salesforce_outbound', scheme: { kind: 'token', query_param: 'token' }, events: { Opportunity: { stream: 'opportunities' } } },
       }),
     );
-    const child = startSync(['listen', 'rest', '--config', config, '--port', '0'], { cwd: tmp.dir, env: { SYNC_REST_WEBHOOK_SECRET: TOKEN } });
-    const done = collect(child);
-    let stderr = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listener:\n${stderr}`)), 15_000);
-      child.stderr?.on('data', (c: Buffer) => {
-        stderr += c.toString();
-        const m = /listening on (http:\/\/[^\s:]+:\d+)/.exec(stderr);
-        if (m?.[1]) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-    });
+    const { child, url, done } = await startListen(['rest', '--config', config], { cwd: tmp.dir, env: { SYNC_REST_WEBHOOK_SECRET: TOKEN } });
     const send = async (body: string, token = TOKEN) => {
       const r = await fetch(`${url}/webhooks/rest?token=${token}`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body });
       return { status: r.status, type: r.headers.get('content-type'), text: await r.text() };
