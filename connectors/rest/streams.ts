@@ -1,4 +1,4 @@
-import { defineStream, type StreamContext, type StreamDefinition } from '../../src/connector/contract.js';
+import { defineStream, eachRecord, type StreamContext, type StreamDefinition } from '../../src/connector/contract.js';
 import { UsageError } from '../../src/errors.js';
 import {
   apiKeyAuth,
@@ -103,10 +103,10 @@ async function* readChildren(
   ctx: StreamContext<JsonObject>,
   parent: StreamDefinition<JsonObject>,
   client: () => HttpClient,
-): AsyncGenerator<JsonObject> {
+): AsyncGenerator<JsonObject[]> {
   const link = stream.parent as RestParent;
   const { partitionBookmark, ...rest } = ctx;
-  for await (const parentRecord of parent.read({ ...rest, bookmark: undefined })) {
+  for await (const parentRecord of eachRecord(parent.read({ ...rest, bookmark: undefined }))) {
     if (ctx.signal.aborted) return;
     const value = parentRecord[link.key];
     if (value === undefined || value === null) {
@@ -114,8 +114,8 @@ async function* readChildren(
       continue;
     }
     const bookmark = partitionBookmark ? partitionBookmark(partitionKey(value)) : ctx.bookmark;
-    for await (const record of readStream(forParent(stream, value), description, { ...rest, bookmark }, client())) {
-      yield Object.hasOwn(record, link.as) ? record : { ...record, [link.as]: value };
+    for await (const page of readStream(forParent(stream, value), description, { ...rest, bookmark }, client())) {
+      yield page.map((record) => (Object.hasOwn(record, link.as) ? record : { ...record, [link.as]: value }));
     }
   }
 }
@@ -142,7 +142,7 @@ function withParentProperty(schema: JsonObject, as: string): JsonObject {
 async function sampleRequestOf(stream: RestStream, parent: StreamDefinition<JsonObject> | undefined, ctx: ResolveContext): Promise<RestStream> {
   if (parent === undefined || stream.parent === undefined) return stream;
   const parentCtx = { config: {}, bookmark: undefined, state: { currently_syncing: null, bookmarks: {} }, log: ctx.log, signal: ctx.signal, startedAt: new Date() };
-  for await (const record of parent.read(parentCtx)) {
+  for await (const record of eachRecord(parent.read(parentCtx))) {
     const value = record[stream.parent.key];
     if (value !== undefined && value !== null) return forParent(stream, value);
   }
@@ -156,7 +156,8 @@ async function firstPageRecords(client: HttpClient, request: RestStream, stream:
   return [];
 }
 
-async function* readStream(stream: RestStream, description: RestDescription, ctx: StreamContext<JsonObject>, client: HttpClient): AsyncGenerator<JsonObject> {
+/** The stream's records, a page at a time. */
+async function* readStream(stream: RestStream, description: RestDescription, ctx: StreamContext<JsonObject>, client: HttpClient): AsyncGenerator<JsonObject[]> {
   try {
     const rule = stream.incremental;
     const key = stream.replicationKey;
@@ -170,9 +171,8 @@ async function* readStream(stream: RestStream, description: RestDescription, ctx
     const filter = rule !== undefined && key !== undefined && bound !== undefined && filtersClientSide(rule);
     const pages = paginate(client, request, stream.pagination, { stream: stream.name, recordsPath: stream.recordsPath, signal: ctx.signal });
     for await (const page of pages) {
-      for (const record of page.records) {
-        if (!filter || atOrAfter(record, key, bound)) yield record;
-      }
+      const records = filter ? page.records.filter((record) => atOrAfter(record, key, bound)) : page.records;
+      if (records.length > 0) yield records;
     }
   } finally {
     await client.close();

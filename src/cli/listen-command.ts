@@ -13,6 +13,7 @@ import { connectorConfig, pickSection } from './connector-config.js';
 import { readJsonFile } from './files.js';
 import { createLogger, type Logger } from '../log.js';
 import { scrub, type CliIo, type OutputOptions } from './io.js';
+import { formatCount } from './progress.js';
 import { acquireLock } from './lock.js';
 
 export interface ListenFlags extends OutputOptions {
@@ -198,7 +199,7 @@ function summary(report: ServiceReport, millis: number, target: string): string 
   const refused = [...stats.byStatus].filter(([status]) => status >= 300).reduce((n, [, c]) => n + c, 0);
   const records = counts ? [...counts.records] : [];
   const total = records.reduce((n, [, c]) => n + c, 0);
-  const streams = records.map(([s, n]) => `${s} ${n.toLocaleString('en-US')}`).join(', ');
+  const streams = records.map(([s, n]) => `${s} ${formatCount(n)}`).join(', ');
   return (
     `listen → ${target}: ${plural(stats.stored, 'delivery', 'deliveries')} stored (${plural(stats.duplicates, 'duplicate')}, ${refused} refused); ` +
     `${streams ? streams + ' ' : ''}(${plural(total, 'record')}), ${counts?.dead ?? 0} dead, ${pending} pending; up ${(millis / 1000).toFixed(1)} s`
@@ -207,5 +208,5 @@ function summary(report: ServiceReport, millis: number, target: string): string 
 
 /** `1 delivery`, `2 deliveries`. */
 export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { BusyError } from '../errors.js';
 
 /**
@@ -15,9 +16,13 @@ export interface Lock {
   release(): void;
 }
 
+// Loaded on first use: a run into stdout takes no lock and need not load SQLite.
+const require = createRequire(import.meta.url);
+
 export function acquireLock(path: string, what: string): Lock {
   mkdirSync(dirname(path), { recursive: true });
-  let db: Database.Database;
+  const Database = require('better-sqlite3') as typeof BetterSqlite3;
+  let db: BetterSqlite3.Database;
   try {
     db = new Database(path, { timeout: 0 });
     db.pragma('locking_mode = EXCLUSIVE');

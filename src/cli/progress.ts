@@ -48,7 +48,7 @@ export async function createProgress(io: CliIo, enabled: boolean): Promise<Progr
         bar = multi.create(0, 0, { stream, rate: '0' });
         bars.set(stream, bar);
       }
-      bar.update(n, { stream, rate: Math.round(n / seconds).toLocaleString('en-US') });
+      bar.update(n, { stream, rate: formatCount(Math.round(n / seconds)) });
     }
   };
   const timer = setInterval(render, 100);
@@ -66,8 +66,20 @@ export async function createProgress(io: CliIo, enabled: boolean): Promise<Progr
 /** `customers 100, orders 500 (600 records in 0.4 s, 1,500/s)` */
 export function summarize(counts: Map<string, number>, millis: number): string {
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
-  const parts = [...counts].map(([s, n]) => `${s} ${n.toLocaleString('en-US')}`);
+  const parts = [...counts].map(([s, n]) => `${s} ${formatCount(n)}`);
   const seconds = millis / 1000;
-  const rate = seconds > 0 ? `, ${Math.round(total / seconds).toLocaleString('en-US')}/s` : '';
-  return `${parts.length ? parts.join(', ') + ' ' : ''}(${total.toLocaleString('en-US')} records in ${seconds.toFixed(1)} s${rate})`;
+  const rate = seconds > 0 ? `, ${formatCount(Math.round(total / seconds))}/s` : '';
+  return `${parts.length ? parts.join(', ') + ' ' : ''}(${formatCount(total)} records in ${seconds.toFixed(1)} s${rate})`;
+}
+
+/**
+ * `1234567` → `1,234,567`. Written out because the first `toLocaleString` loads ICU data,
+ * which costs more start-up time than a short run takes.
+ */
+export function formatCount(n: number): string {
+  if (!Number.isSafeInteger(n)) return String(n);
+  const digits = String(Math.abs(n));
+  let out = '';
+  for (let end = digits.length; end > 0; end -= 3) out = digits.slice(Math.max(0, end - 3), end) + (out === '' ? '' : ',' + out);
+  return n < 0 ? '-' + out : out;
 }

@@ -188,6 +188,7 @@ export async function* paginate(client: HttpClient, base: HttpRequest, style: Pa
       if (step.token !== undefined) seen.add(step.token);
       // Ask for the next page now: the network works while this page's records are written.
       next = fetchPage(client, step.request);
+      await letRequestLeave();
     }
     yield { index: position.index, request, response, body, records };
     if (step.done) return;
@@ -197,6 +198,17 @@ export async function* paginate(client: HttpClient, base: HttpRequest, style: Pa
     request = step.request;
     position = step.position;
   }
+}
+
+/**
+ * undici writes a request on a reused keep-alive connection only from a setImmediate callback
+ * (it first lets the event loop notice a connection the server closed meanwhile). Records are
+ * processed in one run of microtasks that never reaches that phase, so without this turn the
+ * prefetched request would leave only once the page was done. Two turns: the first lets the
+ * request be dispatched behind its credentials, the second comes after undici's own.
+ */
+function letRequestLeave(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
 /** Starts a page request; a failure surfaces when the page is awaited, not as an unhandled rejection. */

@@ -48,12 +48,40 @@ const MARKER_PATTERN = new RegExp(`"${MARKER}(-?[0-9][0-9.eE+-]*)"`, 'g');
 /**
  * Cheap test for text that might hold a number JSON.parse would round: 16 or more digits
  * or dots in a row starting with a digit, or a three-digit exponent after a digit. It looks
- * inside strings too; a false positive only costs the slower careful parse. A plain loop:
- * the equivalent regular expression costs three times as much on long lines.
+ * inside strings too; a false positive only costs the slower careful parse.
+ *
+ * Both patterns are at least five characters of [0-9.eE+-] in a row, so it reads only every
+ * fifth character; where one falls in such a run, it reads that whole run. On typical
+ * records that touches half the text, which halves the cost of a plain scan (this guard
+ * runs on every line and every page, before JSON.parse).
  */
-function maybeInexact(text: string): boolean {
+export function mayHoldInexactNumber(text: string): boolean {
+  const n = text.length;
+  for (let i = SAMPLE_STRIDE - 1; i < n; i += SAMPLE_STRIDE) {
+    if (!isNumberChar(text.charCodeAt(i))) continue;
+    let start = i;
+    while (start > 0 && isNumberChar(text.charCodeAt(start - 1))) start--;
+    let end = i + 1;
+    while (end < n && isNumberChar(text.charCodeAt(end))) end++;
+    if (end - start >= SAMPLE_STRIDE && runMayBeInexact(text, start, end)) return true;
+    // The next run starts after `end`; sampling on from there keeps the stride's guarantee.
+    i = end;
+  }
+  return false;
+}
+
+/** The shortest pattern `mayHoldInexactNumber` looks for (`1e400`): no run that long falls between two samples. */
+const SAMPLE_STRIDE = 5;
+
+/** [0-9.eE+-]: the characters of a JSON number. */
+function isNumberChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || c === 46 || c === 101 || c === 69 || c === 43 || c === 45;
+}
+
+/** The exact test on one run of number characters, `text[start, end)`. */
+function runMayBeInexact(text: string, start: number, end: number): boolean {
   let run = 0;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) {
       if (++run >= 16) return true;
@@ -88,7 +116,7 @@ export interface ParsedJson {
 
 /** Parses JSON text; numbers that would lose precision become LosslessNumber. */
 export function parseJson(text: string): ParsedJson {
-  if (!maybeInexact(text)) {
+  if (!mayHoldInexactNumber(text)) {
     try {
       return { value: JSON.parse(text) as JsonValue, lossless: false };
     } catch {

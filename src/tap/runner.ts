@@ -1,4 +1,4 @@
-import type { HttpSession, StreamContext } from '../connector/contract.js';
+import { isRecordPage, type HttpSession, type StreamContext } from '../connector/contract.js';
 import { InterruptedError, SourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatInstant, instantFromDate, parseInstant } from '../protocol/instant.js';
@@ -146,31 +146,38 @@ async function syncStream(
 
   const iterator = definition.read(ctx)[Symbol.asyncIterator]();
   try {
-    for (;;) {
+    reading: for (;;) {
       if (signal.aborted) break;
       const step = await iterator.next();
       if (step.done) break;
-      const record = excluded.size ? withoutFields(step.value, excluded) : step.value;
-      if (partitionOf && key) {
-        const partition = partitionOf(record);
-        const value = track(`${name} (partition ${partition})`, key, sorted, seenByPartition.get(partition), record[key]);
-        if (value !== undefined) {
-          seenByPartition.set(partition, value);
-          seen ??= value;
+      // A record, or a page of them (one trip through the async iterator for the whole page).
+      const page = isRecordPage(step.value) ? step.value : undefined;
+      const count = page ? page.length : 1;
+      for (let i = 0; i < count; i++) {
+        if (page && i > 0 && signal.aborted) break reading;
+        const item = page ? (page[i] as JsonObject) : (step.value as JsonObject);
+        const record = excluded.size ? withoutFields(item, excluded) : item;
+        if (partitionOf && key) {
+          const partition = partitionOf(record);
+          const value = track(`${name} (partition ${partition})`, key, sorted, seenByPartition.get(partition), record[key]);
+          if (value !== undefined) {
+            seenByPartition.set(partition, value);
+            seen ??= value;
+          }
+        } else if (key) {
+          seen = track(name, key, sorted, seen, record[key]);
         }
-      } else if (key) {
-        seen = track(name, key, sorted, seen, record[key]);
+        const pending = emit({ type: 'RECORD', stream: name, record });
+        if (pending) await pending;
+        records++;
+        if ((records & 1023) === 0 && Date.now() - lastYieldAt >= YIELD_EVERY_MS) {
+          // A generator that never waits on I/O would starve timers and signal handlers.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          lastYieldAt = Date.now();
+        }
+        if (sorted && key && ++sinceState >= options.stateEveryRecords) await checkpoint(false);
+        else if (sorted && key && (records & 255) === 0 && Date.now() - lastStateAt >= options.stateEveryMs) await checkpoint(false);
       }
-      const pending = emit({ type: 'RECORD', stream: name, record });
-      if (pending) await pending;
-      records++;
-      if ((records & 1023) === 0 && Date.now() - lastYieldAt >= YIELD_EVERY_MS) {
-        // A generator that never waits on I/O would starve timers and signal handlers.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        lastYieldAt = Date.now();
-      }
-      if (sorted && key && ++sinceState >= options.stateEveryRecords) await checkpoint(false);
-      else if (sorted && key && (records & 255) === 0 && Date.now() - lastStateAt >= options.stateEveryMs) await checkpoint(false);
     }
   } catch (err) {
     if (err instanceof SourceError || err instanceof InterruptedError) throw err;

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpClient, type HttpClient } from '../../src/http/client.js';
 import { atOrAfter, filtersClientSide, formatBound, lowerBound, withBound } from '../../src/http/incremental.js';
@@ -115,6 +116,57 @@ describe('pagination styles against a real server', () => {
     for await (const p of paginate(c, { path: '/items' }, { type: 'offset', offsetParam: 'o', pageSize: 5 }, { stream: 'items', recordsPath: 'data' })) pages.push(p);
     expect(pages.map((p) => [p.index, p.records.length, p.response.status])).toEqual([[0, 5, 200], [1, 2, 200]]);
     expect(valueAt(pages[0]?.body, 'total')).toBe(7);
+  });
+});
+
+describe('the next page travels while this one is processed', () => {
+  // A server in its own process: it answers even while this process is busy, as a real API does.
+  const SERVER = `
+    const http = require('node:http');
+    const server = http.createServer((req, res) => {
+      const page = Number(new URL(req.url, 'http://x').searchParams.get('page'));
+      process.stdout.write('page ' + page + ' ' + process.hrtime.bigint() + '\\n');
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ data: page <= 2 ? [{ id: page * 2 - 1 }, { id: page * 2 }] : [] }));
+    });
+    server.listen(0, '127.0.0.1', () => process.stdout.write('port ' + server.address().port + '\\n'));
+  `;
+
+  it('asks for the next page before handing over the current one', async () => {
+    const child = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      const port = await new Promise<string>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`the server exited (${code})`)));
+        const poll = setInterval(() => {
+          const match = /^port (\d+)$/m.exec(output);
+          if (match) {
+            clearInterval(poll);
+            resolve(match[1] as string);
+          }
+        }, 10);
+      });
+      client = createHttpClient({ baseUrl: `http://127.0.0.1:${port}`, retry: { maxAttempts: 1 } });
+      let busyUntil = 0n;
+      const ids: number[] = [];
+      for await (const page of paginate(client, { path: '/items' }, { type: 'page', pageParam: 'page', pageSize: 2 }, { stream: 'items', recordsPath: 'data' })) {
+        ids.push(...page.records.map((r) => r['id'] as number));
+        if (page.index === 0) {
+          // Processing page 1 without ever giving the event loop a turn, as the runner does.
+          const end = Date.now() + 500;
+          while (Date.now() < end);
+          busyUntil = process.hrtime.bigint();
+        }
+      }
+      expect(ids).toEqual([1, 2, 3, 4]);
+      const arrived = /^page 2 (\d+)$/m.exec(output);
+      expect(arrived, output).not.toBeNull();
+      // The server had the request for page 2 while page 1 was still being processed.
+      expect(BigInt(arrived?.[1] ?? '0')).toBeLessThan(busyUntil);
+    } finally {
+      child.kill();
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LosslessNumber, parseJson, stringifyJson, toPlainJson, JsonSyntaxError } from '../../src/protocol/json.js';
+import { LosslessNumber, mayHoldInexactNumber, parseJson, stringifyJson, toPlainJson, JsonSyntaxError } from '../../src/protocol/json.js';
 
 const roundTrip = (text: string): string => stringifyJson(parseJson(text).value);
 
@@ -86,6 +86,39 @@ describe('the fast-path guard', () => {
       expect(parseJson(text).lossless).toBe(true);
       expect(stringifyJson(parseJson(text).value)).toBe(text);
     }
+  });
+
+  it('finds an inexact number at every position relative to its sampling stride', () => {
+    // The guard samples every few characters; a number must be caught wherever it starts.
+    for (const number of ['12345678901234567', '1e400', '1.5E-308', '0.10000000000000000001', '-9007199254740993', '5.0e+999']) {
+      for (let pad = 0; pad < 12; pad++) {
+        const text = `{"${'k'.repeat(pad)}":${number},"z":[1,2.5,"x-1e3"]}`;
+        const parsed = parseJson(text);
+        expect(parsed.lossless, text).toBe(true);
+        expect(stringifyJson(parsed.value)).toBe(text);
+      }
+    }
+  });
+
+  it('agrees with the plain definition on random number-like text', () => {
+    // What the guard promises, as a regular expression: 16 digits or dots in a row after a
+    // digit, or a digit (and digits or dots) followed by e/E, an optional sign, three digits.
+    const definition = /[0-9][0-9.]{15}|[0-9][0-9.]*[eE][+-]?[0-9]{3}/;
+    const alphabet = '0123456789.eE+-a,"';
+    let seed = 7;
+    const random = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    let positives = 0;
+    for (let k = 0; k < 20_000; k++) {
+      let text = '';
+      const length = 1 + random(40);
+      for (let j = 0; j < length; j++) text += alphabet[random(alphabet.length)];
+      const expected = definition.test(text);
+      expect(mayHoldInexactNumber(text), text).toBe(expected);
+      if (expected) positives++;
+    }
+    // Both answers are exercised, not only one.
+    expect(positives).toBeGreaterThan(1_000);
+    expect(positives).toBeLessThan(19_000);
   });
 
   it('keeps the fast path for text that merely looks like an exponent', () => {

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDescription, resolveRestStreams } from '../../connectors/rest/index.js';
+import { eachRecord } from '../../src/connector/contract.js';
 import { silentLogger } from '../../src/log.js';
 import { emptyState } from '../../src/protocol/state.js';
 import { sendJson, startServer, type TestServer } from '../http/server.js';
@@ -40,7 +41,8 @@ describe('rate_limit', () => {
     );
     const ids: unknown[] = [];
     const ctx = { config: {}, bookmark: undefined, state: emptyState(), log: silentLogger, signal: new AbortController().signal, startedAt: new Date() };
-    for await (const r of stream?.read(ctx) ?? []) ids.push(r['id']);
+    if (!stream) throw new Error('the description gave no stream');
+    for await (const r of eachRecord(stream.read(ctx))) ids.push(r['id']);
     expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(starts).toHaveLength(5);
     // Five starts at 10/s span four 100 ms intervals; unthrottled they take a few ms. The first

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import rest, { parseDescription, resolveRestStreams } from '../../connectors/rest/index.js';
 import { inferSchema } from '../../connectors/rest/infer-schema.js';
-import type { StreamDefinition } from '../../src/connector/contract.js';
+import { eachRecord, type StreamDefinition } from '../../src/connector/contract.js';
 import { resolveConfig } from '../../src/connector/config.js';
 import { UsageError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
@@ -47,7 +47,7 @@ async function read(stream: StreamDefinition<JsonObject> | undefined, bookmark?:
   if (!stream) throw new Error('no stream');
   const out: JsonObject[] = [];
   const ctx = { config: {}, bookmark, state: emptyState(), log: silentLogger, signal: new AbortController().signal, startedAt: new Date() };
-  for await (const r of stream.read(ctx)) out.push(r);
+  for await (const r of eachRecord(stream.read(ctx))) out.push(r);
   return out;
 }
 

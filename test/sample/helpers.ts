@@ -1,5 +1,5 @@
 import sample, { type SampleConfig } from '../../connectors/sample/index.js';
-import type { StreamContext, StreamDefinition } from '../../src/connector/contract.js';
+import { eachRecord, type StreamContext, type StreamDefinition } from '../../src/connector/contract.js';
 import { silentLogger } from '../../src/log.js';
 import { parseInstant } from '../../src/protocol/instant.js';
 import type { JsonObject, JsonValue } from '../../src/protocol/json.js';
@@ -32,7 +32,7 @@ export function context(
 
 export async function readAll(name: StreamName, cfg: SampleConfig, bookmark?: JsonValue): Promise<JsonObject[]> {
   const records: JsonObject[] = [];
-  for await (const record of stream(name).read(context(cfg, { bookmark }))) records.push(record);
+  for await (const record of eachRecord(stream(name).read(context(cfg, { bookmark })))) records.push(record);
   return records;
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { eachRecord } from '../../src/connector/contract.js';
 import { UsageError } from '../../src/errors.js';
 import type { JsonObject } from '../../src/protocol/json.js';
 import { config, context, instant, readAll, stream, type StreamName } from './helpers.js';
@@ -85,7 +86,7 @@ describe('sample incremental reads', () => {
     const controller = new AbortController();
     const cfg = config({ orders: 100_000, now: '2026-01-01T00:00:00Z' });
     let count = 0;
-    for await (const _record of stream('orders').read(context(cfg, { signal: controller.signal }))) {
+    for await (const _record of eachRecord(stream('orders').read(context(cfg, { signal: controller.signal })))) {
       if (++count === 10) controller.abort();
     }
     expect(count).toBeGreaterThanOrEqual(10);
@@ -96,7 +97,7 @@ describe('sample incremental reads', () => {
     const controller = new AbortController();
     controller.abort();
     const records: JsonObject[] = [];
-    for await (const r of stream('customers').read(context(config({ now: '2026-01-01T00:00:00Z' }), { signal: controller.signal }))) {
+    for await (const r of eachRecord(stream('customers').read(context(config({ now: '2026-01-01T00:00:00Z' }), { signal: controller.signal })))) {
       records.push(r);
     }
     expect(records).toEqual([]);

@@ -1,6 +1,7 @@
 import AjvModule from 'ajv';
 import { describe, expect, it } from 'vitest';
 import sample from '../../connectors/sample/index.js';
+import { eachRecord } from '../../src/connector/contract.js';
 import { parseInstant } from '../../src/protocol/instant.js';
 import type { JsonObject } from '../../src/protocol/json.js';
 import { config, context, ids, instant, readAll, stream } from './helpers.js';
@@ -154,7 +155,7 @@ describe('sample records', () => {
   it('uses the run start as now when none is configured', async () => {
     const startedAt = new Date('2025-05-01T00:00:00Z');
     const records: JsonObject[] = [];
-    for await (const r of stream('customers').read(context(config({}), { startedAt }))) records.push(r);
+    for await (const r of eachRecord(stream('customers').read(context(config({}), { startedAt })))) records.push(r);
     expect(records.length).toBeGreaterThan(0);
     expect(records.length).toBeLessThan(100);
     for (const r of records) expect(instant(r['updated_at'])).toBeLessThanOrEqual(startedAt.getTime() * 1000);
