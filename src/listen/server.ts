@@ -299,9 +299,21 @@ function answerAndClose(req: IncomingMessage, res: ServerResponse, status: numbe
   reply(res, status, body, { ...headers, connection: 'close' });
 }
 
+/**
+ * Every header by lower-case name, each value kept apart (a repeated signature header must
+ * stay visible). Built from rawHeaders directly: `headersDistinct` builds an object of its own
+ * first, and a header named `__proto__` must not become the prototype.
+ */
 function distinctHeaders(req: IncomingMessage): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const [name, values] of Object.entries(req.headersDistinct)) if (values) out[name] = values;
+  const out = Object.create(null) as Record<string, string[]>;
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    const values = out[name];
+    if (values) values.push(value);
+    else out[name] = [value];
+  }
   return out;
 }
 

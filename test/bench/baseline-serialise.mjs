@@ -6,11 +6,14 @@ const orders = sample.streams.find((s) => s.name === 'orders');
 const config = { seed: 1, customers: Number(process.env.SYNC_SAMPLE_CUSTOMERS), orders: Number(process.env.SYNC_SAMPLE_ORDERS), now: process.env.SYNC_SAMPLE_NOW };
 const ctx = { config, bookmark: undefined, state: { currently_syncing: null, bookmarks: {} }, log: console, signal: new AbortController().signal, startedAt: new Date() };
 let buffer = '';
-for await (const record of orders.read(ctx)) {
-  buffer += '{"type":"RECORD","stream":"orders","record":' + JSON.stringify(record) + '}\n';
-  if (buffer.length > 65536) {
-    process.stdout.write(buffer);
-    buffer = '';
+// The stream yields pages (arrays) of records.
+for await (const page of orders.read(ctx)) {
+  for (const record of Array.isArray(page) ? page : [page]) {
+    buffer += '{"type":"RECORD","stream":"orders","record":' + JSON.stringify(record) + '}\n';
+    if (buffer.length > 65536) {
+      process.stdout.write(buffer);
+      buffer = '';
+    }
   }
 }
 process.stdout.write(buffer);

@@ -5,6 +5,7 @@
 import { createHmac } from 'node:crypto';
 import autocannon from 'autocannon';
 import sample from '../../dist/connectors/sample/index.js';
+import { eachRecord } from '../../dist/src/connector/contract.js';
 
 const [url, connectionsText, secondsText] = process.argv.slice(2);
 const secret = process.env.SYNC_SAMPLE_WEBHOOK_SECRET ?? '';
@@ -15,10 +16,11 @@ const customers = sample.streams.find((s) => s.name === 'customers');
 const config = { seed: 1, customers: 5, orders: 5, now: '2026-03-01T00:00:00Z' };
 const ctx = { config, bookmark: undefined, state: { currently_syncing: null, bookmarks: {} }, log: console, signal: new AbortController().signal, startedAt: new Date() };
 let template;
-for await (const record of customers.read(ctx)) {
+for await (const record of eachRecord(customers.read(ctx))) {
   template = record;
   break;
 }
+if (typeof template?.id !== 'number' || typeof template.email !== 'string') throw new Error(`not a customer record: ${JSON.stringify(template)?.slice(0, 200)}`);
 
 // Signed before the clock starts, so signing does not slow the load down: enough for a
 // generous rate over the whole run (timestamps stay well inside the 5-minute tolerance).

@@ -155,7 +155,8 @@ describe('sync listen (the binary)', () => {
     const dir = fresh();
     const db = join(dir, 'sync.db');
     const first = await listen(dir, [], env);
-    const sent = Array.from({ length: 400 }, (_, i) => ({ key: 20_000 + i, id: nextId('kill') }));
+    // Far more than one group commit holds, so the kill lands with deliveries still unanswered.
+    const sent = Array.from({ length: 1_000 }, (_, i) => ({ key: 20_000 + i, id: nextId('kill') }));
     let answered = 0;
     const outcomes = await Promise.all(
       sent.map(async ({ key, id }) => {

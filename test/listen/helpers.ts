@@ -118,6 +118,15 @@ export function rows(db: string, table: string, where = ''): Array<Record<string
   if (!existsSync(db)) return [];
   const d = new Database(db, { readonly: true, fileMustExist: true });
   try {
+    try {
+      d.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get();
+    } catch (err) {
+      // A database whose writer was killed keeps its WAL until a writer opens it again (the
+      // restarted listener's drain); a read-only reader cannot recover it, so nothing is
+      // readable yet. Pollers see no rows and look again.
+      if (/^SQLITE_(READONLY|BUSY)/.test((err as { code?: string }).code ?? '')) return [];
+      throw err;
+    }
     const exists = d.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table);
     if (!exists) return [];
     return d.prepare(`SELECT * FROM "${table}" ${where} ORDER BY id`).all() as Array<Record<string, unknown>>;

@@ -185,6 +185,20 @@ describe('sync listen: what is refused', () => {
     expect(journalRows(l.journal).map((r) => r.delivery_id)).toEqual([first.id]);
   });
 
+  it('keeps every header as sent: repeated ones apart, and one named __proto__ as a plain header', async () => {
+    const l = await listener();
+    const d = sign(payload('customers.updated', customer(1)));
+    const reply = await post(`${l.url}/webhooks/sample`, d.body, { ...d.headers, ['__proto__']: 'not a prototype', 'X-Trace': ['a', 'b'] });
+    expect(reply.status).toBe(200);
+    const db = new Database(l.journal, { readonly: true });
+    const stored = JSON.parse((db.prepare('SELECT headers FROM deliveries').get() as { headers: string }).headers) as Record<string, unknown>;
+    db.close();
+    expect(Object.getOwnPropertyNames(stored)).toContain('__proto__');
+    expect(Object.getOwnPropertyDescriptor(stored, '__proto__')?.value).toEqual(['not a prototype']);
+    expect(stored['x-trace']).toEqual(['a', 'b']);
+    expect(stored['webhook-id']).toEqual([d.headers['webhook-id']]);
+  });
+
   it('a duplicated signature header: 401', async () => {
     const l = await listener();
     const d = sign(payload('customers.updated', customer(1)));

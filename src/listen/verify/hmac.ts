@@ -63,6 +63,26 @@ export function usesPlaceholder(parts: readonly ContentPart[], name: Placeholder
 
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 
+/** Keys already derived, by derivation and secret: decoding a secret per delivery cost more than its HMAC. */
+const derivedKeys = new WeakMap<HmacPlan['key'], Map<string, Uint8Array | undefined>>();
+
+function keysFor(derive: HmacPlan['key'], secrets: readonly string[]): Uint8Array[] {
+  let known = derivedKeys.get(derive);
+  if (known === undefined) derivedKeys.set(derive, (known = new Map()));
+  const keys: Uint8Array[] = [];
+  for (const secret of secrets) {
+    let key = known.get(secret);
+    if (key === undefined && !known.has(secret)) {
+      key = derive(secret);
+      // Bounded: secrets come from the config, but a caller could pass many over time.
+      if (known.size >= 64) known.clear();
+      known.set(secret, key);
+    }
+    if (key !== undefined && key.length > 0) keys.push(key);
+  }
+  return keys;
+}
+
 export function verifyHmac(
   plan: HmacPlan,
   request: WebhookRequest,
@@ -70,7 +90,7 @@ export function verifyHmac(
   options: VerifyOptions,
 ): VerifyResult {
   // A configuration problem shows on every request, whatever the request looks like.
-  const keys = secrets.map(plan.key).filter((k): k is Uint8Array => k !== undefined && k.length > 0);
+  const keys = keysFor(plan.key, secrets);
   if (keys.length === 0) return refuse('no usable secret');
 
   const header = readHeader(request.headers, plan.signatureHeader);

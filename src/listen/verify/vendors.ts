@@ -96,9 +96,7 @@ function parts(template: string): ContentPart[] {
 
 const BODY = parts('{body}');
 
-/** Svix sends the same scheme under `svix-*` names; the `webhook-*` family wins when both are sent. */
-export function standardWebhooksPlan(headers: WebhookHeaders): HmacPlan {
-  const family = !has(headers, 'webhook-signature') && has(headers, 'svix-signature') ? 'svix' : 'webhook';
+function standardWebhooksFamily(family: 'webhook' | 'svix'): HmacPlan {
   return {
     algorithm: 'sha256',
     signatureHeader: `${family}-signature`,
@@ -109,6 +107,15 @@ export function standardWebhooksPlan(headers: WebhookHeaders): HmacPlan {
     idIsValid: (id) => !id.includes('.'),
     key: standardWebhooksKey,
   };
+}
+
+// Built once: the plan is the same for every delivery of a family.
+const STANDARD_WEBHOOKS = standardWebhooksFamily('webhook');
+const SVIX = standardWebhooksFamily('svix');
+
+/** Svix sends the same scheme under `svix-*` names; the `webhook-*` family wins when both are sent. */
+export function standardWebhooksPlan(headers: WebhookHeaders): HmacPlan {
+  return !has(headers, 'webhook-signature') && has(headers, 'svix-signature') ? SVIX : STANDARD_WEBHOOKS;
 }
 
 export const githubPlan: HmacPlan = {
