@@ -22,6 +22,8 @@ export class JsonlTarget implements Target {
   readonly description: string;
   private readonly folder: TargetFolder;
   private readonly streams = new Map<string, StreamLog>();
+  /** Characters of the lines buffered since the last commit. */
+  private buffered = 0;
 
   constructor(
     dir: string,
@@ -40,10 +42,17 @@ export class JsonlTarget implements Target {
   writeRecord(stream: StreamSchema, message: RecordMessage): void {
     const log = this.streams.get(stream.stream);
     if (!log) throw new TargetError(`stream "${stream.stream}" was not opened`);
-    log.lines.push(stringifyJson(message.record));
+    const line = stringifyJson(message.record);
+    log.lines.push(line);
+    this.buffered += line.length + 1;
+  }
+
+  bufferedBytes(): number {
+    return this.buffered;
   }
 
   commit(state: JsonValue | undefined): void {
+    this.buffered = 0;
     this.folder.commit(() => {
       for (const log of this.streams.values()) {
         if (log.lines.length === 0) continue;

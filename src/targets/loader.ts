@@ -17,6 +17,11 @@ export interface LoaderOptions {
   batchRecords: number;
   /** Commit when the oldest buffered record has waited this long (long, slow runs still checkpoint). */
   maxBatchAgeMs: number;
+  /**
+   * Commit when the target holds this many bytes of buffered records (default 4 MiB), so
+   * memory stays flat whatever the size of a record: 5,000 records of 1 MB would be 5 GB.
+   */
+  maxBatchBytes?: number;
   /** Called after a commit that carried a new state. */
   onCommit?: (state: JsonValue) => void | Promise<void>;
   /** Called once per record written (progress). */
@@ -26,6 +31,8 @@ export interface LoaderOptions {
 }
 
 /** A message the loader refused; `line` is set when reading numbered input. */
+const DEFAULT_MAX_BATCH_BYTES = 4 * 1_048_576;
+
 export class LoadError extends Error {
   override name = 'LoadError';
 }
@@ -44,11 +51,14 @@ export class Loader {
   /** The last commit handed to the target, resolved when it (and all before it) is durable. */
   private inflight: Promise<void> | undefined;
   recordsWritten = 0;
+  private readonly maxBatchBytes: number;
 
   constructor(
     private readonly target: Target,
     private readonly options: LoaderOptions,
-  ) {}
+  ) {
+    this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+  }
 
   /** Handles one message; returns a promise only when it had to commit (await it then). */
   handle(message: Message | { type: 'UNKNOWN'; originalType: string }): Promise<void> | undefined {
@@ -64,6 +74,7 @@ export class Loader {
         if (this.pending++ === 0) this.pendingSince = Date.now();
         if (this.target.streaming) return this.target.backpressure?.();
         if (this.pending >= this.options.batchRecords) return this.commitPipelined();
+        if (this.target.bufferedBytes !== undefined && this.target.bufferedBytes() >= this.maxBatchBytes) return this.commitPipelined();
         if ((this.pending & 1023) === 0 && Date.now() - this.pendingSince >= this.options.maxBatchAgeMs) return this.commitPipelined();
         return undefined;
       }

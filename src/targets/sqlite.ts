@@ -57,6 +57,8 @@ export class SqliteTarget implements Target {
   private readonly readStateStmt: Database.Statement;
   private readonly deleteStateStmt: Database.Statement;
   private readonly writer: RowWriter;
+  /** Text of the rows buffered since the last commit, roughly in bytes. */
+  private buffered = 0;
 
   constructor(
     readonly path: string,
@@ -138,12 +140,16 @@ export class SqliteTarget implements Target {
     const row: SqlValue[] = new Array(columns.length);
     let matched = 0;
     const inherited = writer.inherited;
+    let bytes = 8 * columns.length;
     for (let i = 0; i < columns.length; i++) {
       const name = columns[i] as string;
       const value = inherited[i] && !Object.hasOwn(record, name) ? undefined : record[name];
       if (value !== undefined) matched++;
-      row[i] = toSqlValue(value);
+      const sql = toSqlValue(value);
+      if (typeof sql === 'string') bytes += sql.length;
+      row[i] = sql;
     }
+    this.buffered += bytes;
     let keys = 0;
     for (const _ in record) keys++;
     if (keys !== matched) this.addUnknownColumns(writer, row, record);
@@ -159,7 +165,12 @@ export class SqliteTarget implements Target {
     writer.rows.push(row);
   }
 
+  bufferedBytes(): number {
+    return this.buffered;
+  }
+
   commit(state: JsonValue | undefined): void | Promise<void> {
+    this.buffered = 0;
     const request: CommitRequest = { segments: [] };
     for (const writer of this.tables.values()) request.segments.push(...closedSegments(writer));
     if (state !== undefined) request.state = this.stateUpsert(state);

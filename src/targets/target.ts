@@ -20,6 +20,8 @@ export interface Target {
   openStream(stream: StreamSchema): void;
   /** Buffers one record that the loader has already checked. */
   writeRecord(stream: StreamSchema, message: RecordMessage): void;
+  /** About how many bytes of records are buffered since the last commit (the loader commits past a cap). */
+  bufferedBytes?(): number;
   /** All records of this stream with an older table version are retired (soft-deleted). */
   activateVersion?(stream: StreamSchema, version: number): void;
   /**

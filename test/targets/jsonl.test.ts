@@ -57,6 +57,18 @@ const read = (name: string): string => readFileSync(join(dir, name), 'utf8');
 const stateFile = (): string => read('.sync-state.json');
 
 describe('JsonlTarget', () => {
+  it('commits when the buffered lines grow large, not only after so many records', async () => {
+    const t = target();
+    const loader = new Loader(t, { validate: true, batchRecords: 1_000, maxBatchAgeMs: 60_000, maxBatchBytes: 500_000, warn: (m) => warnings.push(m), onCommit: (state) => void published.push(stringifyJson(state)) });
+    await feed(loader, schema('docs', { id: { type: 'integer' }, text: { type: 'string' } }));
+    for (let id = 1; id <= 5; id++) await feed(loader, record('docs', { id, text: 'y'.repeat(200_000) }), stateLine({ n: id }));
+    // The third record passes 500 kB: the first three are on disk before the fourth arrives.
+    expect(read('docs.jsonl').split('\n').filter(Boolean)).toHaveLength(3);
+    await loader.finish();
+    expect(published).toEqual(['{"n":2}', '{"n":5}']);
+    expect(read('docs.jsonl').split('\n').filter(Boolean)).toHaveLength(5);
+  });
+
   it('writes each record as one line of JSON, long numbers byte for byte, appending across runs', async () => {
     const loader = loaderFor(target());
     await feed(

@@ -16,13 +16,14 @@ beforeEach(() => {
 });
 afterEach(() => tmp.cleanup());
 
-async function load(lines: string[], options: { batch?: number; stateId?: string } = {}): Promise<unknown[]> {
+async function load(lines: string[], options: { batch?: number; stateId?: string; maxBatchBytes?: number } = {}): Promise<unknown[]> {
   const target = new SqliteTarget(path, { stateId: options.stateId ?? 'test', warn: (m) => warnings.push(m) });
   const committed: unknown[] = [];
   const loader = new Loader(target, {
     validate: true,
     batchRecords: options.batch ?? 1000,
     maxBatchAgeMs: 60_000,
+    ...(options.maxBatchBytes === undefined ? {} : { maxBatchBytes: options.maxBatchBytes }),
     warn: (m) => warnings.push(m),
     onCommit: (s) => void committed.push(s),
   });
@@ -140,6 +141,18 @@ describe('SQLite target', () => {
     target.writeState(undefined);
     expect(target.readState()).toBeUndefined();
     target.close();
+  });
+
+  it('commits when the buffered records grow large, not only after so many records', async () => {
+    // Twelve records of 300 kB with a 1 MB cap: a commit every fourth record, not one at the end.
+    const big = (id: number) => record('s', { id, name: 'x'.repeat(300_000), updated_at: '2024-01-01T00:00:00Z' });
+    const lines = [schema('s')];
+    for (let id = 1; id <= 12; id++) lines.push(big(id), `{"type":"STATE","value":{"n":${id}}}`);
+    const committed = await load(lines, { batch: 1_000, maxBatchBytes: 1_000_000 });
+    expect(committed).toEqual([{ n: 3 }, { n: 7 }, { n: 11 }, { n: 12 }]);
+    expect(query('SELECT count(*) AS n FROM s')).toEqual([{ n: 12n }]);
+    // Without the cap the same load commits once, at the end.
+    expect(await load(lines, { batch: 1_000 })).toEqual([{ n: 12 }]);
   });
 
   it('appends when a stream has no key properties', async () => {
