@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { defineStream, eachRecord, type StreamContext, type StreamDefinition } from '../../src/connector/contract.js';
 import { UsageError } from '../../src/errors.js';
 import {
@@ -16,7 +17,7 @@ import {
 import { atOrAfter, filtersClientSide, lowerBound, withBound } from '../../src/http/incremental.js';
 import { paginate } from '../../src/http/paginate.js';
 import type { Logger } from '../../src/log.js';
-import { isJsonObject, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
+import { isJsonObject, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import { parseDescription, SECRET_SETTINGS, type RestDescription, type RestParent, type RestRateLimit, type RestStream } from './description.js';
 import { inferSchema } from './infer-schema.js';
 
@@ -43,7 +44,7 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
   if (description === undefined) {
     throw new UsageError(`invalid API description for rest (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
   }
-  const auth = makeAuth(description, config);
+  const auth = makeAuth(description, config, ctx.log);
   const secrets = SECRET_SETTINGS.map((s) => config[s]).filter((v): v is string => typeof v === 'string' && v.length >= 4);
   const clientFor = (log: Logger, signal: AbortSignal): HttpClient =>
     createHttpClient({
@@ -188,7 +189,7 @@ function baseRequest(stream: RestStream): HttpRequest {
   };
 }
 
-function makeAuth(description: RestDescription, config: JsonObject): AuthProvider | undefined {
+function makeAuth(description: RestDescription, config: JsonObject, log: Logger): AuthProvider | undefined {
   const setting = (name: string): string => {
     const value = config[name];
     return typeof value === 'string' ? value : '';
@@ -215,10 +216,16 @@ function makeAuth(description: RestDescription, config: JsonObject): AuthProvide
     case 'oauth2_refresh_token': {
       const secret = optional('client_secret');
       const file = optional('refresh_token_file');
+      // Rotated tokens are written to the file, so what it holds is newer than a token set in
+      // the environment (SYNC_REST_REFRESH_TOKEN) or the config, which may be dead by now.
+      const stored = file === undefined ? undefined : storedRefreshToken(file);
+      if (stored !== undefined && optional('refresh_token') !== undefined && stored !== setting('refresh_token')) {
+        log.info(`using the refresh token in ${file} (refresh_token_file), which is newer than the refresh_token setting`);
+      }
       return oauth2RefreshToken({
         tokenUrl: auth.tokenUrl,
         clientId: setting('client_id'),
-        refreshToken: setting('refresh_token'),
+        refreshToken: stored ?? setting('refresh_token'),
         clientAuth: auth.clientAuth,
         ...(secret === undefined ? {} : { clientSecret: secret }),
         ...(auth.scope === undefined ? {} : { scope: auth.scope }),
@@ -227,6 +234,25 @@ function makeAuth(description: RestDescription, config: JsonObject): AuthProvide
       });
     }
   }
+}
+
+/** The `refresh_token` a refresh_token_file holds, or undefined when there is no such file or key yet. */
+function storedRefreshToken(path: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UsageError(`refresh_token_file ${path} cannot be read: ${(err as Error).message}`);
+  }
+  let value: JsonValue;
+  try {
+    value = parseJson(text).value;
+  } catch (err) {
+    throw new UsageError(`refresh_token_file ${path} is not JSON: ${(err as Error).message}`);
+  }
+  const token = isJsonObject(value) ? value['refresh_token'] : undefined;
+  return typeof token === 'string' && token !== '' ? token : undefined;
 }
 
 /** The description's rate_limit as client options: a request budget and a reset header. */

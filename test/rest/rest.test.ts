@@ -181,6 +181,51 @@ describe('auth from the description, secrets from settings', () => {
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ base_url: 'x', refresh_token: 'rt-new-2' });
   });
 
+  it('OAuth2 refresh token: the token in refresh_token_file wins over an older one from the environment', async () => {
+    // The last run rotated rt-1 into rt-2 and wrote rt-2 to the file; SYNC_REST_REFRESH_TOKEN
+    // still says rt-1, which the provider no longer accepts.
+    const file = join(tmp.dir, 'rotated.json');
+    writeFileSync(file, '{\n  "refresh_token": "rt-2"\n}\n', { mode: 0o600 });
+    const tokenRequests: string[] = [];
+    const s = await server((req, res, seen) => {
+      if (req.url === '/token') {
+        tokenRequests.push(seen.body);
+        if (!seen.body.includes('refresh_token=rt-2')) return sendJson(res, 400, { error: 'invalid_grant' });
+        return sendJson(res, 200, { access_token: 'at-3', refresh_token: 'rt-3', expires_in: 600 });
+      }
+      sendJson(res, req.headers['authorization'] === 'Bearer at-3' ? 200 : 401, [{ id: 1 }]);
+    });
+    const config = resolveConfig('rest', rest.config, {
+      file: {
+        base_url: s.url,
+        auth: { type: 'oauth2_refresh_token', token_url: `${s.url}/token` },
+        refresh_token_file: file,
+        streams: [{ name: 'a', path: '/a', primary_key: 'id', schema: { properties: {} } }],
+      },
+      env: { SYNC_REST_CLIENT_ID: 'cid', SYNC_REST_REFRESH_TOKEN: 'rt-1' },
+    }).config;
+    const [stream] = await resolve(config);
+    expect(await read(stream)).toEqual([{ id: 1 }]);
+    expect(tokenRequests).toHaveLength(1);
+    expect(tokenRequests[0]).toContain('refresh_token=rt-2');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ refresh_token: 'rt-3' });
+  });
+
+  it('OAuth2 refresh token: a refresh_token_file that is not JSON is a clear error', async () => {
+    const file = join(tmp.dir, 'broken.json');
+    writeFileSync(file, '{"refresh_token": ');
+    await expect(
+      resolve({
+        base_url: 'http://127.0.0.1:9',
+        auth: { type: 'oauth2_refresh_token', token_url: 'http://127.0.0.1:9/token' },
+        client_id: 'cid',
+        refresh_token: 'rt-1',
+        refresh_token_file: file,
+        streams: [{ name: 'a', path: '/a', primary_key: 'id', schema: { properties: {} } }],
+      }),
+    ).rejects.toThrow(/refresh_token_file .*broken\.json is not JSON/);
+  });
+
   it('API key in the query string', async () => {
     const s = await server((req, res) => sendJson(res, 200, { data: [{ url: req.url }] }));
     const [stream] = await resolve({
