@@ -42,4 +42,8 @@ export function configureConnection(db: Database.Database): void {
   // FULL: a commit is on disk before the state it carries is reported to anyone.
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 15000');
+  // 4 MiB of page cache instead of the build's 16: upserts touch the right edge of the key
+  // index and the pages just written, so loads run as fast, and memory stays lower (the
+  // operating system caches the file anyway).
+  db.pragma('cache_size = -4096');
 }
