@@ -88,6 +88,7 @@ CREATE INDEX IF NOT EXISTS deliveries_by_time ON deliveries (received_at);
 export class Journal {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
+  private readonly pendingStatements = new Map<number, Database.Statement>();
   private readonly appendAll: (entries: readonly NewDelivery[]) => AppendOutcome[];
   private readonly settleAll: (done: readonly number[], dead: ReadonlyArray<{ seq: number; error: string }>, at: string) => void;
 
@@ -161,11 +162,14 @@ export class Journal {
   /** Pending deliveries of these connectors after `afterSeq`, oldest first. */
   pending(connectors: readonly string[], afterSeq: number, limit: number): StoredDelivery[] {
     if (connectors.length === 0) return [];
-    const marks = connectors.map(() => '?').join(', ');
-    const rows = this.db
-      .prepare(`SELECT * FROM deliveries WHERE status = 'pending' AND seq > ? AND connector IN (${marks}) ORDER BY seq LIMIT ?`)
-      .all(afterSeq, ...connectors, limit) as Row[];
-    return rows.map(fromRow);
+    // The drain asks many times a second: one statement per number of connectors.
+    let statement = this.pendingStatements.get(connectors.length);
+    if (statement === undefined) {
+      const marks = connectors.map(() => '?').join(', ');
+      statement = this.db.prepare(`SELECT * FROM deliveries WHERE status = 'pending' AND seq > ? AND connector IN (${marks}) ORDER BY seq LIMIT ?`);
+      this.pendingStatements.set(connectors.length, statement);
+    }
+    return (statement.all(afterSeq, ...connectors, limit) as Row[]).map(fromRow);
   }
 
   /** Marks deliveries processed: done after their records were committed, dead with the mapping error. */
