@@ -69,7 +69,7 @@ export function summarize(counts: Map<string, number>, millis: number): string {
   const parts = [...counts].map(([s, n]) => `${s} ${formatCount(n)}`);
   const seconds = millis / 1000;
   const rate = seconds > 0 ? `, ${formatCount(Math.round(total / seconds))}/s` : '';
-  return `${parts.length ? parts.join(', ') + ' ' : ''}(${formatCount(total)} records in ${seconds.toFixed(1)} s${rate})`;
+  return `${parts.length ? parts.join(', ') + ' ' : ''}(${formatCount(total)} ${total === 1 ? 'record' : 'records'} in ${seconds.toFixed(1)} s${rate})`;
 }
 
 /**

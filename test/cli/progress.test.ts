@@ -29,5 +29,6 @@ describe('counts on the terminal', () => {
     ]);
     expect(summarize(counts, 2500)).toBe('customers 1,200, orders 34,567 (35,767 records in 2.5 s, 14,307/s)');
     expect(summarize(new Map(), 0)).toBe('(0 records in 0.0 s)');
+    expect(summarize(new Map([['orders', 1]]), 500)).toBe('orders 1 (1 record in 0.5 s, 2/s)');
   });
 });
