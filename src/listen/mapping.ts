@@ -80,7 +80,8 @@ export function toWebhookDelivery(stored: StoredDelivery): WebhookDelivery {
   } catch {
     json = undefined;
   }
-  const headers: Record<string, string> = {};
+  // No prototype: a header named __proto__ stays a header.
+  const headers = Object.create(null) as Record<string, string>;
   for (const [name, values] of Object.entries(stored.headers)) headers[name] = values.join(', ');
   return { id: stored.deliveryId, receivedAt: stored.receivedAt, headers, text, json };
 }
