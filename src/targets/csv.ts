@@ -48,6 +48,8 @@ export class CsvTarget implements Target {
   private readonly streams = new Map<string, CsvStream>();
   private readonly files = new Map<string, KnownFile>();
   private readonly chunk = Buffer.alloc(CHUNK);
+  /** Characters of the records buffered since the last commit, roughly. */
+  private buffered = 0;
 
   constructor(
     dir: string,
@@ -67,19 +69,38 @@ export class CsvTarget implements Target {
   writeRecord(stream: StreamSchema, message: RecordMessage): void {
     const s = this.streams.get(stream.stream);
     if (!s) throw new TargetError(`stream "${stream.stream}" was not opened`);
-    const record = message.record;
+    let record = message.record;
+    let bytes = 0;
     for (const key of Object.keys(record)) {
       const value = record[key];
-      if (typeof value === 'string') checkText(value, stream.stream, key);
+      if (typeof value === 'string') {
+        checkText(value, stream.stream, key);
+        bytes += value.length;
+      } else if (value !== null && typeof value === 'object' && !(value instanceof LosslessNumber)) {
+        // Written as JSON text anyway: made now, so the batch knows its size (a copy of the
+        // record holds the text; the caller's record is left alone).
+        const text = stringifyJson(value);
+        if (record === message.record) record = { ...record };
+        Object.defineProperty(record, key, { value: text, enumerable: true, writable: true, configurable: true });
+        bytes += text.length;
+      } else {
+        bytes += 8;
+      }
       if (Object.hasOwn(s.schema.properties, key) || s.extra.has(key)) continue;
       checkText(key, stream.stream, key);
       s.extra.add(key);
       this.options.warn(`stream "${stream.stream}": property "${key}" is not in its schema; adding a column for it`);
     }
     s.records.push(record);
+    this.buffered += bytes;
+  }
+
+  bufferedBytes(): number {
+    return this.buffered;
   }
 
   commit(state: JsonValue | undefined): void {
+    this.buffered = 0;
     this.folder.commit(() => {
       for (const s of this.streams.values()) {
         if (s.records.length === 0) continue;

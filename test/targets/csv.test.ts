@@ -131,6 +131,26 @@ describe('CsvTarget', () => {
     ]);
   });
 
+  it('commits when the buffered rows grow large, counting nested values as the JSON they become', async () => {
+    const target = new CsvTarget(dir, { stateId: 's', warn: (m) => warnings.push(m) });
+    open.push(target);
+    const published: string[] = [];
+    const l = new Loader(target, { validate: true, batchRecords: 1_000, maxBatchAgeMs: 60_000, maxBatchBytes: 500_000, warn: (m) => warnings.push(m), onCommit: (v) => void published.push(stringifyJson(v)) });
+    await feed(l, schema('docs', { id: { type: 'integer' }, parts: { type: 'array' } }));
+    const message = parseMessage(record('docs', { id: 1, parts: ['z'.repeat(200_000)] }), ++lineNumber);
+    await l.handle(message);
+    // The caller's record keeps its array; the buffered copy holds the JSON text.
+    expect(message.type === 'RECORD' && Array.isArray(message.record['parts'])).toBe(true);
+    for (let id = 2; id <= 5; id++) await feed(l, `{"type":"STATE","value":{"n":${id - 1}}}`, record('docs', { id, parts: ['z'.repeat(200_000)] }));
+    // The third record passes 500 kB: three rows are on disk before the fourth arrives.
+    expect(readCsv(read('docs.csv'))).toHaveLength(1 + 3);
+    await l.finish();
+    expect(published).toEqual(['{"n":2}', '{"n":4}']);
+    const rows = readCsv(read('docs.csv'));
+    expect(rows).toHaveLength(1 + 5);
+    expect(rows[5]).toEqual(['5', JSON.stringify(['z'.repeat(200_000)])]);
+  });
+
   it('quotes a header cell exactly as the same text in a row', async () => {
     const names = ['a,b', 'say "hi"', 'line\nbreak', '', 'nul\u0000', 'plain'];
     const props = Object.fromEntries(names.map((n) => [n, { type: 'string' }]));
