@@ -102,7 +102,7 @@ function buildProgram(io: CliIo, debug: { on: boolean }): Command {
       .argument('<spec>', 'sqlite:PATH, jsonl:DIR, csv:DIR or -')
       .option('--state-id <id>', 'key under which the target keeps the state it receives', 'singer')
       .option('--no-validate', 'do not validate records against their schema (key properties are still checked)')
-      .option('--batch-size <records>', 'records per commit', '5000'),
+      .option('--batch-size <records>', 'records per commit (a batch also commits once its rows pass 4 MiB)', '5000'),
   )
     .addHelpText('after', TARGET_EXAMPLES)
     .action(async (spec: string, flags: Record<string, unknown>) => {

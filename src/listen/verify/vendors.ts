@@ -138,8 +138,7 @@ export const stripePlan: HmacPlan = {
 };
 
 /** Shopify's newer "Events" deliveries use unprefixed names; like the SDK, they win when present. */
-export function shopifyPlan(headers: WebhookHeaders): HmacPlan {
-  const prefix = has(headers, 'shopify-hmac-sha256') ? 'shopify-' : 'x-shopify-';
+function shopifyFamily(prefix: 'shopify-' | 'x-shopify-'): HmacPlan {
   return {
     algorithm: 'sha256',
     signatureHeader: `${prefix}hmac-sha256`,
@@ -148,6 +147,13 @@ export function shopifyPlan(headers: WebhookHeaders): HmacPlan {
     idHeader: `${prefix}webhook-id`,
     key: utf8Key,
   };
+}
+
+const SHOPIFY = shopifyFamily('shopify-');
+const X_SHOPIFY = shopifyFamily('x-shopify-');
+
+export function shopifyPlan(headers: WebhookHeaders): HmacPlan {
+  return has(headers, 'shopify-hmac-sha256') ? SHOPIFY : X_SHOPIFY;
 }
 
 export const slackPlan: HmacPlan = {

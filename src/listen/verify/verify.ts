@@ -1,4 +1,4 @@
-import { DEFAULT_TOLERANCE_SECONDS, refuse, verifyHmac } from './hmac.js';
+import { DEFAULT_TOLERANCE_SECONDS, refuse, verifyHmac, type HmacPlan } from './hmac.js';
 import { verifyBasic, verifyToken } from './shared-secret.js';
 import type { Scheme, VerifyOptions, VerifyResult, WebhookRequest } from './types.js';
 import {
@@ -52,7 +52,7 @@ export function verify(
     const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
     // NaN would make every window comparison false, i.e. accept any timestamp.
     if (!Number.isFinite(now) || !Number.isFinite(tolerance) || tolerance < 0) return refuse('invalid options');
-    if (schemeProblem(scheme) !== undefined) return refuse('invalid scheme');
+    if (problemOf(scheme) !== undefined) return refuse('invalid scheme');
     // Only the bytes as received can be verified; a string here would already be re-encoded.
     if (!(request.body instanceof Uint8Array)) return refuse('verification error');
     return check(scheme, request, secrets, { now, toleranceSeconds: tolerance });
@@ -60,6 +60,23 @@ export function verify(
     // Nothing from the error is passed on: it could quote its inputs.
     return refuse('verification error');
   }
+}
+
+// A scheme comes from the config and serves every delivery: what follows from it alone
+// (its problems, its plan with a compiled template) is worked out once per scheme object.
+const problems = new WeakMap<Scheme, { problem: string | undefined }>();
+const plans = new WeakMap<Scheme, HmacPlan>();
+
+function problemOf(scheme: Scheme): string | undefined {
+  let known = problems.get(scheme);
+  if (known === undefined) problems.set(scheme, (known = { problem: schemeProblem(scheme) }));
+  return known.problem;
+}
+
+function planOf(scheme: Scheme, build: () => HmacPlan): HmacPlan {
+  let plan = plans.get(scheme);
+  if (plan === undefined) plans.set(scheme, (plan = build()));
+  return plan;
 }
 
 function check(scheme: Scheme, request: WebhookRequest, secrets: readonly string[], options: VerifyOptions): VerifyResult {
@@ -75,9 +92,9 @@ function check(scheme: Scheme, request: WebhookRequest, secrets: readonly string
     case 'slack':
       return verifyHmac(slackPlan, request, secrets, options);
     case 'hubspot-v3':
-      return verifyHmac(hubspotPlan(scheme.url), request, secrets, options);
+      return verifyHmac(planOf(scheme, () => hubspotPlan(scheme.url)), request, secrets, options);
     case 'hmac':
-      return verifyHmac(genericPlan(scheme), request, secrets, options);
+      return verifyHmac(planOf(scheme, () => genericPlan(scheme)), request, secrets, options);
     case 'token':
       return verifyToken(scheme, request, secrets);
     case 'basic':
