@@ -8,6 +8,12 @@ export interface Logger {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
+  /**
+   * A secret learnt while running, such as an OAuth access token: scrubbed from every line
+   * written from now on (for the CLI's logger, also from the final error report). Config
+   * secrets are known before anything runs; these are not, so whoever learns one says so.
+   */
+  redact?(secret: string): void;
 }
 
 export interface LoggerOptions {
@@ -16,6 +22,8 @@ export interface LoggerOptions {
   write: (line: string) => void;
   /** Called before a text line is written, e.g. to clear progress bars. */
   beforeWrite?: () => void;
+  /** Where `Logger.redact` reports secrets learnt at run time; the writer scrubs them. */
+  redact?: (secret: string) => void;
 }
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -33,12 +41,14 @@ export function createLogger(options: LoggerOptions): Logger {
     const extra = fields ? formatFields(fields) : '';
     options.write(`${prefix}${message}${extra}\n`);
   };
-  return {
+  const logger: Logger = {
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
   };
+  if (options.redact) logger.redact = options.redact;
+  return logger;
 }
 
 /** A logger that drops everything, for library use and tests. */

@@ -1,3 +1,4 @@
+import { MIN_SECRET_LENGTH, scrubSecrets } from '../http/redact.js';
 import { createLogger, type Logger, type LogLevel } from '../log.js';
 
 /** What a command needs from the process, handed in so tests and the entry point agree. */
@@ -7,7 +8,10 @@ export interface CliIo {
   stdin: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** Secret values known so far; every message printed is scrubbed of them. */
+  /**
+   * Secret values known so far; every message printed is scrubbed of them, in every encoding
+   * a server may echo them in (`http/redact.ts#scrubSecrets`).
+   */
   secrets: string[];
   /** Aborted on the first SIGINT/SIGTERM. */
   signal: AbortSignal;
@@ -20,10 +24,19 @@ export interface OutputOptions {
   debug?: boolean;
 }
 
+export const SCRUBBED = '********';
+
+/**
+ * `text` without the secrets. Applied to whole lines as written, after a JSON log line was
+ * encoded: the patterns cover the JSON-escaped forms that encoding produces.
+ */
 export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s) out = out.split(s).join('********');
-  return out;
+  return scrubSecrets(text, secrets, SCRUBBED);
+}
+
+/** Adds a secret learnt at run time (an OAuth access token) to those every line is scrubbed of. */
+export function addSecret(io: CliIo, secret: string): void {
+  if (secret.length >= MIN_SECRET_LENGTH && !io.secrets.includes(secret)) io.secrets.push(secret);
 }
 
 /** Logger on stderr: warnings and errors always, information unless --quiet, debug with --debug. */
@@ -34,6 +47,7 @@ export function cliLogger(io: CliIo, options: OutputOptions, beforeWrite?: () =>
     format,
     level,
     write: (line) => io.stderr.write(scrub(line, io.secrets)),
+    redact: (secret) => addSecret(io, secret),
     ...(beforeWrite ? { beforeWrite } : {}),
   });
 }

@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { ReplayMissError } from './errors.js';
-import { pathOf, redactBodyText, redactHeaders, redactUrl } from './redact.js';
+import { pathOf, redactBodyText, redactHeaders, redactUrl, scrubBytes } from './redact.js';
 
 /**
  * Record and replay of HTTP exchanges, so connector tests run offline against real answers.
@@ -75,8 +75,13 @@ export function createRecorder(dir: string): Recorder {
     const match = FILE_NAME.exec(name);
     if (match) sequence = Math.max(sequence, Number(match[1]));
   }
+  // Every secret the run has used so far, not only the current ones: a renewed OAuth token
+  // does not make the old one harmless, and a later page may still echo it (a next link).
+  const known = new Set<string>();
   return {
-    record(exchange, secrets) {
+    record(exchange, current) {
+      for (const s of current) known.add(s);
+      const secrets = [...known];
       const url = redactUrl(exchange.url, secrets);
       const requestBody = redactedBody(exchange.requestBody, exchange.requestHeaders['content-type'], secrets);
       const responseBody = redactedBody(exchange.responseBody, exchange.responseHeaders['content-type'], secrets) ?? { text: '', encoding: 'utf8' as const };
@@ -130,8 +135,12 @@ export function createReplayer(dir: string): Replayer {
     return map;
   };
 
+  // As when recording: requests are keyed redacted of every secret used so far.
+  const known = new Set<string>();
   return {
-    replay(request, secrets) {
+    replay(request, current) {
+      for (const s of current) known.add(s);
+      const secrets = [...known];
       byKey ??= load();
       const url = redactUrl(request.url, secrets);
       const body = redactedBody(request.body, request.headers['content-type'], secrets);
@@ -186,8 +195,9 @@ function redactedBody(
   if (body === undefined) return undefined;
   if (typeof body === 'string') return { text: redactBodyText(body, contentType, secrets), encoding: 'utf8' };
   if (body.length === 0) return { text: '', encoding: 'utf8' };
-  // Binary bodies cannot be scrubbed by text; they are kept as they are.
-  if (!isUtf8(body)) return { text: body.toString('base64'), encoding: 'base64' };
+  // Not UTF-8 (latin-1 text, a binary format): still scrubbed, byte for byte, before it is
+  // kept as base64, since an echoed secret is as readable there once decoded.
+  if (!isUtf8(body)) return { text: scrubBytes(body, secrets).toString('base64'), encoding: 'base64' };
   return { text: redactBodyText(body.toString('utf8'), contentType, secrets), encoding: 'utf8' };
 }
 
