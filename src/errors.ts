@@ -58,6 +58,15 @@ export class TargetError extends SyncError {
   override name = 'TargetError';
 }
 
+/**
+ * The destination is locked by someone else for longer than we wait (a SQLite database held by
+ * another writer): nothing after the last commit was written, so a later run carries on.
+ */
+export class TargetBusyError extends TargetError {
+  override name = 'TargetBusyError';
+  override readonly exitCode = ExitCode.tempFail;
+}
+
 /** Stopped by SIGINT or SIGTERM after committing what was written. */
 export class InterruptedError extends SyncError {
   override name = 'InterruptedError';

@@ -1,4 +1,5 @@
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { parseInstantParts } from './instant.js';
 import { isJsonObject, toPlainJson, type JsonObject, type JsonValue } from './json.js';
 import type { RecordMessage, SchemaMessage } from './messages.js';
 
@@ -18,6 +19,9 @@ export class SchemaError extends Error {
   override name = 'SchemaError';
 }
 
+/** Stands in for a validator when records are not validated. */
+const ACCEPT_ALL = Object.assign(() => true, { errors: null }) as unknown as ValidateFunction;
+
 // ajv ships CommonJS with a default export; under NodeNext the class is on `.default`.
 const Ajv = AjvModule.default;
 
@@ -26,21 +30,34 @@ export class SchemaRegistry {
   private readonly ajv = new Ajv({
     strict: false,
     allErrors: false,
-    validateFormats: false,
+    // Only `date-time` is checked (below): its values become versions and bookmarks, where
+    // a garbage date would rank above every real one. Other formats are taken as written.
+    validateFormats: true,
+    formats: { 'date-time': { type: 'string', validate: (text: string) => parseInstantParts(text) !== undefined } },
+    logger: false,
     validateSchema: false,
     addUsedSchema: false,
   });
   private readonly compiled = new Map<string, ValidateFunction>();
 
-  /** Checks a SCHEMA message and prepares its validator. Throws SchemaError when it cannot be used. */
-  open(msg: SchemaMessage): StreamSchema {
+  /**
+   * Checks a SCHEMA message and, unless `validate` is false (nothing is built then), prepares
+   * its validator. Throws SchemaError when it cannot be used.
+   */
+  open(msg: SchemaMessage, validate = true): StreamSchema {
     const properties = msg.schema['properties'];
     if (!isJsonObject(properties)) {
       throw new SchemaError(`the schema of stream "${msg.stream}" has no "properties"`);
     }
-    const key = JSON.stringify(msg.schema);
-    let validator = this.compiled.get(key);
+    const key = validate ? JSON.stringify(msg.schema) : '';
+    let validator = validate ? this.compiled.get(key) : ACCEPT_ALL;
     if (!validator) {
+      const unnamed = Object.keys(properties).find((p) => !isWellFormed(p));
+      if (unnamed !== undefined) {
+        throw new SchemaError(
+          `the schema of stream "${msg.stream}" names a property ${JSON.stringify(unnamed)} that is not valid Unicode (a lone surrogate), which cannot be validated; load it with --no-validate`,
+        );
+      }
       try {
         validator = this.ajv.compile(stripId(msg.schema));
       } catch (err) {
@@ -128,4 +145,10 @@ function describeErrors(errors: ErrorObject[]): string {
   if (!first) return 'does not match its schema';
   const where = first.instancePath === '' ? 'record' : first.instancePath.slice(1).replaceAll('/', '.');
   return `${where} ${first.message ?? 'is invalid'}`;
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function isWellFormed(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
 }

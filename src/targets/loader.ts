@@ -51,6 +51,8 @@ export class Loader {
   /** The last commit handed to the target, resolved when it (and all before it) is durable. */
   private inflight: Promise<void> | undefined;
   recordsWritten = 0;
+  /** Records whose commit has returned: what a summary may call written. */
+  recordsCommitted = 0;
   private readonly maxBatchBytes: number;
 
   constructor(
@@ -83,7 +85,7 @@ export class Loader {
         if (this.schemaText.get(message.stream) === text) return undefined;
         let stream: StreamSchema;
         try {
-          stream = this.registry.open(message);
+          stream = this.registry.open(message, this.options.validate);
         } catch (err) {
           if (err instanceof SchemaError) throw new LoadError(err.message);
           throw err;
@@ -94,7 +96,9 @@ export class Loader {
           this.streams.set(message.stream, stream);
           this.schemaText.set(message.stream, text);
         };
-        if (changed && this.pending > 0) return this.commit().then(apply);
+        // A changed table (new key index, new columns) must not race rows of the old shape
+        // still being written: those are committed first, and that commit awaited.
+        if (changed && this.busy()) return this.commit().then(apply);
         apply();
         return undefined;
       }
@@ -116,18 +120,22 @@ export class Loader {
             this.options.warn(`${this.target.description} keeps every version: ACTIVATE_VERSION is ignored`);
           }
         };
-        if (this.pending > 0) return this.commit().then(activate);
+        // Retiring older versions while this version's rows are still on their way would
+        // retire those rows too: everything before the activation is durable first.
+        if (this.busy()) return this.commit().then(activate);
         activate();
         return undefined;
       }
-      default: {
-        if (!this.warnedUnknown.has(message.originalType)) {
-          this.warnedUnknown.add(message.originalType);
-          this.options.warn(`skipping messages of unknown type "${message.originalType}"`);
-        }
-        return undefined;
-      }
+      default:
+        // Skipping it would let the STATE after it claim data that was never loaded (a tap's
+        // BATCH of records, say): stop here, with what came before committed.
+        throw new LoadError(`message type "${message.originalType}" is not supported; stopping so that no state after it is saved`);
     }
+  }
+
+  /** Records buffered or a commit still being written. */
+  private busy(): boolean {
+    return this.pending > 0 || this.inflight !== undefined;
   }
 
   /** Commits buffered records and the latest state; resolves when all is durable and published. */
@@ -152,6 +160,7 @@ export class Loader {
     if (this.pending === 0 && !this.stateDirty) return;
     const state = this.stateDirty ? this.latestState : undefined;
     const carriesState = this.stateDirty;
+    const records = this.pending;
     this.pending = 0;
     this.stateDirty = false;
     let written: void | Promise<void>;
@@ -162,19 +171,28 @@ export class Loader {
       throw err;
     }
     const previous = this.inflight;
+    // Handled from now on: when an earlier commit fails, this one is never awaited below.
+    const settled = Promise.resolve(written);
+    settled.catch(() => undefined);
     const done = (async () => {
       try {
         await previous;
-        await written;
+        await settled;
       } catch (err) {
         this.broken ??= err;
         throw err;
       }
+      this.recordsCommitted += records;
       // Published only once this commit and every one before it are durable, in order.
       if (carriesState && this.options.onCommit) await this.options.onCommit(state as JsonValue);
     })();
     // Whoever awaits `inflight` next sees a failure; this only keeps it from being unhandled.
-    done.catch(() => undefined);
+    done.then(
+      () => {
+        if (this.inflight === done) this.inflight = undefined;
+      },
+      () => undefined,
+    );
     this.inflight = done;
   }
 

@@ -27,21 +27,34 @@ export function applyCommit(db: Database.Database, statements: Map<string, Datab
     }
     return statement;
   };
+  // IMMEDIATE: take the write lock first, waiting for it (busy_timeout). A deferred
+  // transaction starts as a read and its upgrade fails at once, without waiting, when another
+  // connection wrote meanwhile: with several streams (or `sync listen` beside `sync run`) that
+  // turned every concurrent write into "database is locked".
   db.transaction(() => {
     for (const segment of request.segments) {
       const insert = prepare(segment.sql);
       for (const row of segment.rows) insert.run(row);
     }
     if (request.state) prepare(request.state.sql).run(request.state.params);
-  })();
+  }).immediate();
+}
+
+/** How long a writer waits for a lock held by another connection before giving up (exit 75). */
+export const BUSY_TIMEOUT_MS = 15_000;
+
+/** SQLite's result codes for "another connection holds the lock": retry later, not a failure of the data. */
+export function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
 /** Opens a connection with the settings every writer of a target database uses. */
-export function configureConnection(db: Database.Database): void {
+export function configureConnection(db: Database.Database, busyTimeoutMs = BUSY_TIMEOUT_MS): void {
   db.pragma('journal_mode = WAL');
   // FULL: a commit is on disk before the state it carries is reported to anyone.
   db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 15000');
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
   // 4 MiB of page cache instead of the build's 16: upserts touch the right edge of the key
   // index and the pages just written, so loads run as fast, and memory stays lower (the
   // operating system caches the file anyway).

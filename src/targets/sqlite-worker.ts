@@ -11,21 +11,42 @@ interface Request extends CommitRequest {
   id: number;
 }
 
+export interface WriterReply {
+  id: number;
+  ok: boolean;
+  message?: string;
+  /** SQLite's error code (e.g. SQLITE_BUSY), so the caller can tell "retry later" from a failure. */
+  code?: string;
+}
+
 const port = parentPort;
 if (!port) throw new Error('sqlite-worker must run as a worker thread');
-const db = new Database((workerData as { path: string }).path);
-configureConnection(db);
+const data = workerData as { path: string; busyTimeoutMs: number };
+const db = new Database(data.path);
+configureConnection(db, data.busyTimeoutMs);
 const statements = new Map<string, Database.Statement>();
+/**
+ * The first failure, kept: commits are queued behind each other (the next batch, carrying a
+ * newer state, is already on its way), so after one fails none may run, or the state would
+ * land ahead of the rows that failed.
+ */
+let failed: { message: string; code?: string } | undefined;
 port.on('message', (request: Request | 'close') => {
   if (request === 'close') {
     db.close();
     port.close();
     return;
   }
+  if (failed) {
+    port.postMessage({ id: request.id, ok: false, message: `not written: an earlier commit failed (${failed.message})`, ...(failed.code ? { code: failed.code } : {}) } satisfies WriterReply);
+    return;
+  }
   try {
     applyCommit(db, statements, request);
-    port.postMessage({ id: request.id, ok: true });
+    port.postMessage({ id: request.id, ok: true } satisfies WriterReply);
   } catch (err) {
-    port.postMessage({ id: request.id, ok: false, message: (err as Error).message });
+    const code = (err as { code?: unknown }).code;
+    failed = { message: (err as Error).message, ...(typeof code === 'string' ? { code } : {}) };
+    port.postMessage({ id: request.id, ok: false, ...failed } satisfies WriterReply);
   }
 });

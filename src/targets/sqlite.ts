@@ -4,9 +4,11 @@ import { normalizeInstant } from '../protocol/instant.js';
 import { LosslessNumber, parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
 import type { RecordMessage } from '../protocol/messages.js';
 import { columnKind, type StreamSchema } from '../protocol/schema.js';
-import { TargetError } from '../errors.js';
+import { TargetBusyError, TargetError } from '../errors.js';
 import type { Target, TargetOptions } from './target.js';
-import { applyCommit, configureConnection, type CommitRequest, type SqlValue } from './sqlite-commit.js';
+import { SqliteNames } from './sqlite-names.js';
+import { applyCommit, BUSY_TIMEOUT_MS, configureConnection, isBusy, type CommitRequest, type SqlValue } from './sqlite-commit.js';
+import type { WriterReply } from './sqlite-worker.js';
 
 /**
  * SQLite, the default target. One table per stream, named as the stream; one column per
@@ -33,13 +35,22 @@ export function quoteIdentifier(name: string): string {
 
 interface TableWriter {
   stream: StreamSchema;
+  /** The table's name, quoted. */
   table: string;
+  /** The table's name as SQLite has it (see sqlite-names.ts). */
+  tableName: string;
   columns: string[];
-  /** Columns named like Object.prototype members (`constructor`...): read only as own properties. */
+  /** The record property each column holds, aligned with `columns`. */
+  props: string[];
+  /** Property → its position in `columns`. */
+  propIndex: Map<string, number>;
+  /** Properties named like Object.prototype members (`constructor`...): read only as own properties. */
   inherited: boolean[];
-  /** Lower-cased column names: SQLite identifiers are case-insensitive. */
-  known: Set<string>;
+  /** Some column has numeric affinity (tables made by older versions): it would round a huge integer. */
+  numericAffinity: boolean[];
   hasVersion: boolean;
+  /** The version property is declared a date-time: text that is not an instant ranks lowest. */
+  versionIsDateTime: boolean;
   /** Undefined while the table has no column yet (a schema without properties). */
   insertSql: string | undefined;
   /** Rows built for the current shape of the table. */
@@ -57,48 +68,57 @@ export class SqliteTarget implements Target {
   private readonly readStateStmt: Database.Statement;
   private readonly deleteStateStmt: Database.Statement;
   private readonly writer: RowWriter;
+  private readonly names: SqliteNames;
   /** Text of the rows buffered since the last commit, roughly in bytes. */
   private buffered = 0;
 
   constructor(
     readonly path: string,
-    private readonly options: TargetOptions & { writer?: 'inline' | 'thread' },
+    private readonly options: TargetOptions & { writer?: 'inline' | 'thread'; busyTimeoutMs?: number },
   ) {
     this.description = `sqlite:${path}`;
+    const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
     try {
       this.db = new Database(path);
-      configureConnection(this.db);
+      configureConnection(this.db, busyTimeoutMs);
       this.db.defaultSafeIntegers(true);
       this.db.exec(
         `CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (id TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)`,
       );
     } catch (err) {
-      throw new TargetError(`cannot open SQLite database ${path}: ${(err as Error).message}`);
+      throw targetError(`cannot open SQLite database ${path}`, err);
     }
+    this.names = new SqliteNames(this.db);
     this.readStateStmt = this.db.prepare(`SELECT value FROM ${STATE_TABLE} WHERE id = ?`);
     this.deleteStateStmt = this.db.prepare(`DELETE FROM ${STATE_TABLE} WHERE id = ?`);
-    this.writer = options.writer === 'thread' ? new ThreadWriter(path) : new InlineWriter(this.db);
+    this.writer = options.writer === 'thread' ? new ThreadWriter(path, busyTimeoutMs) : new InlineWriter(this.db);
   }
 
   openStream(stream: StreamSchema): void {
     const name = stream.stream;
-    if (name.toLowerCase().startsWith('sqlite_') || name === STATE_TABLE) {
-      throw new TargetError(`stream "${name}" cannot be a SQLite table: the name is reserved`);
-    }
     const previous = this.tables.get(name);
-    const table = quoteIdentifier(name);
     const hasVersion = stream.keyProperties.length > 0 && stream.versionProperty !== undefined;
+    let tableName = '';
+    let keyColumns: string[] = [];
     try {
       // IMMEDIATE: take the write lock first (waiting for the writer thread if it holds it); a
       // read that later upgrades would fail at once if the writer committed in between.
       this.db.transaction(() => {
-        const existing = this.existingColumns(name);
-        const wanted: Array<[string, string]> = Object.keys(stream.properties).map((p) => [p, sqlType(stream.properties[p])]);
+        tableName = this.names.table(name);
+        const table = quoteIdentifier(tableName);
+        const existing = this.existingColumns(tableName);
+        const wanted: Array<[string, string]> = [];
+        const chosen = new Map<string, string>();
+        for (const p of Object.keys(stream.properties)) {
+          const column = this.names.column(tableName, p, [...existing, ...wanted.map(([c]) => c)]);
+          chosen.set(p, column);
+          wanted.push([column, sqlType(stream.properties[p])]);
+        }
+        keyColumns = stream.keyProperties.map((k) => chosen.get(k) ?? this.names.column(tableName, k, existing));
         if (hasVersion) wanted.push([VERSION_COLUMN, '']);
         if (existing.length === 0 && wanted.length === 0) {
           // SQLite has no zero-column tables: created with the first property a record brings.
         } else if (existing.length === 0) {
-          assertDistinct(name, wanted.map(([c]) => c));
           const defs = wanted.map(([c, type]) => `${quoteIdentifier(c)}${type ? ' ' + type : ''}`);
           this.db.exec(`CREATE TABLE ${table} (${defs.join(', ')})`);
         } else {
@@ -109,44 +129,66 @@ export class SqliteTarget implements Target {
             have.add(c.toLowerCase());
           }
         }
-        this.ensureKeyIndex(name, stream.keyProperties);
+        this.ensureKeyIndex(tableName, keyColumns);
       }).immediate();
     } catch (err) {
       if (err instanceof TargetError) throw err;
-      throw new TargetError(`cannot prepare table ${table} in ${this.path}: ${(err as Error).message}`);
+      throw targetError(`cannot prepare the table of stream ${JSON.stringify(name)} in ${this.path}`, err);
     }
-    const columns = this.existingColumns(name);
     const writer: TableWriter = {
       stream,
-      table,
-      columns,
-      inherited: columns.map(isInheritedName),
-      known: new Set(columns.map((c) => c.toLowerCase())),
-      hasVersion: hasVersion || columns.includes(VERSION_COLUMN),
-      insertSql: columns.length ? insertSql(table, columns, stream.keyProperties) : undefined,
+      table: quoteIdentifier(tableName),
+      tableName,
+      columns: [],
+      props: [],
+      propIndex: new Map(),
+      inherited: [],
+      numericAffinity: [],
+      hasVersion: false,
+      versionIsDateTime: stream.versionProperty !== undefined && columnKind(stream.properties[stream.versionProperty]) === 'date-time',
+      insertSql: undefined,
       rows: [],
       // Rows of the old schema not yet committed keep their own statement.
       segments: previous ? closedSegments(previous) : [],
       warned: previous?.warned ?? new Set(),
     };
+    this.describeColumns(writer);
+    writer.hasVersion = hasVersion || writer.columns.includes(VERSION_COLUMN);
     this.tables.set(name, writer);
+  }
+
+  /** Reads the table's columns and which property each holds; prepares the insert. */
+  private describeColumns(writer: TableWriter): void {
+    const info = this.db.prepare(`SELECT name, type FROM pragma_table_info(?)`).all(writer.tableName) as Array<{ name: string; type: string }>;
+    const propertyOf = new Map<string, string>();
+    for (const [property, column] of this.names.columnsOf(writer.tableName)) propertyOf.set(column, property);
+    writer.columns = info.map((c) => c.name);
+    writer.props = writer.columns.map((c) => propertyOf.get(c) ?? c);
+    writer.propIndex = new Map(writer.props.map((p, i) => [p, i]));
+    writer.inherited = writer.props.map(isInheritedName);
+    writer.numericAffinity = info.map((c) => /INT|REAL|FLOA|DOUB|NUM|DEC|BOOL/i.test(c.type) && !/CHAR|CLOB|TEXT|BLOB/i.test(c.type));
+    const keyColumns = writer.stream.keyProperties.map((k) => writer.columns[writer.propIndex.get(k) ?? -1] ?? k);
+    writer.insertSql = writer.columns.length ? insertSql(writer.table, writer.columns, keyColumns) : undefined;
   }
 
   writeRecord(stream: StreamSchema, message: RecordMessage): void {
     const writer = this.tables.get(stream.stream);
     if (!writer) throw new TargetError(`stream "${stream.stream}" was not opened`);
     const record = message.record;
-    const columns = writer.columns;
-    const row: SqlValue[] = new Array(columns.length);
+    const props = writer.props;
+    const row: SqlValue[] = new Array(props.length);
     let matched = 0;
     const inherited = writer.inherited;
-    let bytes = 8 * columns.length;
-    for (let i = 0; i < columns.length; i++) {
-      const name = columns[i] as string;
+    let bytes = 8 * props.length;
+    for (let i = 0; i < props.length; i++) {
+      const name = props[i] as string;
       const value = inherited[i] && !Object.hasOwn(record, name) ? undefined : record[name];
       if (value !== undefined) matched++;
       const sql = toSqlValue(value);
-      if (typeof sql === 'string') bytes += sql.length;
+      if (typeof sql === 'string') {
+        bytes += sql.length;
+        if (writer.numericAffinity[i] && value instanceof LosslessNumber) this.refuseRounding(writer, i, value);
+      }
       row[i] = sql;
     }
     this.buffered += bytes;
@@ -155,10 +197,10 @@ export class SqliteTarget implements Target {
     if (keys !== matched) this.addUnknownColumns(writer, row, record);
     if (writer.hasVersion) {
       const property = writer.stream.versionProperty;
-      row[writer.columns.indexOf(VERSION_COLUMN)] = property === undefined ? null : versionValue(record[property]);
+      row[writer.columns.indexOf(VERSION_COLUMN)] = property === undefined ? null : versionValue(record[property], writer.versionIsDateTime);
     }
     if (message.version !== undefined) {
-      if (!writer.columns.includes(TABLE_VERSION_COLUMN)) this.addColumn(writer, TABLE_VERSION_COLUMN, 'INTEGER');
+      if (!writer.columns.includes(TABLE_VERSION_COLUMN)) this.addColumn(writer, TABLE_VERSION_COLUMN, 'INTEGER', true);
       while (row.length < writer.columns.length) row.push(null);
       row[writer.columns.indexOf(TABLE_VERSION_COLUMN)] = message.version;
     }
@@ -175,7 +217,7 @@ export class SqliteTarget implements Target {
     for (const writer of this.tables.values()) request.segments.push(...closedSegments(writer));
     if (state !== undefined) request.state = this.stateUpsert(state);
     const fail = (err: unknown): never => {
-      throw new TargetError(`writing to ${this.path} failed: ${(err as Error).message}`);
+      throw targetError(`writing to ${this.path} failed`, err);
     };
     try {
       const written = this.writer.write(request);
@@ -196,8 +238,12 @@ export class SqliteTarget implements Target {
   }
 
   writeState(value: JsonValue | undefined): void {
-    if (value === undefined) this.deleteStateStmt.run(this.options.stateId);
-    else applyCommit(this.db, new Map(), { segments: [], state: this.stateUpsert(value) });
+    try {
+      if (value === undefined) this.deleteStateStmt.run(this.options.stateId);
+      else applyCommit(this.db, new Map(), { segments: [], state: this.stateUpsert(value) });
+    } catch (err) {
+      throw targetError(`cannot write the state of ${this.options.stateId} to ${this.path}`, err);
+    }
   }
 
   async close(): Promise<void> {
@@ -214,31 +260,48 @@ export class SqliteTarget implements Target {
 
   private addUnknownColumns(writer: TableWriter, row: SqlValue[], record: RecordMessage['record']): void {
     for (const key of Object.keys(record)) {
-      if (writer.columns.includes(key)) continue;
-      if (writer.known.has(key.toLowerCase())) {
-        throw new TargetError(
-          `stream "${writer.stream.stream}": property "${key}" differs only in case from another column; SQLite cannot keep both`,
-        );
-      }
+      if (writer.propIndex.has(key)) continue;
       if (!writer.warned.has(key)) {
         writer.warned.add(key);
-        this.options.warn(`stream "${writer.stream.stream}": property "${key}" is not in its schema; adding a column for it`);
+        this.options.warn(`stream "${writer.stream.stream}": property ${JSON.stringify(key)} is not in its schema; adding a column for it`);
       }
       this.addColumn(writer, key);
     }
     row.length = 0;
-    for (const c of writer.columns) row.push(toSqlValue(Object.hasOwn(record, c) ? record[c] : undefined));
+    for (let i = 0; i < writer.props.length; i++) {
+      const p = writer.props[i] as string;
+      const value = Object.hasOwn(record, p) ? record[p] : undefined;
+      if (writer.numericAffinity[i] && value instanceof LosslessNumber) this.refuseRounding(writer, i, value);
+      row.push(toSqlValue(value));
+    }
   }
 
-  private addColumn(writer: TableWriter, name: string, type = ''): void {
+  /** Adds a column for a property (or, with `own`, one of this target's columns by its own name). */
+  private addColumn(writer: TableWriter, property: string, type = '', own = false): void {
     // Rows already built keep the old statement, whose width they have.
     writer.segments = closedSegments(writer);
-    const column = quoteIdentifier(name) + (type ? ` ${type}` : '');
-    this.db.exec(writer.columns.length ? `ALTER TABLE ${writer.table} ADD COLUMN ${column}` : `CREATE TABLE ${writer.table} (${column})`);
-    writer.columns = this.existingColumns(writer.stream.stream);
-    writer.inherited = writer.columns.map(isInheritedName);
-    writer.known.add(name.toLowerCase());
-    writer.insertSql = insertSql(writer.table, writer.columns, writer.stream.keyProperties);
+    try {
+      this.db.transaction(() => {
+        const column = own ? property : this.names.column(writer.tableName, property, this.existingColumns(writer.tableName));
+        const definition = quoteIdentifier(column) + (type ? ` ${type}` : '');
+        if (this.existingColumns(writer.tableName).some((c) => c.toLowerCase() === column.toLowerCase())) return;
+        this.db.exec(this.existingColumns(writer.tableName).length ? `ALTER TABLE ${writer.table} ADD COLUMN ${definition}` : `CREATE TABLE ${writer.table} (${definition})`);
+      }).immediate();
+    } catch (err) {
+      throw targetError(`cannot add a column for ${JSON.stringify(property)} to the table of stream ${JSON.stringify(writer.stream.stream)}`, err);
+    }
+    this.describeColumns(writer);
+  }
+
+  /** Tables made before integer columns were untyped round integers beyond 64 bits: refuse instead. */
+  private refuseRounding(writer: TableWriter, column: number, value: LosslessNumber): void {
+    if (!/^-?\d+$/.test(value.text)) return;
+    const n = BigInt(value.text);
+    if (n >= INT64_MIN && n <= INT64_MAX) return;
+    throw new TargetError(
+      `stream "${writer.stream.stream}": ${value.text} does not fit the numeric column ${quoteIdentifier(writer.columns[column] as string)} of ${this.path} ` +
+        `(SQLite would round it); tables created by this version keep such integers exact: load into a new table or database`,
+    );
   }
 
   /**
@@ -248,11 +311,15 @@ export class SqliteTarget implements Target {
   activateVersion(stream: StreamSchema, version: number): void {
     const writer = this.tables.get(stream.stream);
     if (!writer || !writer.columns.includes(TABLE_VERSION_COLUMN)) return;
-    if (!writer.columns.includes(DELETED_COLUMN)) this.addColumn(writer, DELETED_COLUMN, 'TEXT');
+    if (!writer.columns.includes(DELETED_COLUMN)) this.addColumn(writer, DELETED_COLUMN, 'TEXT', true);
     const deleted = quoteIdentifier(DELETED_COLUMN);
-    this.db
-      .prepare(`UPDATE ${writer.table} SET ${deleted} = ? WHERE ${quoteIdentifier(TABLE_VERSION_COLUMN)} < ? AND ${deleted} IS NULL`)
-      .run(new Date().toISOString(), version);
+    try {
+      this.db
+        .prepare(`UPDATE ${writer.table} SET ${deleted} = ? WHERE ${quoteIdentifier(TABLE_VERSION_COLUMN)} < ? AND ${deleted} IS NULL`)
+        .run(new Date().toISOString(), version);
+    } catch (err) {
+      throw targetError(`cannot retire old versions of stream ${JSON.stringify(stream.stream)} in ${this.path}`, err);
+    }
   }
 
   private existingColumns(table: string): string[] {
@@ -319,9 +386,17 @@ interface RowWriter {
 
 class InlineWriter implements RowWriter {
   private readonly statements = new Map<string, Database.Statement>();
+  /** After a failed commit nothing more is written (see the worker thread's note). */
+  private failure: unknown;
   constructor(private readonly db: Database.Database) {}
   write(request: CommitRequest): void {
-    applyCommit(this.db, this.statements, request);
+    if (this.failure !== undefined) throw this.failure;
+    try {
+      applyCommit(this.db, this.statements, request);
+    } catch (err) {
+      this.failure = err;
+      throw err;
+    }
   }
   close(): void {}
 }
@@ -333,14 +408,17 @@ class ThreadWriter implements RowWriter {
   private failure: Error | undefined;
   private nextId = 1;
 
-  constructor(path: string) {
+  constructor(path: string, busyTimeoutMs: number) {
     // The writer only holds a batch or two of rows: a small young generation keeps its memory low.
-    this.worker = new Worker(new URL('./sqlite-worker.js', import.meta.url), { workerData: { path }, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
-    this.worker.on('message', (reply: { id: number; ok: boolean; message?: string }) => {
+    this.worker = new Worker(new URL('./sqlite-worker.js', import.meta.url), {
+      workerData: { path, busyTimeoutMs },
+      resourceLimits: { maxYoungGenerationSizeMb: 8 },
+    });
+    this.worker.on('message', (reply: WriterReply) => {
       const waiter = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
       if (reply.ok) waiter?.resolve();
-      else waiter?.reject(new Error(reply.message ?? 'commit failed'));
+      else waiter?.reject(Object.assign(new Error(reply.message ?? 'commit failed'), reply.code ? { code: reply.code } : {}));
     });
     this.worker.on('error', (err) => this.failAll(err));
     this.exited = new Promise((resolve) =>
@@ -372,11 +450,20 @@ class ThreadWriter implements RowWriter {
   }
 }
 
+/** A SQLite failure as the error class that says what happens next: locked means retry later. */
+function targetError(what: string, err: unknown): TargetError {
+  const message = (err as Error).message;
+  if (isBusy(err)) {
+    return new TargetBusyError(
+      `${what}: the database is locked by another connection (${message}); nothing after the last commit was written, try again later`,
+    );
+  }
+  return new TargetError(`${what}: ${message}`);
+}
+
 function sqlType(property: JsonValue | undefined): string {
   switch (columnKind(property)) {
-    case 'integer':
     case 'boolean':
-      // Exact for every 64-bit integer (those beyond 2^53 are bound as BigInt).
       return 'INTEGER';
     case 'string':
     case 'date-time':
@@ -384,8 +471,9 @@ function sqlType(property: JsonValue | undefined): string {
     case 'array':
       return 'TEXT';
     default:
-      // No declared type (BLOB affinity): SQLite keeps each value as bound, so a decimal it
-      // cannot hold exactly (beyond 15 digits) stays exact text instead of a rounded REAL.
+      // Integers and other numbers get no declared type (BLOB affinity): SQLite keeps each
+      // value as bound, so an integer beyond 64 bits or a decimal beyond 15 digits stays exact
+      // text, where an INTEGER or NUMERIC column would round it to a REAL.
       return '';
   }
 }
@@ -397,8 +485,11 @@ function toSqlValue(value: JsonValue | undefined): SqlValue {
   if (value === undefined || value === null) return null;
   switch (typeof value) {
     case 'string':
-    case 'number':
       return value;
+    case 'number':
+      // better-sqlite3 binds every number as a double, which an untyped column keeps as REAL
+      // (`202.0`): whole numbers go in as integers.
+      return Number.isSafeInteger(value) ? BigInt(value) : value;
     case 'boolean':
       return value ? 1 : 0;
   }
@@ -412,25 +503,17 @@ function toSqlValue(value: JsonValue | undefined): SqlValue {
   return stringifyJson(value);
 }
 
-/** The sortable form of a replication-key value: date-times as fixed-width UTC text. */
-function versionValue(value: JsonValue | undefined): SqlValue {
-  if (typeof value === 'string') return normalizeInstant(value) ?? value;
+/**
+ * The sortable form of a version: date-times as fixed-width UTC text. A string that is not an
+ * instant in a date-time property becomes '', which ranks below every instant: a garbage
+ * `2024-13-45T99:00:00Z` would otherwise sort above every real date and block every update.
+ */
+function versionValue(value: JsonValue | undefined, dateTime: boolean): SqlValue {
+  if (typeof value === 'string') return normalizeInstant(value) ?? (dateTime ? '' : value);
   if (typeof value === 'number' || value instanceof LosslessNumber) return toSqlValue(value);
   return null;
 }
 
 function isInheritedName(name: string): boolean {
   return name in Object.prototype;
-}
-
-function assertDistinct(stream: string, columns: string[]): void {
-  const seen = new Map<string, string>();
-  for (const c of columns) {
-    const lower = c.toLowerCase();
-    const other = seen.get(lower);
-    if (other !== undefined) {
-      throw new TargetError(`stream "${stream}": properties "${other}" and "${c}" differ only in case; SQLite cannot keep both`);
-    }
-    seen.set(lower, c);
-  }
 }

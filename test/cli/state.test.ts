@@ -82,19 +82,19 @@ describe('sync target: bad input', () => {
     expect(result.stdout).toBe('{"ok":1}\n');
   });
 
-  it('warns once about unknown message types and goes on; skips blank lines', async () => {
+  it('stops at a message type it does not know, after committing what came before; skips blank lines', async () => {
     const input = [
       '{"type":"SCHEMA","stream":"s","schema":{"properties":{"id":{"type":"integer"}}},"key_properties":["id"]}',
-      '{"type":"BATCH","stream":"s"}',
       '',
-      '{"type":"BATCH","stream":"s"}',
       '{"type":"record","stream":"s","record":{"id":1}}',
-      '{"type":"STATE","value":{"done":true}}',
+      '{"type":"STATE","value":{"n":1}}',
+      '{"type":"SOMETHING","stream":"s"}',
+      '{"type":"STATE","value":{"n":2}}',
     ].join('\n');
     const result = await runSync(['target', `sqlite:${join(tmp.dir, 'unknown.db')}`], { input });
-    expect(result.code).toBe(0);
-    expect(result.stderr.match(/warning: skipping messages of unknown type "BATCH"/g)).toHaveLength(1);
-    expect(result.stdout).toBe('{"done":true}\n');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/stdin line 5: message type "SOMETHING" is not supported/);
+    expect(result.stdout).toBe('{"n":1}\n');
   });
 
   it('passes lossless numbers through `sync target -` byte for byte', async () => {
@@ -107,11 +107,11 @@ describe('sync target: bad input', () => {
 
   it('logs as JSON lines with --log-format json', async () => {
     const result = await runSync(['target', `sqlite:${join(tmp.dir, 'json.db')}`, '--log-format', 'json'], {
-      input: '{"type":"SCHEMA","stream":"s","schema":{"properties":{}},"key_properties":[]}\n{"type":"WHAT"}\n',
+      input: '{"type":"SCHEMA","stream":"s","schema":{"properties":{"id":{}}},"key_properties":[]}\n{"type":"RECORD","stream":"s","record":{"id":1,"extra":2}}\n',
     });
     expect(result.code).toBe(0);
     const lines = result.stderr.trim().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string });
-    expect(lines[0]).toMatchObject({ level: 'warn', msg: 'skipping messages of unknown type "WHAT"' });
+    expect(lines[0]).toMatchObject({ level: 'warn', msg: 'stream "s": property "extra" is not in its schema; adding a column for it' });
   });
 });
 

@@ -112,7 +112,7 @@ describe('sync listen rest with Salesforce Outbound Messages', () => {
     db.close();
     expect(rows).toEqual([
       { Id: '0065g00000AAAA1', Name: 'Big deal & more', Amount: '1234567890.123456789012345678901234567890', IsClosed: 0, NextStep: null, LastModifiedDate: '2026-02-01T10:00:00.000Z' },
-      { Id: '0065g00000AAAA2', Name: 'Small deal', Amount: '250.0', IsClosed: 1, NextStep: null, LastModifiedDate: '2026-02-02T10:00:00.000Z' },
+      { Id: '0065g00000AAAA2', Name: 'Small deal', Amount: '250', IsClosed: 1, NextStep: null, LastModifiedDate: '2026-02-02T10:00:00.000Z' },
     ]);
     expect(result.stderr).toMatch(/dead/);
     expect(result.stderr).not.toContain(TOKEN);

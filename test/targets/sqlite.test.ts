@@ -162,16 +162,19 @@ describe('SQLite target', () => {
     expect(query('SELECT count(*) AS n FROM log')).toEqual([{ n: 3n }]);
   });
 
-  it('reports a case clash between properties instead of losing one', async () => {
-    await expect(
-      load(['{"type":"SCHEMA","stream":"k","schema":{"properties":{"Id":{"type":"string"},"id":{"type":"string"}}},"key_properties":[]}']),
-    ).rejects.toThrow(/differ only in case/);
+  it('keeps properties that differ only in case in columns of their own', async () => {
+    await load([
+      '{"type":"SCHEMA","stream":"k","schema":{"properties":{"Id":{"type":"string"},"id":{"type":"string"}}},"key_properties":["id"]}',
+      '{"type":"RECORD","stream":"k","record":{"Id":"upper","id":"lower"}}',
+    ]);
+    expect(query('SELECT "Id" AS a, "id_2" AS b FROM k')).toEqual([{ a: 'upper', b: 'lower' }]);
+    expect(query(`SELECT name, sql_name FROM _sync_names WHERE kind = 'column'`)).toEqual([{ name: '"id"', sql_name: 'id_2' }]);
   });
 
   it('creates the table of a schema without properties when a record brings the first one', async () => {
     const s = '{"type":"SCHEMA","stream":"bare","schema":{"properties":{}},"key_properties":[]}';
     await load([s, '{"type":"RECORD","stream":"bare","record":{}}', '{"type":"RECORD","stream":"bare","record":{"x":1}}']);
-    expect(query('SELECT x FROM bare')).toEqual([{ x: 1 }]);
+    expect(query('SELECT x, typeof(x) AS t FROM bare')).toEqual([{ x: 1n, t: 'integer' }]);
   });
 
   it('ACTIVATE_VERSION soft-deletes rows of strictly older table versions only', async () => {
