@@ -1,12 +1,14 @@
-import { StringDecoder } from 'node:string_decoder';
 import { InputError, TargetError } from '../errors.js';
 import { stringifyJson } from '../protocol/json.js';
-import { parseMessage, ProtocolError } from '../protocol/messages.js';
+import { LineSplitter } from '../protocol/line-splitter.js';
+import { parseMessageOrBatch, ProtocolError } from '../protocol/messages.js';
 import { LoadError, Loader } from '../targets/loader.js';
 import { openTarget, parseTargetSpec } from '../targets/spec.js';
 import { InterruptedError } from '../errors.js';
 import { cliLogger, type CliIo, type OutputOptions } from './io.js';
 import { createProgress, summarize } from './progress.js';
+import { BatchFileError, readBatch } from './batch-reader.js';
+import { readChunks } from './read-chunks.js';
 
 export interface TargetFlags extends OutputOptions {
   stateId: string;
@@ -18,7 +20,8 @@ export interface TargetFlags extends OutputOptions {
  * `sync target SPEC`: a Singer target. Reads messages on stdin from any tap and writes them
  * to SPEC; after each commit it prints the bare state value that commit made durable (the
  * Singer target convention). A bad line stops the load with its line number; what was
- * committed before it stays, with its state.
+ * committed before it stays, with its state. Lines are at most MAX_LINE_BYTES; a BATCH
+ * message's files are read here, their records loaded as if they were RECORD lines.
  */
 export async function targetCommand(specText: string, flags: TargetFlags, io: CliIo): Promise<void> {
   const log = cliLogger(io, flags);
@@ -38,31 +41,28 @@ export async function targetCommand(specText: string, flags: TargetFlags, io: Cl
     onRecord: (s) => progress.record(s),
     ...(printStates ? { onCommit: (state) => void io.stdout.write(stringifyJson(state) + '\n') } : {}),
   });
-  let line = 0;
+  const lines = new LineSplitter();
   let failure: unknown;
   try {
-    const decoder = new StringDecoder('utf8');
-    let rest = '';
-    // Synchronous unless the loader commits: no promise per line on the hot path.
+    // Synchronous unless the loader commits or a BATCH is read: no promise per line on the hot path.
     const handleLine = (text: string): Promise<void> | undefined => {
-      line++;
       if (text.trim() === '') return undefined;
-      return loader.handle(parseMessage(text, line));
+      const message = parseMessageOrBatch(text, lines.lineNumber);
+      if (message.type === 'BATCH') return readBatch(message, { record: (m) => loader.handle(m), signal: io.signal });
+      return loader.handle(message);
     };
-    reading: for await (const chunk of io.stdin) {
-      const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
-      let start = 0;
-      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-        const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        const pending = handleLine(text.slice(start, end));
+    reading: for await (const chunk of readChunks(io.stdin, io.signal)) {
+      lines.push(chunk);
+      for (let text = lines.next(); text !== undefined; text = lines.next()) {
+        const pending = handleLine(text);
         if (pending) await pending;
-        start = nl + 1;
         if (io.signal.aborted) break reading;
       }
-      rest = text.slice(start);
     }
-    rest += decoder.end();
-    if (!io.signal.aborted && rest !== '') await handleLine(rest);
+    if (!io.signal.aborted) {
+      const last = lines.end();
+      if (last !== undefined) await handleLine(last);
+    }
   } catch (err) {
     failure = err;
   }
@@ -77,7 +77,7 @@ export async function targetCommand(specText: string, flags: TargetFlags, io: Cl
     log.info(`${failure ? 'stopped: ' : ''}${target.description}: ${summarize(progress.counts(), Date.now() - started)}`);
   }
   if (failure instanceof ProtocolError) throw new InputError(`stdin ${failure.message}`);
-  if (failure instanceof LoadError) throw new InputError(`stdin line ${line}: ${failure.message}`);
+  if (failure instanceof LoadError || failure instanceof BatchFileError) throw new InputError(`stdin line ${lines.lineNumber}: ${failure.message}`);
   if (failure) throw failure;
   const by = io.interruptedBy();
   if (by) throw new InterruptedError(by);

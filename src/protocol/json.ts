@@ -41,6 +41,21 @@ export class JsonSyntaxError extends Error {
   }
 }
 
+/**
+ * Arrays and objects nested deeper than MAX_JSON_DEPTH. Refused when parsing, because code
+ * that walks a value (JSON.stringify, structured clone to a worker, schema checks) recurses
+ * and would end in a stack overflow far from the line that caused it.
+ */
+export class JsonDepthError extends JsonSyntaxError {
+  constructor(position: number) {
+    super(`nesting deeper than ${MAX_JSON_DEPTH} levels of arrays and objects at position ${position + 1}`, position);
+    this.name = 'JsonDepthError';
+  }
+}
+
+/** The deepest nesting of arrays and objects a parsed value may have (the outermost counts as 1). */
+export const MAX_JSON_DEPTH = 1_000;
+
 // A random marker per process: data cannot forge it, so a string is never mistaken for a number.
 const MARKER = `~sync-number-${randomBytes(12).toString('hex')}~`;
 const MARKER_PATTERN = new RegExp(`"${MARKER}(-?[0-9][0-9.eE+-]*)"`, 'g');
@@ -114,9 +129,89 @@ export interface ParsedJson {
   lossless: boolean;
 }
 
-/** Parses JSON text; numbers that would lose precision become LosslessNumber. */
+/**
+ * True when the text may hold a negative zero: `-0`, `-0.0`, `-0e5`. JSON.parse gives -0,
+ * which every writer prints as `0`, so such text takes the careful path, which keeps the
+ * token as written. `indexOf` is native and fast; dates (`2025-06-01`) do hit it, but a
+ * `-0` right after a digit is never the start of a number, so each hit costs a few reads.
+ */
+export function mayHoldNegativeZero(text: string): boolean {
+  for (let i = text.indexOf('-0'); i !== -1; i = text.indexOf('-0', i + 2)) {
+    if (i > 0 && isNumberChar(text.charCodeAt(i - 1))) continue;
+    let j = i + 2;
+    if (text.charCodeAt(j) === 46 /* . */) {
+      j++;
+      while (text.charCodeAt(j) === 48 /* 0 */) j++;
+    }
+    const next = text.charCodeAt(j);
+    if (!(next >= 48 && next <= 57)) return true;
+  }
+  return false;
+}
+
+/**
+ * True when the text may nest deeper than MAX_JSON_DEPTH, so JSON.parse (which does not
+ * limit depth) must not be trusted with it. Nesting d levels takes 2d characters and d
+ * opening brackets, so short lines and lines with few brackets are cleared without a
+ * full scan; only the rest get an exact depth scan.
+ */
+export function mayNestTooDeep(text: string): boolean {
+  if (text.length <= 2 * MAX_JSON_DEPTH) return false;
+  let openings = 0;
+  for (const bracket of ['{', '[']) {
+    for (let i = text.indexOf(bracket); i !== -1 && openings <= MAX_JSON_DEPTH; i = text.indexOf(bracket, i + 1)) openings++;
+  }
+  return openings > MAX_JSON_DEPTH && maxNesting(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH;
+}
+
+/** The deepest nesting of brackets outside strings, counting no further than `limit + 1`. */
+function maxNesting(text: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      // Skip the string: a backslash escapes the next character, whatever it is.
+      for (i++; i < n; i++) {
+        const s = text.charCodeAt(i);
+        if (s === 0x5c) i++;
+        else if (s === 0x22) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > deepest) {
+        deepest = depth;
+        if (deepest > limit) return deepest;
+      }
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+/**
+ * True when a value nests arrays and objects deeper than `limit` (the value itself is level
+ * 1 when it is an array or object). Walks with its own stack, so any depth is safe to ask about.
+ */
+export function nestsDeeperThan(value: JsonValue, limit: number): boolean {
+  const stack: Array<{ value: JsonValue; depth: number }> = [{ value, depth: 1 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const v = item.value;
+    if (v === null || typeof v !== 'object' || v instanceof LosslessNumber) continue;
+    if (item.depth > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push({ value: child, depth: item.depth + 1 });
+  }
+  return false;
+}
+
+/**
+ * Parses JSON text; numbers that would lose precision (and negative zeros) become
+ * LosslessNumber. Throws JsonSyntaxError, or JsonDepthError past MAX_JSON_DEPTH.
+ */
 export function parseJson(text: string): ParsedJson {
-  if (!mayHoldInexactNumber(text)) {
+  if (!mayHoldInexactNumber(text) && !mayHoldNegativeZero(text) && !mayNestTooDeep(text)) {
     try {
       return { value: JSON.parse(text) as JsonValue, lossless: false };
     } catch {
@@ -169,7 +264,6 @@ function setOwn(target: JsonObject, key: string, value: JsonValue): void {
   }
 }
 
-const MAX_DEPTH = 1_000;
 const NUMBER_TOKEN = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
 class Parser {
@@ -274,7 +368,7 @@ class Parser {
   }
 
   private enter(): void {
-    if (++this.depth > MAX_DEPTH) this.fail(`nesting deeper than ${MAX_DEPTH}`);
+    if (++this.depth > MAX_JSON_DEPTH) throw new JsonDepthError(this.pos);
   }
 
   private parseArray(): JsonValue[] {
@@ -337,6 +431,8 @@ class Parser {
 /** True when the double `n` written back gives the same number as `token`. */
 function isExact(token: string, n: number): boolean {
   if (!Number.isFinite(n)) return false;
+  // -0 would be written back as 0: keep the token.
+  if (Object.is(n, -0)) return false;
   if (!/[.eE]/.test(token)) return Number.isSafeInteger(n);
   const digits = significantDigits(token);
   if (n === 0) return digits === 0;

@@ -1,4 +1,14 @@
-import { isJsonObject, parseJson, stringifyJson, JsonSyntaxError, type JsonObject, type JsonValue } from './json.js';
+import { fileURLToPath } from 'node:url';
+import {
+  isJsonObject,
+  nestsDeeperThan,
+  parseJson,
+  stringifyJson,
+  JsonDepthError,
+  JsonSyntaxError,
+  type JsonObject,
+  type JsonValue,
+} from './json.js';
 
 /** Singer messages, one JSON object per line. Types are written uppercase, read in any case. */
 
@@ -33,6 +43,26 @@ export interface ActivateVersionMessage {
 
 export type Message = SchemaMessage | RecordMessage | StateMessage | ActivateVersionMessage;
 
+/**
+ * The Meltano SDK's batch mode: the stream's records are in local files, one JSON object
+ * per line, instead of in RECORD lines. Not a `Message`: the reader turns it into the
+ * RECORD messages of its files before the loader sees anything.
+ */
+export interface BatchMessage {
+  type: 'BATCH';
+  stream: string;
+  encoding: { format: 'jsonl'; compression: 'gzip' | 'none' };
+  /** The files' `file:` URLs, in the order their records are loaded (checked to be local files). */
+  manifest: string[];
+}
+
+/**
+ * The deepest a SCHEMA's schema may nest arrays and objects. ajv compiles a schema by
+ * recursion, several frames per level, and overflowed the main thread's stack between 200 and
+ * 400 levels of `items`; real schemas stay far below this.
+ */
+export const MAX_SCHEMA_DEPTH = 100;
+
 /** A line that is not a message we understand, with what is wrong and where. */
 export class ProtocolError extends Error {
   override name = 'ProtocolError';
@@ -50,14 +80,24 @@ export interface UnknownMessage {
   originalType: string;
 }
 
-/** Parses one NDJSON line into a message. Throws ProtocolError naming the line and the problem. */
+/**
+ * Parses one NDJSON line into a message for the loader. Throws ProtocolError naming the line
+ * and the problem, also for a BATCH: its records are in files, which only a reader of
+ * `parseMessageOrBatch` (sync target) fetches; passing it on would lose them.
+ */
 export function parseMessage(line: string, lineNumber: number): Message | UnknownMessage {
+  const message = parseMessageOrBatch(line, lineNumber);
+  if (message.type === 'BATCH') throw new ProtocolError(lineNumber, 'BATCH: batch files are not read here');
+  return message;
+}
+
+/** Parses one NDJSON line, BATCH included. Throws ProtocolError naming the line and the problem. */
+export function parseMessageOrBatch(line: string, lineNumber: number): Message | BatchMessage | UnknownMessage {
   let parsed;
   try {
     parsed = parseJson(line);
   } catch (err) {
-    const detail = err instanceof JsonSyntaxError ? err.message : 'invalid JSON';
-    throw new ProtocolError(lineNumber, `malformed JSON (${detail})`);
+    throw new ProtocolError(lineNumber, describeJsonError(err));
   }
   const msg = parsed.value;
   if (!isJsonObject(msg)) throw new ProtocolError(lineNumber, 'a message must be a JSON object');
@@ -85,6 +125,7 @@ export function parseMessage(line: string, lineNumber: number): Message | Unknow
       const schema = msg['schema'];
       if (!isJsonObject(schema)) fail('"schema" must be a JSON object');
       const s = schema as JsonObject;
+      if (nestsDeeperThan(s, MAX_SCHEMA_DEPTH)) fail(`"schema" is nested deeper than ${MAX_SCHEMA_DEPTH} levels of arrays and objects`);
       // Some taps put key_properties inside the schema; accept it there too.
       const keys = stringList(msg['key_properties'] ?? s['key_properties'] ?? [], 'key_properties', fail);
       const out: SchemaMessage = { type, stream, schema: s, key_properties: keys };
@@ -104,9 +145,62 @@ export function parseMessage(line: string, lineNumber: number): Message | Unknow
       if (typeof version !== 'number' || !Number.isInteger(version)) fail('"version" must be an integer');
       return { type, stream, version: version as number };
     }
+    case 'BATCH':
+      return parseBatch(msg, fail);
     default:
       return { type: 'UNKNOWN', originalType: rawType };
   }
+}
+
+/** What is wrong with text that did not parse as JSON, for a message naming where it was. */
+export function describeJsonError(err: unknown): string {
+  if (err instanceof JsonDepthError) return `refused: ${err.message}`;
+  return `malformed JSON (${err instanceof JsonSyntaxError ? err.message : 'invalid JSON'})`;
+}
+
+function parseBatch(msg: JsonObject, fail: (p: string) => never): BatchMessage {
+  const stream = requireStream(msg, fail);
+  const encoding = msg['encoding'];
+  if (!isJsonObject(encoding)) return fail('"encoding" must be a JSON object with a "format"');
+  const format = encoding['format'];
+  if (typeof format !== 'string') return fail('"encoding.format" must be a string');
+  if (format !== 'jsonl') return fail(`unsupported encoding format ${quote(format)} (only "jsonl" can be read)`);
+  const compression = encoding['compression'] ?? 'none';
+  if (compression !== 'gzip' && compression !== 'none') {
+    return fail(`unsupported compression ${quote(compression)} (only "gzip" or "none")`);
+  }
+  const manifest = msg['manifest'];
+  if (!Array.isArray(manifest) || manifest.length === 0) return fail('"manifest" must be a non-empty list of file URLs');
+  manifest.forEach((entry, i) => {
+    const problem = fileUrlProblem(entry);
+    if (problem !== undefined) fail(`manifest entry ${i + 1} ${problem}`);
+  });
+  return { type: 'BATCH', stream, encoding: { format, compression }, manifest: manifest as string[] };
+}
+
+/** Why a manifest entry cannot be read as a local file, or undefined when it can. */
+function fileUrlProblem(entry: JsonValue): string | undefined {
+  if (typeof entry !== 'string') return 'is not a string';
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return `is not a URL: ${quote(entry)}`;
+  }
+  if (url.protocol !== 'file:') return `is not a file:// URL: ${quote(entry)} (only local files can be read)`;
+  try {
+    fileURLToPath(url);
+  } catch (err) {
+    // e.g. `file://relative/path`, whose "relative" is a host name.
+    return `is not a local absolute file URL: ${quote(entry)} (${(err as Error).message})`;
+  }
+  return undefined;
+}
+
+/** A value from the input for an error message: as JSON, cut short, since the input may be hostile. */
+function quote(value: JsonValue): string {
+  const text = stringifyJson(value);
+  return text.length <= 200 ? text : `${text.slice(0, 200)}…`;
 }
 
 function requireStream(msg: JsonObject, fail: (p: string) => never): string {
