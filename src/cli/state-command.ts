@@ -21,20 +21,20 @@ export async function stateCommand(action: string, name: string, value: string |
   const stateId = flags.stateId ?? (await loadConnector(name)).name;
   const spec = parseTargetSpec(flags.target);
   if (spec.kind === 'stdout') throw new UsageError('target "-" keeps no state; state lives in the file given to --state');
-  const target = await openTarget(spec, { stateId, warn: (m) => io.stderr.write(`warning: ${m}\n`), stdout: io.stdout });
+  // Checked before the lock: a mistyped state is a usage error even while a run is busy.
+  const next = action === 'set' ? readNewState(value, flags) : undefined;
+  // Changing state under a running sync would be overwritten or, worse, interleaved. The lock
+  // comes before the target is opened, so a change refused as busy has touched nothing.
+  const lockPath = action === 'show' ? undefined : lockPathFor(spec, stateId, undefined);
+  const lock = lockPath ? acquireLock(lockPath, `sync state ${action} ${stateId} → ${describeTarget(spec)}`) : undefined;
   try {
-    if (action === 'show') {
-      const stored = target.readState();
-      if (stored === undefined) io.stderr.write(`no state stored for ${stateId} in ${describeTarget(spec)}\n`);
-      else io.stdout.write(JSON.stringify(JSON.parse(stringifyJson(stored)), null, 2) + '\n');
-      return;
-    }
-    // Changing state under a running sync would be overwritten or, worse, interleaved.
-    const lockPath = lockPathFor(spec, stateId, undefined);
-    const lock = lockPath ? acquireLock(lockPath, `sync state ${action} ${stateId}`) : undefined;
+    const target = await openTarget(spec, { stateId, warn: (m) => io.stderr.write(`warning: ${m}\n`), stdout: io.stdout });
     try {
-      if (action === 'set') {
-        const next = readNewState(value, flags);
+      if (action === 'show') {
+        const stored = target.readState();
+        if (stored === undefined) io.stderr.write(`no state stored for ${stateId} in ${describeTarget(spec)}\n`);
+        else io.stdout.write(JSON.stringify(JSON.parse(stringifyJson(stored)), null, 2) + '\n');
+      } else if (next !== undefined) {
         await target.writeState(next);
         io.stderr.write(`state of ${stateId} in ${describeTarget(spec)} replaced\n`);
       } else if (flags.stream) {
@@ -46,13 +46,13 @@ export async function stateCommand(action: string, name: string, value: string |
         io.stderr.write(`state of ${stateId} cleared; the next run reads everything\n`);
       }
     } finally {
-      lock?.release();
+      await target.close();
     }
   } catch (err) {
     if (err instanceof StateError) throw new UsageError(err.message);
     throw err;
   } finally {
-    await target.close();
+    lock?.release();
   }
 }
 
@@ -69,6 +69,11 @@ function readNewState(value: string | undefined, flags: StateFlags): JsonValue {
   } else {
     throw new UsageError(`sync state set needs the state: as an argument ('{"bookmarks": {...}}') or with --file FILE`);
   }
-  toSyncState(parsed);
+  try {
+    toSyncState(parsed);
+  } catch (err) {
+    if (err instanceof StateError) throw new UsageError(err.message);
+    throw err;
+  }
   return parsed ?? null;
 }
