@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConnector } from '../connector/registry.js';
 import { SourceError, UsageError } from '../errors.js';
+import { isSecretParam } from '../http/redact.js';
 import { Drain } from '../listen/drain.js';
 import { Journal, type DeliveryFilter, type DeliveryStatus, type StoredDelivery } from '../listen/journal.js';
 import { resolveForListen } from '../listen/resolve.js';
@@ -186,7 +187,7 @@ function describe(d: StoredDelivery, withBody: boolean): Record<string, unknown>
   };
   if (withBody) {
     out['method'] = d.method;
-    out['url'] = d.url;
+    out['url'] = shownUrl(d.url);
     out['headers'] = redactHeaders(d.headers);
     const text = d.body.toString('utf8');
     if (Buffer.from(text, 'utf8').equals(d.body)) out['body'] = text;
@@ -200,7 +201,7 @@ function showText(d: StoredDelivery): string {
     `delivery ${d.deliveryId} (${d.connector}${d.event ? `, ${d.event}` : ''})`,
     `  seq ${d.seq}, received ${d.receivedAt}, ${d.status}${d.error ? `: ${d.error}` : ''}, handled ${d.attempts} time${d.attempts === 1 ? '' : 's'}`,
     '',
-    `${d.method} ${d.url}`,
+    `${d.method} ${shownUrl(d.url)}`,
   ];
   for (const [name, values] of Object.entries(redactHeaders(d.headers))) for (const v of values) lines.push(`${name}: ${v}`);
   lines.push('', d.body.toString('utf8'));
@@ -213,6 +214,32 @@ function redactHeaders(headers: Record<string, string[]>): Record<string, string
   const out: Record<string, string[]> = {};
   for (const [name, values] of Object.entries(headers)) out[name] = SENSITIVE.test(name) ? values.map(() => '(redacted)') : values;
   return out;
+}
+
+/**
+ * The listener keeps no credential in a stored URL; journals written before it stopped doing
+ * so may still hold a token in a parameter such as `?token=`, which is never shown.
+ */
+function shownUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const pairs = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const key = eq < 0 ? pair : pair.slice(0, eq);
+      return isSecretParam(decodedName(key)) ? `${key}=(redacted)` : pair;
+    });
+  return `${url.slice(0, q + 1)}${pairs.join('&')}`;
+}
+
+function decodedName(key: string): string {
+  try {
+    return decodeURIComponent(key.replace(/\+/g, ' '));
+  } catch {
+    return key;
+  }
 }
 
 /** An RFC 3339 time, or a duration back from now: 90s, 30m, 2h, 7d. */

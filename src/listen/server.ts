@@ -7,6 +7,7 @@ import { formatInstant } from '../protocol/instant.js';
 import { isJsonObject, LosslessNumber, parseJson, type JsonValue } from '../protocol/json.js';
 import { readBody } from './body.js';
 import { JournalUnavailable, type JournalWriter } from './journal-writer.js';
+import { withoutCredentials } from './verify/index.js';
 
 /**
  * The HTTP side of `sync listen`: raw bytes in under a cap, verify, append to the journal,
@@ -96,7 +97,8 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       inFlight++;
       handle(req, res)
         .catch((err: unknown) => {
-          log.error(`internal error while handling ${req.method ?? '?'} ${req.url ?? '?'}: ${(err as Error).message}`);
+          // The path only: a query may hold the endpoint's token.
+          log.error(`internal error while handling ${req.method ?? '?'} ${(req.url ?? '?').split('?', 1)[0] ?? '?'}: ${(err as Error).message}`);
           if (!res.headersSent) reply(res, 500, 'internal error\n', { connection: 'close' });
         })
         .finally(() => {
@@ -198,6 +200,8 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     }
     const event = eventName(spec, request, json);
     const deliveryId = verified.deliveryId ?? declaredDeliveryId(spec, request, json) ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    // Verified now and never again: a token in the URL or a header is not kept on disk.
+    const kept = withoutCredentials(spec.scheme, request.url, request.headers);
     let outcome;
     try {
       outcome = await options.writer.append({
@@ -206,8 +210,8 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
         receivedAt,
         event: event ?? null,
         method: request.method,
-        url: request.url,
-        headers: request.headers as Record<string, string[]>,
+        url: kept.url,
+        headers: kept.headers,
         body,
       });
     } catch (err) {

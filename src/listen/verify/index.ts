@@ -3,6 +3,7 @@
  * the raw body bytes and the headers, constant-time comparisons, no secret in any result.
  */
 export { schemeProblem, verify } from './verify.js';
+export { REDACTED_CREDENTIAL, withoutCredentials } from './shared-secret.js';
 export type {
   DigestEncoding,
   HmacAlgorithm,

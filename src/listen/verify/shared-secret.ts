@@ -6,7 +6,7 @@ import { decodeBase64, secretsEqual } from './digests.js';
 import { readHeader } from './headers.js';
 import { refuse } from './hmac.js';
 import type { Refusal } from './hmac.js';
-import type { VerifyResult, WebhookRequest } from './types.js';
+import type { Scheme, VerifyResult, WebhookRequest } from './types.js';
 
 type Found = { ok: true; value: Uint8Array } | Refusal;
 
@@ -74,4 +74,59 @@ export function verifyBasic(request: WebhookRequest, secrets: readonly string[])
   const decoded = basic?.[1] === undefined ? undefined : decodeBase64(basic[1]);
   if (decoded === undefined || !decoded.includes(0x3a)) return refuse('malformed credentials');
   return matchesAny(decoded, keys);
+}
+
+/** What a stored request shows where its credential was. */
+export const REDACTED_CREDENTIAL = 'REDACTED';
+
+/**
+ * The request as it may be kept once verified: the credential of a `token` or `basic` scheme
+ * (a header, or the query parameter of the endpoint URL as Salesforce is given it) replaced.
+ * Verification happens on receipt and never again (replays map the stored body), so the
+ * credential is of no further use, while a copy on disk would outlive any rotation. Other
+ * schemes carry signatures, which give nothing away about the secret, and are kept as sent.
+ */
+export function withoutCredentials(
+  scheme: Scheme,
+  url: string,
+  headers: Readonly<Record<string, readonly string[]>>,
+): { url: string; headers: Record<string, string[]> } {
+  const names: string[] = [];
+  let queryParam: string | undefined;
+  if (scheme.kind === 'basic') names.push('authorization');
+  if (scheme.kind === 'token') {
+    const header = scheme.header ?? (scheme.queryParam === undefined ? 'authorization' : undefined);
+    if (header !== undefined) names.push(header.toLowerCase());
+    queryParam = scheme.queryParam;
+  }
+  // No prototype: a header named __proto__ stays a header.
+  const kept = Object.create(null) as Record<string, string[]>;
+  for (const [name, values] of Object.entries(headers)) kept[name] = names.includes(name) ? values.map(() => REDACTED_CREDENTIAL) : [...values];
+  return { url: queryParam === undefined ? url : withoutQueryParam(url, queryParam), headers: kept };
+}
+
+/**
+ * `url` with the values of `name` replaced, everything else byte for byte as received (a
+ * URLSearchParams round trip would re-encode the other parameters). Names are compared
+ * decoded, as `tokenFromQuery` reads them.
+ */
+function withoutQueryParam(url: string, name: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const hash = url.indexOf('#', q);
+  const query = hash < 0 ? url.slice(q + 1) : url.slice(q + 1, hash);
+  const pairs = query.split('&').map((pair) => {
+    const eq = pair.indexOf('=');
+    const key = eq < 0 ? pair : pair.slice(0, eq);
+    return decodedName(key) === name ? `${key}=${REDACTED_CREDENTIAL}` : pair;
+  });
+  return `${url.slice(0, q + 1)}${pairs.join('&')}${hash < 0 ? '' : url.slice(hash)}`;
+}
+
+function decodedName(key: string): string {
+  try {
+    return decodeURIComponent(key.replace(/\+/g, ' '));
+  } catch {
+    return key;
+  }
 }
