@@ -24,7 +24,7 @@ export interface OutputOptions {
   debug?: boolean;
 }
 
-export const SCRUBBED = '********';
+const SCRUBBED = '********';
 
 /**
  * `text` without the secrets. Applied to whole lines as written, after a JSON log line was

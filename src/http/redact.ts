@@ -113,7 +113,7 @@ function formsOf(secret: string): string[] {
  * URL-safe, padded or not, whole or inside longer base64). The base64 of its percent-encoded
  * form too: OAuth clients encode the id and secret before `base64(id:secret)` (RFC 6749 §2.3.1).
  */
-export function secretForms(secret: string): string[] {
+function secretForms(secret: string): string[] {
   const forms = new Set<string>([secret]);
   const encoded = encodeURIComponent(secret);
   for (const text of encoded === secret ? [secret] : [secret, encoded]) {
