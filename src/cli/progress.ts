@@ -63,10 +63,14 @@ export async function createProgress(io: CliIo, enabled: boolean): Promise<Progr
   };
 }
 
+const SUMMARY_STREAMS = 20;
+
 /** `customers 100, orders 500 (600 records in 0.4 s, 1,500/s)` */
 export function summarize(counts: Map<string, number>, millis: number): string {
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
-  const parts = [...counts].map(([s, n]) => `${s} ${formatCount(n)}`);
+  const parts = [...counts].slice(0, SUMMARY_STREAMS).map(([s, n]) => `${s} ${formatCount(n)}`);
+  // Ten thousand streams would make one unreadable line: the first few, and how many more.
+  if (counts.size > SUMMARY_STREAMS) parts.push(`${formatCount(counts.size - SUMMARY_STREAMS)} more streams`);
   const seconds = millis / 1000;
   const rate = seconds > 0 ? `, ${formatCount(Math.round(total / seconds))}/s` : '';
   return `${parts.length ? parts.join(', ') + ' ' : ''}(${formatCount(total)} ${total === 1 ? 'record' : 'records'} in ${seconds.toFixed(1)} s${rate})`;

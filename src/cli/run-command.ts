@@ -1,7 +1,7 @@
 import { resolveConfig, secretValues, ConfigError } from '../connector/config.js';
 import type { AnyConnector, HttpSession } from '../connector/contract.js';
 import { loadConnector } from '../connector/registry.js';
-import { SourceError, TargetError, UsageError } from '../errors.js';
+import { SourceError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { stringifyJson } from '../protocol/json.js';
 import { StateError, toSyncState } from '../protocol/state.js';
@@ -13,7 +13,7 @@ import { aboutConnector, formatAbout } from './about.js';
 import { readJsonFile } from './files.js';
 import { cliLogger, type CliIo, type OutputOptions } from './io.js';
 import { acquireLock } from './lock.js';
-import { createProgress, summarize } from './progress.js';
+import { createProgress, formatCount, summarize } from './progress.js';
 
 export interface RunFlags extends OutputOptions {
   config?: string;
@@ -90,6 +90,7 @@ async function syncInto(
   const progress = await createProgress(io, !flags.quiet && flags.logFormat !== 'json');
   const started = Date.now();
   let failed = true;
+  let loader: Loader | undefined;
   try {
     const stored = flags.state ? readJsonFile(flags.state, '--state', { missingOk: true }) : target.readState();
     let state;
@@ -100,7 +101,7 @@ async function syncInto(
       throw err;
     }
     const stateFile = flags.state;
-    const loader = new Loader(target, {
+    const active = new Loader(target, {
       validate: true,
       batchRecords: BATCH_RECORDS,
       maxBatchAgeMs: MAX_BATCH_AGE_MS,
@@ -108,13 +109,14 @@ async function syncInto(
       onRecord: (s) => progress.record(s),
       ...(stateFile ? { onCommit: (value) => writeFileAtomic(stateFile, stringifyJson(value) + '\n') } : {}),
     });
+    loader = active;
     try {
       await runTap({
         config,
         streams,
         state,
         fullRefresh: flags.fullRefresh === true,
-        emit: (m) => loader.handle(m),
+        emit: (m) => active.handle(m),
         log,
         signal: io.signal,
         interruptedBy: io.interruptedBy,
@@ -125,20 +127,27 @@ async function syncInto(
       });
     } catch (err) {
       // What was read before the failure is committed with the last state covering it.
-      if (!(err instanceof TargetError)) await loader.finish().catch(() => undefined);
+      // (Finishing after a failed commit only reports that failure again: nothing more is written.)
+      await active.finish().catch(() => undefined);
       if (err instanceof LoadError) throw new SourceError(`${connector.name}: ${err.message}`);
       throw err;
     }
-    await loader.finish();
+    await active.finish();
     await target.close();
     failed = false;
   } finally {
     progress.stop();
     if (failed) await Promise.resolve(target.close()).catch(() => undefined);
     const line = `${connector.name} → ${target.description}: ${summarize(progress.counts(), Date.now() - started)}`;
-    if (failed) log.info(`stopped: ${line}`);
+    // Read is not written: after a failure, say how much of it is committed.
+    if (failed) log.info(`stopped: ${line}; ${committedNote(loader)}`);
     else log.info(line);
   }
+}
+
+function committedNote(loader: Loader | undefined): string {
+  const n = loader?.recordsCommitted ?? 0;
+  return `${formatCount(n)} ${n === 1 ? 'record' : 'records'} committed`;
 }
 
 function loadConfig(connector: AnyConnector, flags: RunFlags, io: CliIo): ReturnType<typeof resolveConfig> {

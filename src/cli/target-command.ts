@@ -1,4 +1,4 @@
-import { InputError, TargetError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { stringifyJson } from '../protocol/json.js';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import { parseMessageOrBatch, ProtocolError } from '../protocol/messages.js';
@@ -6,7 +6,7 @@ import { LoadError, Loader } from '../targets/loader.js';
 import { openTarget, parseTargetSpec } from '../targets/spec.js';
 import { InterruptedError } from '../errors.js';
 import { cliLogger, type CliIo, type OutputOptions } from './io.js';
-import { createProgress, summarize } from './progress.js';
+import { createProgress, formatCount, summarize } from './progress.js';
 import { BatchFileError, readBatch } from './batch-reader.js';
 import { readChunks } from './read-chunks.js';
 
@@ -67,14 +67,18 @@ export async function targetCommand(specText: string, flags: TargetFlags, io: Cl
     failure = err;
   }
   try {
-    if (!(failure instanceof TargetError)) await loader.finish();
+    // Also after a target error: a stream the target refuses (a reserved name) must not lose the
+    // records buffered before it; after a failed commit this only reports that failure again.
+    await loader.finish();
   } catch (err) {
     failure ??= err;
   } finally {
     // Always: a writer thread left running would keep the process alive.
     await Promise.resolve(target.close()).catch((err: unknown) => (failure ??= err));
     progress.stop();
-    log.info(`${failure ? 'stopped: ' : ''}${target.description}: ${summarize(progress.counts(), Date.now() - started)}`);
+    const summary = `${target.description}: ${summarize(progress.counts(), Date.now() - started)}`;
+    // Read is not written: after a failure, say how much of it is committed.
+    log.info(failure ? `stopped: ${summary}; ${formatCount(loader.recordsCommitted)} committed` : summary);
   }
   if (failure instanceof ProtocolError) throw new InputError(`stdin ${failure.message}`);
   if (failure instanceof LoadError || failure instanceof BatchFileError) throw new InputError(`stdin line ${lines.lineNumber}: ${failure.message}`);

@@ -139,6 +139,8 @@ class UndiciHttpClient implements HttpClient {
   private readonly budget: RequestBudget | undefined;
   private readonly auth: AuthProvider | undefined;
   private readonly log: Logger;
+  /** Secrets an auth provider learnt (an OAuth token), already told to the log. */
+  private readonly announced = new Set<string>();
   private readonly signal: AbortSignal | undefined;
   private readonly resetHeader: string | undefined;
   private readonly extraSecrets: readonly string[];
@@ -176,6 +178,16 @@ class UndiciHttpClient implements HttpClient {
     this.replayer = options.replayer;
     this.authContext = { send: (request) => this.send(request, undefined), now: this.now };
   }
+  /** The log scrubs a learnt secret from then on, wherever a server echoes it. */
+  private announce(auth: AuthProvider): void {
+    if (!this.log.redact) return;
+    for (const secret of auth.secrets()) {
+      if (this.announced.has(secret)) continue;
+      this.announced.add(secret);
+      this.log.redact(secret);
+    }
+  }
+
 
   request(request: HttpRequest): Promise<HttpResponse> {
     return this.send(request, this.auth);
@@ -240,6 +252,7 @@ class UndiciHttpClient implements HttpClient {
       // Credentials before the budget slot: a token request needs a slot of its own.
       target = { method: p.method, url: new URL(p.url), headers: { ...p.headers } };
       await auth.apply(target, this.authContext);
+      this.announce(auth);
       url = target.url.href;
       pathAndQuery = target.url.pathname + target.url.search;
       headers = target.headers;

@@ -42,7 +42,8 @@ export class Loader {
   private readonly streams = new Map<string, StreamSchema>();
   private readonly schemaText = new Map<string, string>();
   private pending = 0;
-  private pendingSince = 0;
+  /** Commits a batch whose oldest record has waited maxBatchAgeMs, even while no input comes. */
+  private ageTimer: NodeJS.Timeout | undefined;
   private latestState: JsonValue | undefined;
   private stateDirty = false;
   private warnedUnknown = new Set<string>();
@@ -73,11 +74,10 @@ export class Loader {
         this.target.writeRecord(stream, message);
         this.recordsWritten++;
         this.options.onRecord?.(message.stream);
-        if (this.pending++ === 0) this.pendingSince = Date.now();
+        if (this.pending++ === 0) this.startAgeTimer();
         if (this.target.streaming) return this.target.backpressure?.();
         if (this.pending >= this.options.batchRecords) return this.commitPipelined();
         if (this.target.bufferedBytes !== undefined && this.target.bufferedBytes() >= this.maxBatchBytes) return this.commitPipelined();
-        if ((this.pending & 1023) === 0 && Date.now() - this.pendingSince >= this.options.maxBatchAgeMs) return this.commitPipelined();
         return undefined;
       }
       case 'SCHEMA': {
@@ -106,7 +106,6 @@ export class Loader {
         this.latestState = message.value;
         this.stateDirty = true;
         if (this.target.streaming) return this.commit();
-        if (this.pending > 0 && Date.now() - this.pendingSince >= this.options.maxBatchAgeMs) return this.commitPipelined();
         return undefined;
       }
       case 'ACTIVATE_VERSION': {
@@ -131,6 +130,27 @@ export class Loader {
         // BATCH of records, say): stop here, with what came before committed.
         throw new LoadError(`message type "${message.originalType}" is not supported; stopping so that no state after it is saved`);
     }
+  }
+
+  /**
+   * A tap that goes quiet (a slow API, a listener between deliveries) must not keep its records
+   * and state uncommitted: the first buffered record starts a timer, and when it fires whatever is
+   * buffered is committed, as if the batch were full. Nobody awaits that commit; a failure is
+   * kept (`broken`) and reported by the next commit or `finish`.
+   */
+  private startAgeTimer(): void {
+    clearTimeout(this.ageTimer);
+    this.ageTimer = setTimeout(() => {
+      this.ageTimer = undefined;
+      if (this.pending === 0 || this.broken !== undefined) return;
+      try {
+        this.startCommit();
+      } catch {
+        // Kept in `broken`.
+      }
+    }, this.options.maxBatchAgeMs);
+    // The input keeps the process alive; a timer alone must not.
+    this.ageTimer.unref();
   }
 
   /** Records buffered or a commit still being written. */
@@ -158,6 +178,8 @@ export class Loader {
   private startCommit(): void {
     if (this.broken !== undefined) throw this.broken;
     if (this.pending === 0 && !this.stateDirty) return;
+    clearTimeout(this.ageTimer);
+    this.ageTimer = undefined;
     const state = this.stateDirty ? this.latestState : undefined;
     const carriesState = this.stateDirty;
     const records = this.pending;
@@ -198,6 +220,7 @@ export class Loader {
 
   /** Commits whatever is left; call at the end of input and on interruption. */
   async finish(): Promise<void> {
+    clearTimeout(this.ageTimer);
     await this.commit();
   }
 }

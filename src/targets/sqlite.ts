@@ -494,6 +494,8 @@ function toSqlValue(value: JsonValue | undefined): SqlValue {
       return value ? 1 : 0;
   }
   if (value instanceof LosslessNumber) {
+    // `-0.0` is kept as written in JSON output; a database column holds the number zero.
+    if (Number(value.text) === 0) return 0;
     if (/^-?\d+$/.test(value.text)) {
       const n = BigInt(value.text);
       if (n >= INT64_MIN && n <= INT64_MAX) return n;

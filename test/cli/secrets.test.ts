@@ -168,11 +168,9 @@ function linesAt(stderr: string, format: 'text' | 'json', level: 'warn' | 'debug
 describe('secrets never reach stderr, stdout or a recording, whatever the encoding the API echoes them in', () => {
   for (const source of ['config', 'env', 'oauth'] as const) {
     for (const format of ['text', 'json'] as const) {
-      // An access token is learnt while running: the log scrubs it only once told (Logger.redact),
-      // which src/http/client.ts does not do yet. Until it does, a token echoed into a target
-      // warning, or an expired one in a later error, reaches stderr: expected to fail.
-      const test = source === 'oauth' ? it.fails : it;
-      test(`a secret from ${source === 'config' ? 'the config file' : source === 'env' ? 'the environment' : 'an OAuth token response'}, ${format} log format`, async () => {
+      // An access token is learnt while running: the HTTP client tells the log (Logger.redact),
+      // which scrubs it from then on, also once expired and echoed in a later error.
+      it(`a secret from ${source === 'config' ? 'the config file' : source === 'env' ? 'the environment' : 'an OAuth token response'}, ${format} log format`, async () => {
         const { result, secrets, recorded, mintedNow } = await runAgainstEchoingApi(source, format);
         expect(result.code, result.stderr).toBe(1);
         if (source === 'oauth') expect(mintedNow).toBe(2); // the refused token was renewed once

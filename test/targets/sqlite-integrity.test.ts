@@ -130,6 +130,16 @@ describe('SQLite target: state never ahead of data', () => {
     expect(query('SELECT (SELECT count(*) FROM a) AS a, (SELECT count(*) FROM b) AS b')).toEqual([{ a: 20_000n, b: 20_000n }]);
   }, 120_000);
 
+  it('two sync runs with different state ids into one file at the same time both succeed', async () => {
+    const env = { SYNC_SAMPLE_ORDERS: '20000', SYNC_SAMPLE_CUSTOMERS: '2000', SYNC_SAMPLE_NOW: '2026-01-01T00:00:00Z' };
+    const run = (id: string) => runSync(['run', 'sample', '--target', `sqlite:${db}`, '--state-id', id], { env, cwd: tmp.dir });
+    const [a, b] = await Promise.all([run('one'), run('two')]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    expect(query('SELECT count(*) AS n FROM orders')).toEqual([{ n: 20_000n }]);
+    expect(query(`SELECT count(*) AS n FROM _sync_state WHERE id IN ('one', 'two')`)).toEqual([{ n: 2n }]);
+  }, 120_000);
+
   it('ACTIVATE_VERSION retires only older versions, even while the batch before it is being written', async () => {
     const s = schema('full');
     const rec = (id: number, version: number) => record('full', { id }, { version });
