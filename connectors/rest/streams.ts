@@ -15,7 +15,7 @@ import {
   type HttpRequest,
 } from '../../src/http/index.js';
 import { atOrAfter, filtersClientSide, lowerBound, withBound } from '../../src/http/incremental.js';
-import { paginate } from '../../src/http/paginate.js';
+import { firstPage, paginate, recordsAt } from '../../src/http/paginate.js';
 import type { Logger } from '../../src/log.js';
 import { isJsonObject, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import { parseDescription, SECRET_SETTINGS, type RestDescription, type RestParent, type RestRateLimit, type RestStream } from './description.js';
@@ -37,7 +37,8 @@ export interface ResolveContext {
 /**
  * The streams a `rest` config describes, ready for the runner. Throws a UsageError listing
  * every problem of the description with its path. Streams without a schema get one inferred
- * from their first page, which costs one request each.
+ * from their first page, which costs one request each (a child stream also needs its parent's
+ * first page, unless that was already asked for to infer the parent's schema).
  */
 export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext): Promise<StreamDefinition<JsonObject>[]> {
   const { description, problems } = parseDescription(config);
@@ -60,13 +61,14 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
 
   const out: StreamDefinition<JsonObject>[] = [];
   const built = new Map<string, StreamDefinition<JsonObject>>();
+  const samples = new Samples(description.streams);
   for (const stream of description.streams) {
     const parent = stream.parent === undefined ? undefined : built.get(stream.parent.stream);
     let schema = stream.schema;
     if (schema === undefined) {
       const client = clientFor(ctx.log, ctx.signal);
       try {
-        const sample = await firstPageRecords(client, await sampleRequestOf(stream, parent, ctx), stream);
+        const sample = await samples.of(stream, client);
         schema = inferSchema(sample, stream.primaryKey, stream.replicationKey === undefined ? [] : [stream.replicationKey]);
         ctx.log.debug(`stream ${stream.name}: schema inferred from ${sample.length} records`);
       } finally {
@@ -139,22 +141,41 @@ function withParentProperty(schema: JsonObject, as: string): JsonObject {
   return { ...schema, properties: { ...properties, [as]: { type: ['integer', 'string'] } } };
 }
 
-/** The request whose first page shows what the stream's records look like (a child: under its first parent). */
-async function sampleRequestOf(stream: RestStream, parent: StreamDefinition<JsonObject> | undefined, ctx: ResolveContext): Promise<RestStream> {
-  if (parent === undefined || stream.parent === undefined) return stream;
-  const parentCtx = { config: {}, bookmark: undefined, state: { currently_syncing: null, bookmarks: {} }, log: ctx.log, signal: ctx.signal, startedAt: new Date() };
-  for await (const record of eachRecord(parent.read(parentCtx))) {
-    const value = record[stream.parent.key];
-    if (value !== undefined && value !== null) return forParent(stream, value);
+/**
+ * First pages for schema inference: exactly one request per stream, never the paginator (it
+ * asks for the next page before handing over the first). A child stream's sample is the first
+ * page of its first parent's children; the parents come from the parent's own first page,
+ * fetched once and shared with the parent's inference.
+ */
+class Samples {
+  private readonly pages = new Map<string, Promise<JsonObject[]>>();
+
+  constructor(private readonly streams: readonly RestStream[]) {}
+
+  of(stream: RestStream, client: HttpClient): Promise<JsonObject[]> {
+    let page = this.pages.get(stream.name);
+    if (page === undefined) this.pages.set(stream.name, (page = this.fetch(stream, client)));
+    return page;
   }
-  throw new UsageError(`stream ${stream.name}: cannot infer its schema: ${stream.parent.stream} has no records; give the stream a "schema"`);
+
+  private async fetch(stream: RestStream, client: HttpClient): Promise<JsonObject[]> {
+    const link = stream.parent;
+    if (link === undefined) return firstPageRecords(client, stream);
+    const parent = this.streams.find((s) => s.name === link.stream);
+    if (parent === undefined) throw new UsageError(`stream ${stream.name}: its parent ${link.stream} is not described`);
+    for (const record of await this.of(parent, client)) {
+      const value = record[link.key];
+      if (value !== undefined && value !== null) return firstPageRecords(client, forParent(stream, value));
+    }
+    throw new UsageError(`stream ${stream.name}: cannot infer its schema: the first page of ${link.stream} has no record with "${link.key}"; give the stream a "schema"`);
+  }
 }
 
-async function firstPageRecords(client: HttpClient, request: RestStream, stream: RestStream): Promise<JsonObject[]> {
-  for await (const page of paginate(client, baseRequest(request), stream.pagination, { stream: stream.name, recordsPath: stream.recordsPath })) {
-    return page.records;
-  }
-  return [];
+/** The records of a stream's first page: one request. */
+async function firstPageRecords(client: HttpClient, stream: RestStream): Promise<JsonObject[]> {
+  const { request } = firstPage(baseRequest(stream), stream.pagination);
+  const response = await client.request({ ...request, expectJson: true });
+  return recordsAt(response.json(), stream.recordsPath, stream.name);
 }
 
 /** The stream's records, a page at a time. */
