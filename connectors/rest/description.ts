@@ -72,6 +72,12 @@ export interface RestWebhookEvent {
   objectPath: string | undefined;
   /** The event reports a deletion of the object. */
   deleted: boolean;
+  /**
+   * The stream is a child stream: its records carry the parent's key as `as`, as a batch
+   * read gives them. `path` says where that key is in the body (a dotted path; for
+   * `salesforce_outbound`, a field of the sObject); undefined: the object must carry `as` itself.
+   */
+  parentKey?: { as: string; path: string | undefined };
 }
 
 export interface RestWebhooks {
@@ -117,7 +123,7 @@ const WEBHOOK_KEYS = ['scheme', 'secret_setting', 'format', 'event_path', 'event
 /** Requests senders make that are not deliveries, answered without storing anything. */
 export const HANDSHAKES = ['github_ping', 'slack_url_verification', 'get_check'] as const;
 export type Handshake = (typeof HANDSHAKES)[number];
-const WEBHOOK_EVENT_KEYS = ['stream', 'object_path', 'deleted'];
+const WEBHOOK_EVENT_KEYS = ['stream', 'object_path', 'deleted', 'parent_path'];
 /** The description's scheme keys (snake_case) per kind, and the Scheme field each fills. */
 const SCHEME_KEYS: Record<Scheme['kind'], Readonly<Record<string, string>>> = {
   'standard-webhooks': {},
@@ -452,7 +458,13 @@ function parseWebhookEvents(c: Checker, raw: JsonValue | undefined, at: string, 
     }
     const objectPath = c.string(spec['object_path'], `${path}.object_path`, false);
     const deleted = c.boolean(spec['deleted'], `${path}.deleted`) ?? false;
-    if (stream !== undefined) out.set(event, { stream, objectPath, deleted });
+    const parentPath = c.string(spec['parent_path'], `${path}.parent_path`, false);
+    const parent = streams.find((s) => s.name === stream)?.parent;
+    if (parentPath !== undefined && parent === undefined && stream !== undefined && names.includes(stream)) {
+      c.problem(`${path}.parent_path`, `stream ${JSON.stringify(stream)} has no parent; parent_path is for child streams`);
+    }
+    const parentKey = parent === undefined ? undefined : { as: parent.as, path: parentPath };
+    if (stream !== undefined) out.set(event, { stream, objectPath, deleted, ...(parentKey === undefined ? {} : { parentKey }) });
   }
   return out;
 }

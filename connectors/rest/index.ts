@@ -44,7 +44,7 @@ export default defineConnector<JsonObject>({
       webhooks: {
         type: 'object',
         description:
-          'Optional, for `sync listen rest`: {"scheme": {"kind": ...}, "secret_setting", "event_path" | "event_header", "events": {"<event>": {"stream", "object_path", "deleted"}}, "delivery_id": {"header"} | {"path"}, "version_path", "time_path"}',
+          'Optional, for `sync listen rest`: {"scheme": {"kind": ...}, "secret_setting", "event_path" | "event_header", "events": {"<event>": {"stream", "object_path", "deleted", "parent_path"}}, "delivery_id": {"header"} | {"path"}, "version_path", "time_path"}',
       },
       webhook_secret: { type: 'string', secret: true, description: 'Secret(s) webhook deliveries are verified with, space-separated during a rotation (the webhooks section\'s secret_setting)' },
       rate_limit: { type: 'object', description: 'Stay under the API\'s limits: {"requests_per_second": 5, "max_concurrent": 2, "reset_header": "X-Quota-Reset"}' },

@@ -1,7 +1,8 @@
-import type { WebhookDelivery, WebhookEvent, WebhookReply } from '../../src/connector/contract.js';
+import type { WebhookDelivery, WebhookEvent, WebhookMapContext, WebhookReply } from '../../src/connector/contract.js';
 import { isJsonObject, parseJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import { columnKind } from '../../src/protocol/schema.js';
 import type { RestStream, RestWebhooks } from './description.js';
+import { withParentKey } from './parent-key.js';
 import { findAll, parseXml, type XmlElement } from './xml.js';
 
 /**
@@ -23,7 +24,12 @@ export function salesforceAck(): WebhookReply {
   };
 }
 
-export function mapSalesforceOutbound(webhooks: RestWebhooks, streams: readonly RestStream[], delivery: WebhookDelivery): WebhookEvent[] {
+/**
+ * `context` gives the schema each record is checked against (the description's, or the one
+ * inferred at start when it gives none): values are typed by that same schema, or a schema
+ * inferred from the API would see every boolean and number as text.
+ */
+export function mapSalesforceOutbound(webhooks: RestWebhooks, streams: readonly RestStream[], delivery: WebhookDelivery, context?: WebhookMapContext): WebhookEvent[] {
   const notifications = findAll(parseXml(delivery.text), 'Notification');
   if (notifications.length === 0) throw new Error('no Notification in the message');
   const out: WebhookEvent[] = [];
@@ -34,7 +40,7 @@ export function mapSalesforceOutbound(webhooks: RestWebhooks, streams: readonly 
     if (type === undefined) throw new Error('an sObject without its xsi:type');
     const event = webhooks.events.get(type.slice(type.lastIndexOf(':') + 1));
     if (event === undefined) continue;
-    const schema = streams.find((s) => s.name === event.stream)?.schema;
+    const schema = context?.schemaOf(event.stream) ?? streams.find((s) => s.name === event.stream)?.schema;
     const properties = schema && isJsonObject(schema['properties']) ? schema['properties'] : {};
     const record: JsonObject = {};
     for (const field of sObject.children) {
@@ -42,7 +48,8 @@ export function mapSalesforceOutbound(webhooks: RestWebhooks, streams: readonly 
       if (field.children.length > 0) continue;
       record[field.name] = attribute(field, 'nil') === 'true' ? null : typed(field.text, properties[field.name]);
     }
-    out.push({ stream: event.stream, record, ...(event.deleted ? { deleted: true } : {}) });
+    const name = type.slice(type.lastIndexOf(':') + 1);
+    out.push({ stream: event.stream, record: withParentKey(record, event, (field) => record[field], name), ...(event.deleted ? { deleted: true } : {}) });
   }
   return out;
 }

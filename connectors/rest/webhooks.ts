@@ -1,8 +1,12 @@
-import type { WebhookDelivery, WebhookEvent, WebhookSpec } from '../../src/connector/contract.js';
+import type { WebhookDelivery, WebhookEvent, WebhookMapContext, WebhookRequest, WebhookSpec } from '../../src/connector/contract.js';
 import { UsageError } from '../../src/errors.js';
 import { valueAt } from '../../src/http/paginate.js';
 import { isJsonObject, LosslessNumber, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
+import { publicUri } from '../../src/listen/verify/headers.js';
+import type { Scheme } from '../../src/listen/verify/index.js';
+import { hubspotUri } from '../../src/listen/verify/vendors.js';
 import { parseDescription, type Handshake, type RestStream, type RestWebhooks } from './description.js';
+import { typeOf, withParentKey } from './parent-key.js';
 import { mapSalesforceOutbound, salesforceAck } from './salesforce.js';
 
 /**
@@ -37,8 +41,9 @@ export function restWebhookSpec(webhooks: RestWebhooks, streams: readonly RestSt
     ...(eventName === undefined ? {} : { eventName }),
     ...(webhooks.deliveryId === undefined ? {} : { deliveryId: webhooks.deliveryId }),
     ...(webhooks.handshakes.length ? { handshake: handshakesFor(webhooks.handshakes) } : {}),
+    ...(signsUrl(webhooks.scheme) ? { refusalDetail: (request: WebhookRequest, reason: string) => urlRefusalDetail(webhooks.scheme, request, reason) } : {}),
     ...(webhooks.format === 'salesforce_outbound'
-      ? { accepted: salesforceAck, map: (delivery: WebhookDelivery) => mapSalesforceOutbound(webhooks, streams, delivery) }
+      ? { accepted: salesforceAck, map: (delivery: WebhookDelivery, context?: WebhookMapContext) => mapSalesforceOutbound(webhooks, streams, delivery, context) }
       : { map: (delivery: WebhookDelivery) => mapRestDelivery(webhooks, delivery) }),
   };
 }
@@ -64,15 +69,17 @@ export function mapRestDelivery(webhooks: RestWebhooks, delivery: WebhookDeliver
     const where = event.objectPath === undefined ? 'the body' : `"${event.objectPath}"`;
     throw new Error(`event ${name}: ${where} is not an object (got ${object === undefined ? 'nothing' : typeOf(object)})`);
   }
-  // A deletion happened at the event time, after the object's last update: versioning it by
-  // that update would let a batch copy of the same update revive the row.
-  const version = versionOf(body, event.deleted ? [webhooks.timePath, webhooks.versionPath] : [webhooks.versionPath, webhooks.timePath]);
+  // Both are handed on as the payload gives them; which one becomes the record's version is
+  // the listener's rule (withVersion in src/listen/mapping.ts), the same for every connector.
+  const version = timeAt(body, webhooks.versionPath);
+  const time = timeAt(body, webhooks.timePath);
   return [
     {
       stream: event.stream,
-      record: object,
+      record: withParentKey(object, event, (path) => valueAt(body, path), name),
       ...(event.deleted ? { deleted: true } : {}),
       ...(version === undefined ? {} : { version }),
+      ...(time === undefined ? {} : { time }),
     },
   ];
 }
@@ -97,21 +104,42 @@ export function restDeliveryId(webhooks: RestWebhooks, headers: Readonly<Record<
   return undefined;
 }
 
-/** The first text value at `paths`: the object's version (`version_path`) or the event time (`time_path`). */
-function versionOf(body: JsonValue, paths: Array<string | undefined>): string | undefined {
-  for (const path of paths) {
-    if (path === undefined) continue;
-    const value = valueAt(body, path);
-    if (typeof value === 'string' && value !== '') return value;
+/** A version or time at `path`: text, or a number (an epoch), or undefined. */
+function timeAt(body: JsonValue, path: string | undefined): string | number | undefined {
+  if (path === undefined) return undefined;
+  const value = valueAt(body, path);
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (value instanceof LosslessNumber) {
+    const n = Number(value.text);
+    return Number.isFinite(n) ? n : undefined;
   }
   return undefined;
 }
 
-function typeOf(value: JsonValue): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (value instanceof LosslessNumber) return 'a number';
-  return `a ${typeof value}`;
+function signsUrl(scheme: Scheme): boolean {
+  return scheme.kind === 'hubspot-v3' || (scheme.kind === 'hmac' && (scheme.signedContent ?? '').includes('{url}'));
+}
+
+/**
+ * Schemes that sign the URL refuse every delivery when the URL the listener rebuilds differs
+ * from the one the sender called (plain HTTP behind a proxy, another host name), and a bare
+ * "signature mismatch" does not say so. The URL is named without its query.
+ */
+export function urlRefusalDetail(scheme: Scheme, request: WebhookRequest, reason: string): string | undefined {
+  if (scheme.kind !== 'hubspot-v3' && scheme.kind !== 'hmac') return undefined;
+  const configured = scheme.url;
+  if (reason === 'missing public url') {
+    return 'the signature is over the URL the sender called, and without a Host header it cannot be rebuilt: set webhooks.scheme.url to that URL';
+  }
+  if (reason !== 'signature mismatch') return undefined;
+  const checked = scheme.kind === 'hubspot-v3' ? hubspotUri(request, configured) : publicUri(request, configured);
+  if (checked === undefined) return undefined;
+  const q = checked.indexOf('?');
+  const shown = q < 0 ? checked : `${checked.slice(0, q)}?…`;
+  return configured === undefined
+    ? `the signature is over the URL the sender called; checked ${shown} (https and the Host header, as webhooks.scheme.url is not set): if the sender calls another URL (http, a proxy's address), set webhooks.scheme.url to it`
+    : `the signature is over the URL the sender called; checked ${shown} (from webhooks.scheme.url)`;
 }
 
 /**

@@ -147,12 +147,28 @@ export interface WebhookEvent {
   /** Shaped exactly as the stream's `read` yields it, so batch and webhooks fill the same rows. */
   record: JsonObject;
   /**
-   * The object was deleted: the record gets `_sdc_deleted_at` (the version, when it has
+   * The object was deleted: the record gets `_sdc_deleted_at` (the event time, when it has
    * none) and its replication key is raised to that time, so no older copy revives it.
    */
   deleted?: boolean;
-  /** The source's version when the record lacks its replication key: the event time. */
-  version?: string;
+  /**
+   * The object's version as the payload gives it apart from the object (RFC 3339, or a
+   * number); used only when the record lacks its replication key. Connectors that know only
+   * the event time may give it here.
+   */
+  version?: string | number;
+  /**
+   * When the event happened, as the sender says: RFC 3339, or epoch seconds (milliseconds
+   * when clearly so). The version of a record that has no other, and the time of a deletion.
+   * The rule is `withVersion` in src/listen/mapping.ts.
+   */
+  time?: string | number;
+}
+
+/** What the listener knows of the connector's streams while mapping: the schemas records are checked against. */
+export interface WebhookMapContext {
+  /** The JSON Schema a stream's records are checked against (resolved or inferred at start), or undefined for an unknown stream. */
+  schemaOf(stream: string): JsonObject | undefined;
 }
 
 /**
@@ -187,8 +203,17 @@ export interface WebhookSpec {
    * want a particular body (a SOAP Ack). Default: 200 with a short text.
    */
   accepted?(request: WebhookRequest): WebhookReply;
-  /** Pure: the records a delivery carries ([] to ignore it). Throwing moves it to the dead letters. */
-  map(delivery: WebhookDelivery): readonly WebhookEvent[];
+  /**
+   * More to say about a refused delivery, for the listener's warning line (e.g. which URL a
+   * scheme that signs the URL checked): never a secret or a signature. Undefined: nothing.
+   */
+  refusalDetail?(request: WebhookRequest, reason: string): string | undefined;
+  /**
+   * Pure: the records a delivery carries ([] to ignore it). Throwing moves it to the dead
+   * letters. `context` gives the schemas records will be checked against, so values that
+   * arrive as text (XML) can be typed by the same schema.
+   */
+  map(delivery: WebhookDelivery, context?: WebhookMapContext): readonly WebhookEvent[];
 }
 
 export type AnyConnector = ConnectorDefinition<object>;

@@ -229,22 +229,25 @@ describe('the mapping', () => {
   const map = (body: JsonObject | string, headers: Record<string, string> = {}) =>
     mapRestDelivery(w, delivery(typeof body === 'string' ? body : JSON.stringify(body), headers));
 
+  // The version_path and time_path values are handed on as found; which becomes the record's
+  // version is the listener's rule (test/rest/webhook-versions.test.ts).
   it('maps each configured event to its stream with the object at object_path', () => {
     expect(map({ type: 'order.created', time: '2026-03-01T09:00:00Z', data: order(1) })).toEqual([
-      { stream: 'orders', record: order(1), version: '2026-03-01T10:00:00Z' },
+      { stream: 'orders', record: order(1), version: '2026-03-01T10:00:00Z', time: '2026-03-01T09:00:00Z' },
     ]);
     expect(map({ type: 'order.updated', data: order(2, '2026-03-02T00:00:00Z') })).toEqual([
       { stream: 'orders', record: order(2, '2026-03-02T00:00:00Z'), version: '2026-03-02T00:00:00Z' },
     ]);
     expect(map({ type: 'customer.created', time: '2026-03-01T09:00:00Z', data: { customer: { id: 'c1', name: 'Ada' } } })).toEqual([
-      { stream: 'customers', record: { id: 'c1', name: 'Ada' }, version: '2026-03-01T09:00:00Z' },
+      { stream: 'customers', record: { id: 'c1', name: 'Ada' }, time: '2026-03-01T09:00:00Z' },
     ]);
   });
 
-  it('marks deletions, with the event time as the version when the object has none', () => {
+  it('marks deletions and hands on the event time, text or epoch number', () => {
     expect(map({ type: 'order.deleted', time: '2026-03-03T00:00:00Z', data: { id: 3 } })).toEqual([
-      { stream: 'orders', record: { id: 3 }, deleted: true, version: '2026-03-03T00:00:00Z' },
+      { stream: 'orders', record: { id: 3 }, deleted: true, time: '2026-03-03T00:00:00Z' },
     ]);
+    expect(map({ type: 'order.deleted', time: 1772496000, data: { id: 3 } })).toEqual([{ stream: 'orders', record: { id: 3 }, deleted: true, time: 1772496000 }]);
   });
 
   it('ignores events the section does not list', () => {
