@@ -20,7 +20,7 @@ import {
   type Failure,
   type RetryPolicy,
 } from './retry.js';
-import type { AuthContext, AuthTarget, HttpMethod, HttpRequest, HttpResponse } from './types.js';
+import type { AuthContext, AuthTarget, HttpMethod, HttpRequest, HttpResponse, Pacer } from './types.js';
 
 /**
  * The one HTTP client every connector uses: pooled keep-alive connections (one undici Agent
@@ -52,6 +52,8 @@ export interface HttpClientOptions {
   signal?: AbortSignal;
   /** A vendor's own rate-limit reset header (delta seconds, epoch seconds/ms or HTTP date). */
   rateLimitResetHeader?: string;
+  /** Paces requests by what responses say of the vendor's budget (shared by a run's clients). */
+  pacer?: Pacer;
   /** Secret values besides the auth provider's (config properties marked secret): scrubbed from errors and recordings. */
   secrets?: readonly string[];
   /** Saves every exchange that got a response. */
@@ -97,6 +99,7 @@ interface Prepared {
   headers: Record<string, string>;
   body: string | Buffer | undefined;
   expectJson: boolean;
+  check: HttpRequest['check'];
 }
 
 /** How one attempt ended: a response (maybe unusable) and/or why it failed. */
@@ -137,6 +140,7 @@ class UndiciHttpClient implements HttpClient {
   private readonly defaultHeaders: Record<string, string>;
   private readonly policy: RetryPolicy;
   private readonly budget: RequestBudget | undefined;
+  private readonly pacer: Pacer | undefined;
   private readonly auth: AuthProvider | undefined;
   private readonly log: Logger;
   /** Secrets an auth provider learnt (an OAuth token), already told to the log. */
@@ -169,6 +173,7 @@ class UndiciHttpClient implements HttpClient {
     this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
     this.budget = options.budget ? new RequestBudget(options.budget, this.now, this.sleep) : undefined;
+    this.pacer = options.pacer;
     this.auth = options.auth;
     this.log = options.log ?? silentLogger;
     this.signal = options.signal;
@@ -232,7 +237,7 @@ class UndiciHttpClient implements HttpClient {
       const rateLimited = f.kind === 'status' && f.rateLimited;
       // Only Retry-After applies to any failure; reset headers describe the rate window and
       // sit on every response of some APIs, so they count only when we were rate limited.
-      const hint = response ? waitHint(response.headers, this.now(), this.resetHeader, rateLimited) : undefined;
+      const hint = f.kind === 'body' ? f.waitMs : response ? waitHint(response.headers, this.now(), this.resetHeader, rateLimited) : undefined;
       if (hint !== undefined && hint > this.policy.maxRetryAfterMs) throw this.tooLongWait(p, f, hint, attempt);
       if (attempt >= this.policy.maxAttempts) throw this.exhausted(p, f, hint, attempt);
 
@@ -267,6 +272,7 @@ class UndiciHttpClient implements HttpClient {
       responseHeaders = replayed.headers;
       body = replayed.body;
     } else {
+      if (this.pacer) await this.pacer.beforeRequest(this.signal);
       if (this.budget) await this.budget.acquire(p.host, this.signal);
       try {
         const res = await this.dispatcher.request({
@@ -320,6 +326,13 @@ class UndiciHttpClient implements HttpClient {
         return { response, failure: { kind: 'not-json', detail }, target };
       }
     }
+    this.pacer?.afterResponse(response);
+    if (status >= 200 && status < 300 && p.check) {
+      const problem = p.check(response);
+      if (problem !== undefined) {
+        return { response, failure: { kind: 'body', detail: this.scrub(problem.detail), retriable: problem.retriable, waitMs: problem.waitMs }, target };
+      }
+    }
     return { response, failure: undefined, target };
   }
 
@@ -365,6 +378,7 @@ class UndiciHttpClient implements HttpClient {
       headers,
       body,
       expectJson: request.expectJson === true,
+      check: request.check,
     };
   }
 

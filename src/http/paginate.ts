@@ -1,5 +1,5 @@
 import { SourceError } from '../errors.js';
-import { isJsonObject, LosslessNumber, type JsonObject, type JsonValue } from '../protocol/json.js';
+import { isJsonObject, LosslessNumber, stringifyJson, type JsonObject, type JsonValue } from '../protocol/json.js';
 import type { HttpClient } from './client.js';
 import { formatBound, type BoundFormat } from './incremental.js';
 import { withParam, type ParamsIn } from './params.js';
@@ -90,6 +90,12 @@ export interface PaginateOptions {
   recordsPath?: string | undefined;
   /** Checked between pages. */
   signal?: AbortSignal | undefined;
+  /**
+   * The API leaves the records path out of a body that has no records (an empty list as a
+   * missing key). Otherwise a body without it is an error: an error envelope answered with
+   * 200 must not pass for an empty page.
+   */
+  recordsOptional?: boolean | undefined;
 }
 
 /** The first page's request: the base request plus size and start counters. */
@@ -176,7 +182,7 @@ export async function* paginate(client: HttpClient, base: HttpRequest, style: Pa
     if (options.signal?.aborted) return;
     const response = await next;
     const body = response.json();
-    const records = recordsAt(body, options.recordsPath, options.stream);
+    const records = recordsAt(body, options.recordsPath, options.stream, options.recordsOptional === true);
     if (counted && previousBody !== undefined && records.length > 0 && response.body.equals(previousBody)) {
       // An API that ignores the offset or page parameter returns the same page for ever.
       throw new SourceError(`stream ${options.stream}: pagination loop: page ${position.index + 1} is identical to the page before it (is the ${describeStyle(style)} parameter ignored?)`);
@@ -223,13 +229,19 @@ export async function* paginateRecords(client: HttpClient, base: HttpRequest, st
   for await (const page of paginate(client, base, style, options)) yield* page.records;
 }
 
-/** The objects at a dotted path of a body; a missing path or a non-object item is the source's error. */
-export function recordsAt(body: JsonValue, path: string | undefined, stream: string): JsonObject[] {
+/**
+ * The objects at a dotted path of a body; a missing path (unless `optional`) or a non-object
+ * item is the source's error, quoting the start of the body so an error envelope says what it is.
+ */
+export function recordsAt(body: JsonValue, path: string | undefined, stream: string, optional = false): JsonObject[] {
   const value = path === undefined || path === '' ? body : valueAt(body, path);
   const where = path === undefined || path === '' ? 'the response body' : `"${path}"`;
   if (value === undefined || value === null) {
-    if (path !== undefined && path !== '' && isJsonObject(body)) return [];
-    throw new SourceError(`stream ${stream}: ${where} holds no records (got ${value === null ? 'null' : 'nothing'})`);
+    if (optional && path !== undefined && path !== '' && isJsonObject(body)) return [];
+    throw new SourceError(
+      `stream ${stream}: ${where} holds no records (got ${value === null ? 'null' : 'nothing'}) in a body starting ${JSON.stringify(stringifyJson(body).slice(0, 200))}` +
+        (path !== undefined && path !== '' ? '; if the API leaves it out when there is nothing, say "records_optional": true' : ''),
+    );
   }
   if (!Array.isArray(value)) throw new SourceError(`stream ${stream}: ${where} is not an array of records`);
   value.forEach((item, i) => {

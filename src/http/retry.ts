@@ -31,7 +31,12 @@ export type Failure =
   | { kind: 'timeout'; phase: 'connect' | 'headers' | 'body' }
   | { kind: 'truncated'; detail: string }
   | { kind: 'not-json'; detail: string }
-  | { kind: 'encoding'; detail: string };
+  | { kind: 'encoding'; detail: string }
+  /**
+   * A 2xx whose body reports a failure (GraphQL `errors`, a vendor's error envelope), as the
+   * request's `check` judged it: retriable or not, with the wait the body asks for.
+   */
+  | { kind: 'body'; detail: string; retriable: boolean; waitMs?: number | undefined };
 
 /** Network error codes worth another attempt: the peer or the path failed, not our request. */
 const RETRIABLE_NETWORK = new Set([
@@ -64,6 +69,8 @@ export function isRetriable(failure: Failure, policy: Pick<RetryPolicy, 'retrySt
       return true;
     case 'encoding':
       return false;
+    case 'body':
+      return failure.retriable;
   }
 }
 
@@ -130,6 +137,8 @@ export function describeFailure(failure: Failure, statusText = ''): string {
       return `body is not valid JSON: ${failure.detail}`;
     case 'encoding':
       return failure.detail;
+    case 'body':
+      return `the body reports an error: ${failure.detail}`;
   }
 }
 

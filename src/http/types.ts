@@ -20,6 +20,30 @@ export interface HttpRequest {
   form?: Readonly<Record<string, string>>;
   /** A 2xx body must be JSON even if the server does not say so; if it is not, the attempt is retried. */
   expectJson?: boolean;
+  /**
+   * Judges a 2xx response whose body may still report a failure (GraphQL answers errors, and
+   * throttling, with 200): undefined when it is usable. A retriable problem is retried like a
+   * 503, after `waitMs` when given; any other fails the request.
+   */
+  check?: (response: HttpResponse) => BodyProblem | undefined;
+}
+
+/** What a request's `check` found wrong with a 2xx body. */
+export interface BodyProblem {
+  detail: string;
+  retriable: boolean;
+  waitMs?: number;
+}
+
+/**
+ * Paces a run's requests by what responses say about the vendor's budget (a GraphQL cost
+ * bucket): shared by every client of a run, so all streams draw on one budget.
+ */
+export interface Pacer {
+  /** Resolves when the next request may leave; rejects when `signal` aborts. */
+  beforeRequest(signal?: AbortSignal): Promise<void>;
+  /** Every response that arrived, 2xx or not. */
+  afterResponse(response: HttpResponse): void;
 }
 
 export interface HttpResponse {
