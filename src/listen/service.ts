@@ -190,7 +190,13 @@ export function serveConnector(
     connector,
     webhooks,
     maxBodyBytes: Math.min(webhooks.maxBodyBytes ?? options.maxBodyBytes, options.maxBodyBytes),
-    verify: (request) => verify(webhooks.scheme, request, list, { toleranceSeconds: options.toleranceSeconds }),
+    verify: (request) => {
+      const result = verify(webhooks.scheme, request, list, { toleranceSeconds: options.toleranceSeconds });
+      if (result.ok) return result;
+      // The connector may know more about why (a scheme that signs the URL names the URL it checked).
+      const detail = webhooks.refusalDetail?.(request, result.reason);
+      return detail === undefined ? result : { ok: false as const, reason: `${result.reason}: ${detail}` };
+    },
   };
 }
 

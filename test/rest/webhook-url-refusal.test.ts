@@ -73,3 +73,43 @@ describe('a refused delivery of a scheme that signs the URL', () => {
     expect(spec({ kind: 'github' }).refusalDetail).toBeUndefined();
   });
 });
+
+describe('sync listen rest with a scheme that signs the URL', () => {
+  it('logs why a delivery signed for another URL is refused, naming the URL checked', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { startListen, tempDir } = await import('../helpers/cli.js');
+    const tmp = tempDir('sync-url-refusal-');
+    try {
+      const config = join(tmp.dir, 'api.json');
+      writeFileSync(
+        config,
+        JSON.stringify({
+          base_url: 'http://127.0.0.1:9',
+          webhook_secret: SECRET,
+          streams: [{ name: 'contacts', path: '/contacts', primary_key: 'id', schema: { properties: { id: { type: 'integer' } } } }],
+          webhooks: { scheme: { kind: 'hubspot-v3' }, event_path: '0.subscriptionType', events: { 'contact.propertyChange': { stream: 'contacts' } } },
+        }),
+      );
+      const listener = await startListen(['rest', '--config', config, '--journal', join(tmp.dir, 'inbox.db'), '--target', `sqlite:${join(tmp.dir, 'x.db')}`], { cwd: tmp.dir });
+      // Signed for the URL the sender believes it calls, over plain HTTP.
+      const body = JSON.stringify([{ subscriptionType: 'contact.propertyChange', objectId: 1 }]);
+      const timestamp = String(Date.now());
+      const signature = createHmac('sha256', SECRET).update(`POST${listener.url}/webhooks/rest${body}${timestamp}`).digest('base64');
+      const response = await fetch(`${listener.url}/webhooks/rest`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hubspot-signature-v3': signature, 'x-hubspot-request-timestamp': timestamp },
+        body,
+      });
+      await response.arrayBuffer();
+      expect(response.status).toBe(401);
+      listener.child.kill('SIGTERM');
+      const result = await listener.done;
+      expect(result.stderr).toMatch(/status=401.*the signature is over the URL the sender called; checked https:\/\/127\.0\.0\.1:\d+\/webhooks\/rest .*set webhooks\.scheme\.url/);
+      expect(result.stderr).not.toContain(SECRET);
+      expect(result.stderr).not.toContain(signature);
+    } finally {
+      tmp.cleanup();
+    }
+  }, 30_000);
+});
