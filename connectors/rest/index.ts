@@ -1,11 +1,11 @@
 import { defineConnector, type ConfigProperty } from '../../src/connector/contract.js';
 import type { JsonObject } from '../../src/protocol/json.js';
-import { SECRET_SETTINGS } from './description.js';
+import { SECRET_SETTINGS } from './description/index.js';
 import { resolveRestStreams } from './streams.js';
 import { resolveRestWebhooks } from './webhooks.js';
 
 export { resolveRestStreams, type ResolveContext } from './streams.js';
-export { parseDescription, type RestDescription, type RestStream, type RestWebhooks, type RestWebhookEvent } from './description.js';
+export { parseDescription, type RestDescription, type RestStream, type RestWebhooks, type RestWebhookEvent } from './description/index.js';
 export { mapRestDelivery, resolveRestWebhooks, restDeliveryId, restWebhookSpec } from './webhooks.js';
 
 /**

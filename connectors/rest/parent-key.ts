@@ -1,5 +1,5 @@
 import { isJsonObject, LosslessNumber, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
-import type { RestWebhookEvent } from './description.js';
+import type { RestWebhookEvent } from './description/index.js';
 
 /**
  * A child stream's record with its parent's key under `as`, as a batch read gives it (there

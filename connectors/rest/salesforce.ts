@@ -1,7 +1,7 @@
 import type { WebhookDelivery, WebhookEvent, WebhookMapContext, WebhookReply } from '../../src/connector/contract.js';
 import { isJsonObject, parseJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import { columnKind } from '../../src/protocol/schema.js';
-import type { RestStream, RestWebhooks } from './description.js';
+import type { RestStream, RestWebhooks } from './description/index.js';
 import { withParentKey } from './parent-key.js';
 import { findAll, parseXml, type XmlElement } from './xml.js';
 

@@ -18,7 +18,7 @@ import { atOrAfter, filtersClientSide, lowerBound, withBound } from '../../src/h
 import { firstPage, paginate, recordsAt } from '../../src/http/paginate.js';
 import type { Logger } from '../../src/log.js';
 import { isJsonObject, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
-import { parseDescription, SECRET_SETTINGS, type RestDescription, type RestParent, type RestRateLimit, type RestStream } from './description.js';
+import { parseDescription, SECRET_SETTINGS, type RestDescription, type RestParent, type RestRateLimit, type RestStream } from './description/index.js';
 import { inferSchema } from './infer-schema.js';
 
 /**

@@ -5,7 +5,7 @@ import { isJsonObject, LosslessNumber, type JsonObject, type JsonValue } from '.
 import { publicUri } from '../../src/listen/verify/headers.js';
 import type { Scheme } from '../../src/listen/verify/index.js';
 import { hubspotUri } from '../../src/listen/verify/vendors.js';
-import { parseDescription, type Handshake, type RestStream, type RestWebhooks } from './description.js';
+import { parseDescription, type Handshake, type RestStream, type RestWebhooks } from './description/index.js';
 import { typeOf, withParentKey } from './parent-key.js';
 import { mapSalesforceOutbound, salesforceAck } from './salesforce.js';
 

@@ -1,0 +1,63 @@
+import type { JsonObject, JsonValue } from '../../../src/protocol/json.js';
+import { parseAuth } from './auth.js';
+import { Checker } from './checker.js';
+import { parseStream } from './stream.js';
+import { SECRET_SETTINGS, WEBHOOK_SECRET_SETTINGS, type RestDescription, type RestRateLimit, type RestStream } from './types.js';
+import { parseWebhooks } from './webhooks.js';
+
+/**
+ * The API description a `rest` config file holds, checked once: every problem is reported
+ * with its JSON path (`streams[1].pagination.cursor_path: required`), then the rest of the
+ * connector works with the typed `RestDescription`. Each part of the language has its own
+ * module and checker: auth, stream (the request), incremental, paging, webhooks.
+ */
+
+export * from './types.js';
+
+const TOP_KEYS = ['base_url', 'headers', 'auth', 'start_date', 'streams', 'refresh_token_file', 'webhooks', 'rate_limit', ...SECRET_SETTINGS, ...WEBHOOK_SECRET_SETTINGS];
+
+/** Reads the description out of a validated config; throws nothing, returns the problems instead. */
+export function parseDescription(config: JsonObject): { description: RestDescription | undefined; problems: string[] } {
+  const c = new Checker();
+  c.unknownKeys(config, '', TOP_KEYS);
+  const baseUrl = c.url(config['base_url'], 'base_url', true);
+  const headers = c.stringMap(config['headers'], 'headers');
+  const auth = parseAuth(c, config['auth'], config);
+  const startDate = c.dateTime(config['start_date'], 'start_date');
+  const streams: RestStream[] = [];
+  const list = config['streams'];
+  if (list === undefined) c.problem('streams', 'required');
+  else if (!Array.isArray(list) || list.length === 0) c.problem('streams', 'must be a non-empty array of streams');
+  else {
+    const names = new Set<string>();
+    list.forEach((raw, i) => {
+      const s = parseStream(c, raw, `streams[${i}]`);
+      if (s === undefined) return;
+      if (names.has(s.name)) c.problem(`streams[${i}].name`, `duplicate stream name ${JSON.stringify(s.name)}`);
+      if (s.parent !== undefined && !names.has(s.parent.stream)) {
+        c.problem(`streams[${i}].parent.stream`, `must name an earlier stream (${names.size ? [...names].join(', ') : 'none before this one'}), got ${JSON.stringify(s.parent.stream)}`);
+      }
+      names.add(s.name);
+      streams.push(s);
+    });
+  }
+  const webhooks = config['webhooks'] === undefined ? undefined : parseWebhooks(c, config['webhooks'], 'webhooks', streams);
+  const rateLimit = parseRateLimit(c, config['rate_limit']);
+  if (c.problems.length > 0 || baseUrl === undefined || auth === undefined) return { description: undefined, problems: c.problems };
+  return { description: { baseUrl: baseUrl.replace(/\/+$/, ''), headers, auth, startDate, streams, webhooks, rateLimit }, problems: [] };
+}
+
+function parseRateLimit(c: Checker, raw: JsonValue | undefined): RestRateLimit {
+  if (raw === undefined || !c.object(raw, 'rate_limit')) return {};
+  c.unknownKeys(raw, 'rate_limit', ['requests_per_second', 'max_concurrent', 'reset_header']);
+  const perSecond = c.number(raw['requests_per_second'], 'rate_limit.requests_per_second', 0.001);
+  const concurrent = c.number(raw['max_concurrent'], 'rate_limit.max_concurrent', 1);
+  if (concurrent !== undefined && !Number.isInteger(concurrent)) c.problem('rate_limit.max_concurrent', 'must be an integer');
+  const header = c.string(raw['reset_header'], 'rate_limit.reset_header', false);
+  return {
+    ...(perSecond === undefined ? {} : { requestsPerSecond: perSecond }),
+    ...(concurrent === undefined ? {} : { maxConcurrent: concurrent }),
+    ...(header === undefined ? {} : { resetHeader: header }),
+  };
+}
+

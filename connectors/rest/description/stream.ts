@@ -1,0 +1,56 @@
+import { isJsonObject, type JsonObject, type JsonValue } from '../../../src/protocol/json.js';
+import type { Checker } from './checker.js';
+import { parseIncremental } from './incremental.js';
+import { parsePagination } from './paging.js';
+import type { RestParent, RestStream } from './types.js';
+
+/** `streams[]`: one stream's request, keys, schema and parent. */
+
+const STREAM_KEYS = [
+  'name', 'path', 'method', 'records_path', 'primary_key', 'replication_key', 'sorted', 'start_date',
+  'incremental', 'pagination', 'params', 'body', 'schema', 'description', 'parent',
+];
+const SNAKE = /^[a-z][a-z0-9_]*$/;
+
+export function parseStream(c: Checker, raw: JsonValue, at: string): RestStream | undefined {
+  if (!c.object(raw, at)) return undefined;
+  c.unknownKeys(raw, at, STREAM_KEYS);
+  const name = c.string(raw['name'], `${at}.name`, true);
+  if (name !== undefined && !SNAKE.test(name)) c.problem(`${at}.name`, `must be snake_case (a-z, 0-9, _), it names tables and bookmarks (got ${JSON.stringify(name)})`);
+  const path = c.string(raw['path'], `${at}.path`, true);
+  const description = c.string(raw['description'], `${at}.description`, false);
+  const method = (c.oneOf(raw['method'], `${at}.method`, ['GET', 'POST'], false) ?? 'GET') as 'GET' | 'POST';
+  const recordsPath = c.string(raw['records_path'], `${at}.records_path`, false);
+  const primaryKey = c.keyList(raw['primary_key'], `${at}.primary_key`);
+  const replicationKey = c.string(raw['replication_key'], `${at}.replication_key`, false);
+  const sorted = c.boolean(raw['sorted'], `${at}.sorted`) ?? false;
+  const startDate = c.dateTime(raw['start_date'], `${at}.start_date`);
+  const params: Record<string, string | number | boolean> = {};
+  if (raw['params'] !== undefined && c.object(raw['params'], `${at}.params`)) {
+    for (const [k, v] of Object.entries(raw['params'])) {
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') params[k] = v;
+      else c.problem(`${at}.params.${k}`, 'must be a string, number or boolean');
+    }
+  }
+  const body = raw['body'] === undefined ? undefined : c.object(raw['body'], `${at}.body`) ? raw['body'] : undefined;
+  const schema = raw['schema'] === undefined ? undefined : c.object(raw['schema'], `${at}.schema`) ? raw['schema'] : undefined;
+  if (schema !== undefined && !isJsonObject(schema['properties'])) c.problem(`${at}.schema.properties`, 'required: a JSON Schema of one record, an object with "properties"');
+  const incremental = parseIncremental(c, raw['incremental'], `${at}.incremental`, replicationKey);
+  const pagination = parsePagination(c, raw['pagination'], `${at}.pagination`, replicationKey, incremental);
+  const parent = parseParent(c, raw['parent'], `${at}.parent`);
+  if (parent !== undefined && path !== undefined && !path.includes('{parent}') && !Object.values(params).some((v) => v === '{parent}')) {
+    c.problem(`${at}.path`, 'a child stream must use {parent} in its path or in a param value');
+  }
+  if (name === undefined || path === undefined || primaryKey === undefined || pagination === undefined) return undefined;
+  return { name, description, path, method, recordsPath, primaryKey, replicationKey, sorted, startDate, incremental, pagination, params, body, schema, parent };
+}
+
+function parseParent(c: Checker, raw: JsonValue | undefined, at: string): RestParent | undefined {
+  if (raw === undefined || !c.object(raw, at)) return undefined;
+  c.unknownKeys(raw, at, ['stream', 'key', 'as']);
+  const stream = c.string(raw['stream'], `${at}.stream`, true);
+  const key = c.string(raw['key'], `${at}.key`, true);
+  const as = c.string(raw['as'], `${at}.as`, true);
+  return stream === undefined || key === undefined || as === undefined ? undefined : { stream, key, as };
+}
+
