@@ -34,7 +34,7 @@ export function createLogger(options: LoggerOptions): Logger {
     if (RANK[level] < min) return;
     options.beforeWrite?.();
     if (options.format === 'json') {
-      options.write(JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields }) + '\n');
+      options.write(jsonLogLine(level, message, fields));
       return;
     }
     const prefix = level === 'info' ? '' : `${level === 'warn' ? 'warning' : level}: `;
@@ -49,6 +49,14 @@ export function createLogger(options: LoggerOptions): Logger {
   };
   if (options.redact) logger.redact = options.redact;
   return logger;
+}
+
+/**
+ * One JSON log line: `time`, `level` and `msg` first, then the fields. Shared by the logger
+ * and the CLI's error report, so a reader of `--log-format json` sees a single shape.
+ */
+export function jsonLogLine(level: LogLevel, message: string, fields?: Readonly<Record<string, unknown>>): string {
+  return JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields }) + '\n';
 }
 
 /** A logger that drops everything, for library use and tests. */

@@ -1,6 +1,13 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BusyError, ExitCode, SyncError, type ExitCodeValue } from '../errors.js';
+import { jsonLogLine } from '../log.js';
+import type { InboxFlags } from './inbox-command.js';
 import { scrub, type CliIo } from './io.js';
+import type { ListenFlags } from './listen-command.js';
+import { ifGiven, LOG_FORMATS, OptionReader, readOutputOptions } from './options.js';
+import type { RunFlags } from './run-command.js';
+import type { StateFlags } from './state-command.js';
+import type { TargetFlags } from './target-command.js';
 
 /**
  * The command line: commander wiring only. Each command's module is imported when that
@@ -52,22 +59,26 @@ Examples:
   sync inbox replay --since 2026-03-01T00:00:00Z   # push stored deliveries into the target again
   sync inbox prune --status dead --older-than 30d  # forget old dead letters`;
 
+const OUTPUT_FORMATS = ['text', 'json'] as const;
+const DELIVERY_STATUSES = ['pending', 'done', 'dead'] as const;
+
 function withOutputOptions(command: Command): Command {
   return command
     .option('-q, --quiet', 'only warnings and errors on stderr; no progress, no summary')
-    .addOption(new Option('--log-format <format>', 'log lines on stderr as text or JSON').choices(['text', 'json']).default('text'))
+    .addOption(new Option('--log-format <format>', 'log lines (and errors) on stderr as text or JSON').choices(LOG_FORMATS).default('text'))
     .option('--debug', 'debug logging, and stack traces for errors');
 }
 
-function buildProgram(io: CliIo, debug: { on: boolean }): Command {
+function buildProgram(io: CliIo, output: ReportOptions): Command {
   const program = new Command('sync')
     .description('Batch and trigger syncs from SaaS APIs into SQLite, files or any Singer target.')
     .version(VERSION, '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
+      // Commander's own errors are reported by `report`, in the format the logs use.
+      outputError: () => {},
     });
 
   withOutputOptions(
@@ -86,13 +97,14 @@ function buildProgram(io: CliIo, debug: { on: boolean }): Command {
       .option('--about', "print the connector's streams and settings and exit")
       .option('--record <dir>', 'save every HTTP exchange in DIR, secrets redacted (for tests and bug reports)')
       .option('--replay <dir>', 'answer HTTP requests from the exchanges saved in DIR, with no network')
-      .addOption(new Option('--format <format>', 'format of --about').choices(['text', 'json']).default('text')),
+      .addOption(new Option('--format <format>', 'format of --about').choices(OUTPUT_FORMATS).default('text')),
   )
     .addHelpText('after', RUN_EXAMPLES)
-    .action(async (connector: string, flags: Record<string, unknown>) => {
-      debug.on = flags['debug'] === true;
+    .action(async (connector: string, _options: unknown, command: Command) => {
+      const flags = readRunFlags(command);
+      output.debug ||= flags.debug === true;
       const { runCommand } = await import('./run-command.js');
-      await runCommand(connector, flags as unknown as import('./run-command.js').RunFlags, io);
+      await runCommand(connector, flags, io);
     });
 
   withOutputOptions(
@@ -105,10 +117,11 @@ function buildProgram(io: CliIo, debug: { on: boolean }): Command {
       .option('--batch-size <records>', 'records per commit (a batch also commits once its rows pass 4 MiB)', '5000'),
   )
     .addHelpText('after', TARGET_EXAMPLES)
-    .action(async (spec: string, flags: Record<string, unknown>) => {
-      debug.on = flags['debug'] === true;
+    .action(async (spec: string, _options: unknown, command: Command) => {
+      const flags = readTargetFlags(command);
+      output.debug ||= flags.debug === true;
       const { targetCommand } = await import('./target-command.js');
-      await targetCommand(spec, flags as unknown as import('./target-command.js').TargetFlags, io);
+      await targetCommand(spec, flags, io);
     });
 
   withOutputOptions(
@@ -126,10 +139,11 @@ function buildProgram(io: CliIo, debug: { on: boolean }): Command {
       .option('--retain <duration>', 'keep done deliveries this long, for deduplication and sync inbox: 7d, 72h, 90m, or forever', '7d'),
   )
     .addHelpText('after', LISTEN_EXAMPLES)
-    .action(async (connectors: string[], flags: Record<string, unknown>) => {
-      debug.on = flags['debug'] === true;
+    .action(async (connectors: string[], _options: unknown, command: Command) => {
+      const flags = readListenFlags(command);
+      output.debug ||= flags.debug === true;
       const { listenCommand } = await import('./listen-command.js');
-      await listenCommand(connectors, flags as unknown as import('./listen-command.js').ListenFlags, io);
+      await listenCommand(connectors, flags, io);
     });
 
   withOutputOptions(
@@ -141,18 +155,19 @@ function buildProgram(io: CliIo, debug: { on: boolean }): Command {
       .option('--id <delivery-id>', "only the delivery with this id (the sender's, e.g. webhook-id)")
       .option('--since <time>', 'only deliveries received since: an RFC 3339 time, or a duration such as 30m, 2h, 7d')
       .option('--connector <name>', 'only deliveries for this connector')
-      .addOption(new Option('--status <status>', 'only deliveries in this state').choices(['pending', 'done', 'dead']))
+      .addOption(new Option('--status <status>', 'only deliveries in this state').choices(DELIVERY_STATUSES))
       .option('--limit <n>', 'list at most n deliveries')
       .option('--older-than <duration>', 'prune: only deliveries received longer ago than this (default 7d)')
       .option('-c, --config <file>', 'replay, retry-dead: settings of connectors whose webhooks come from their config (rest)')
       .option('-t, --target <spec>', 'replay, retry-dead: where records go', 'sqlite:sync.db')
-      .addOption(new Option('--format <format>', 'list, show: text or JSON').choices(['text', 'json']).default('text')),
+      .addOption(new Option('--format <format>', 'list, show: text or JSON').choices(OUTPUT_FORMATS).default('text')),
   )
     .addHelpText('after', INBOX_EXAMPLES)
-    .action(async (action: string, flags: Record<string, unknown>) => {
-      debug.on = flags['debug'] === true;
+    .action(async (action: string, _options: unknown, command: Command) => {
+      const flags = readInboxFlags(command);
+      output.debug ||= flags.debug === true;
       const { inboxCommand } = await import('./inbox-command.js');
-      await inboxCommand(action, flags as unknown as import('./inbox-command.js').InboxFlags, io);
+      await inboxCommand(action, flags, io);
     });
 
   program
@@ -166,9 +181,9 @@ function buildProgram(io: CliIo, debug: { on: boolean }): Command {
     .option('--stream <name>', 'for clear: clear only this stream\'s bookmark')
     .option('--file <file>', 'for set: read the new state from this file')
     .addHelpText('after', STATE_EXAMPLES)
-    .action(async (action: string, connector: string, value: string | undefined, flags: Record<string, unknown>) => {
+    .action(async (action: string, connector: string, value: string | undefined, _options: unknown, command: Command) => {
       const { stateCommand } = await import('./state-command.js');
-      await stateCommand(action, connector, value, flags as unknown as import('./state-command.js').StateFlags, io);
+      await stateCommand(action, connector, value, readStateFlags(command), io);
     });
 
   program.addHelpText(
@@ -188,8 +203,9 @@ Exit codes: 0 ok, 1 the sync failed, 2 usage or configuration error,
 
 /** Runs the command line and returns the exit code. */
 export async function main(argv: string[], io: CliIo): Promise<ExitCodeValue> {
-  const debug = { on: argv.includes('--debug') };
-  const program = buildProgram(io, debug);
+  // Known before parsing, so that errors in the command line itself are reported as asked.
+  const output: ReportOptions = { debug: argv.includes('--debug'), json: asksForJsonLogs(argv) };
+  const program = buildProgram(io, output);
   try {
     if (argv.length === 0) {
       program.outputHelp();
@@ -198,32 +214,148 @@ export async function main(argv: string[], io: CliIo): Promise<ExitCodeValue> {
     await program.parseAsync(argv, { from: 'user' });
     return ExitCode.ok;
   } catch (err) {
-    return report(err, io, debug.on);
+    return report(err, io, output);
   }
 }
 
-function report(err: unknown, io: CliIo, debug: boolean): ExitCodeValue {
-  const write = (line: string): void => void io.stderr.write(scrub(line, io.secrets) + '\n');
+interface ReportOptions {
+  /** Stack traces with errors. */
+  debug: boolean;
+  /** Errors as JSON lines, like the log lines of `--log-format json`. */
+  json: boolean;
+}
+
+/** `--log-format json` (or `=json`) before any `--`: the option's value as commander will read it. */
+function asksForJsonLogs(argv: readonly string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') return false;
+    if (arg === '--log-format=json' || (arg === '--log-format' && argv[i + 1] === 'json')) return true;
+  }
+  return false;
+}
+
+/** What went wrong, as the error line says it. */
+interface Failure {
+  kind: string;
+  message: string;
+  details: readonly string[];
+  exitCode: ExitCodeValue;
+  stack: string | undefined;
+}
+
+function report(err: unknown, io: CliIo, output: ReportOptions): ExitCodeValue {
+  const failure = describeFailure(err);
+  if (failure === undefined) return ExitCode.ok;
+  const stack = output.debug ? failure.stack : undefined;
+  if (output.json) {
+    const fields = { kind: failure.kind, exit_code: failure.exitCode, details: failure.details, ...(stack ? { stack } : {}) };
+    io.stderr.write(scrub(jsonLogLine('error', failure.message, fields), io.secrets));
+  } else {
+    const lines = [`sync: ${failure.kind}: ${failure.message}`, ...failure.details.map((d) => `  ${d}`), ...(stack ? [stack] : [])];
+    io.stderr.write(scrub(lines.join('\n') + '\n', io.secrets));
+  }
+  return failure.exitCode;
+}
+
+/** Undefined for what is no failure: help or the version, printed as asked. */
+function describeFailure(err: unknown): Failure | undefined {
   if (err instanceof CommanderError) {
-    // Commander has already printed its message (or the help, or the version).
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return ExitCode.ok;
-    return ExitCode.usage;
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return undefined;
+    return {
+      kind: 'usage error',
+      message: err.message.replace(/^error: /, ''),
+      details: ['(run with --help for usage)'],
+      exitCode: ExitCode.usage,
+      stack: undefined,
+    };
   }
   if (err instanceof SyncError) {
-    const label =
+    const kind =
       err.exitCode === ExitCode.usage ? 'usage error'
       : err instanceof BusyError ? 'busy'
       : err.exitCode === ExitCode.tempFail ? 'retry later'
       : err.exitCode >= 128 ? 'stopped'
       : 'error';
-    write(`sync: ${label}: ${err.message}`);
-    for (const d of err.details) write(`  ${d}`);
-    if (debug && err.stack) write(err.stack);
-    return err.exitCode;
+    return { kind, message: err.message, details: err.details, exitCode: err.exitCode, stack: err.stack };
   }
   const e = err instanceof Error ? err : new Error(String(err));
-  write(`sync: internal error: ${e.message}`);
-  if (debug && e.stack) write(e.stack);
-  else write('  (this is a bug in sync: rerun with --debug for the stack trace, and please report it)');
-  return ExitCode.failed;
+  return {
+    kind: 'internal error',
+    message: e.message,
+    details: ['(this is a bug in sync: rerun with --debug for the stack trace, and please report it)'],
+    exitCode: ExitCode.failed,
+    stack: e.stack,
+  };
+}
+
+function readRunFlags(command: Command): RunFlags {
+  const o = new OptionReader(command);
+  return {
+    ...readOutputOptions(o),
+    target: o.textWithDefault('target'),
+    ...ifGiven('config', o.text('config')),
+    ...ifGiven('streams', o.text('streams')),
+    ...ifGiven('catalog', o.text('catalog')),
+    ...ifGiven('state', o.text('state')),
+    ...ifGiven('stateId', o.text('stateId')),
+    fullRefresh: o.switch('fullRefresh'),
+    discover: o.switch('discover'),
+    about: o.switch('about'),
+    ...ifGiven('format', o.choice('format', OUTPUT_FORMATS)),
+    ...ifGiven('record', o.text('record')),
+    ...ifGiven('replay', o.text('replay')),
+  };
+}
+
+function readTargetFlags(command: Command): TargetFlags {
+  const o = new OptionReader(command);
+  return {
+    ...readOutputOptions(o),
+    stateId: o.textWithDefault('stateId'),
+    validate: o.switch('validate'),
+    batchSize: o.textWithDefault('batchSize'),
+  };
+}
+
+function readListenFlags(command: Command): ListenFlags {
+  const o = new OptionReader(command);
+  return {
+    ...readOutputOptions(o),
+    port: o.textWithDefault('port'),
+    host: o.textWithDefault('host'),
+    target: o.textWithDefault('target'),
+    journal: o.textWithDefault('journal'),
+    ...ifGiven('config', o.text('config')),
+    maxBody: o.textWithDefault('maxBody'),
+    requestTimeout: o.textWithDefault('requestTimeout'),
+    ...ifGiven('retain', o.text('retain')),
+  };
+}
+
+function readInboxFlags(command: Command): InboxFlags {
+  const o = new OptionReader(command);
+  return {
+    ...readOutputOptions(o),
+    journal: o.textWithDefault('journal'),
+    ...ifGiven('id', o.text('id')),
+    ...ifGiven('since', o.text('since')),
+    ...ifGiven('connector', o.text('connector')),
+    ...ifGiven('status', o.choice('status', DELIVERY_STATUSES)),
+    ...ifGiven('limit', o.text('limit')),
+    ...ifGiven('olderThan', o.text('olderThan')),
+    ...ifGiven('config', o.text('config')),
+    target: o.textWithDefault('target'),
+    format: o.choice('format', OUTPUT_FORMATS) ?? 'text',
+  };
+}
+
+function readStateFlags(command: Command): StateFlags {
+  const o = new OptionReader(command);
+  return {
+    target: o.textWithDefault('target'),
+    ...ifGiven('stateId', o.text('stateId')),
+    ...ifGiven('stream', o.text('stream')),
+    ...ifGiven('file', o.text('file')),
+  };
 }
