@@ -14,8 +14,10 @@ import {
   type HttpClientOptions,
   type HttpRequest,
 } from '../../src/http/index.js';
-import { atOrAfter, filtersClientSide, lowerBound, withBound } from '../../src/http/incremental.js';
-import { firstPage, paginate, recordsAt } from '../../src/http/paginate.js';
+import { CostBucket, graphqlCheck } from '../../src/http/graphql.js';
+import { atOrAfter, filtersClientSide, formatBound, lowerBound, withBound } from '../../src/http/incremental.js';
+import { fillJson, fillText, TemplateError, type Quoting, type TemplateValues } from '../../src/http/template.js';
+import { firstPage, paginate, recordsAt, valueAt } from '../../src/http/paginate.js';
 import type { Logger } from '../../src/log.js';
 import { isJsonObject, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import { parseDescription, SECRET_SETTINGS, type RestDescription, type RestParent, type RestRateLimit, type RestStream } from './description/index.js';
@@ -47,6 +49,8 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
   }
   const auth = makeAuth(description, config, ctx.log);
   const secrets = SECRET_SETTINGS.map((s) => config[s]).filter((v): v is string => typeof v === 'string' && v.length >= 4);
+  // One cost bucket per run for GraphQL APIs: every stream's queries draw on the same budget.
+  const pacer = description.streams.some((s) => s.graphql !== undefined) ? new CostBucket() : undefined;
   const clientFor = (log: Logger, signal: AbortSignal): HttpClient =>
     createHttpClient({
       ...ctx.http,
@@ -56,6 +60,7 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
       signal,
       secrets,
       ...(auth === undefined ? {} : { auth }),
+      ...(pacer === undefined ? {} : { pacer }),
       ...budgetOf(description.rateLimit),
     });
 
@@ -76,10 +81,11 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
       }
     }
     const link = stream.parent;
+    const withParent = link === undefined ? schema : withParentProperty(schema, link.as);
     const definition = defineStream<JsonObject>({
       name: stream.name,
       ...(stream.description === undefined ? {} : { description: stream.description }),
-      schema: link === undefined ? schema : withParentProperty(schema, link.as),
+      schema: stream.deletedWhen === undefined ? withParent : withDeletedProperty(withParent),
       keyProperties: stream.primaryKey,
       ...(stream.replicationKey === undefined ? {} : { replicationKey: stream.replicationKey }),
       sorted: stream.sorted,
@@ -123,12 +129,9 @@ async function* readChildren(
   }
 }
 
-/** The stream's request for one parent: `{parent}` in the path and in param values replaced. */
-function forParent(stream: RestStream, value: JsonValue): RestStream {
-  const text = partitionKey(value);
-  const params: Record<string, string | number | boolean> = {};
-  for (const [k, v] of Object.entries(stream.params)) params[k] = v === '{parent}' ? text : v;
-  return { ...stream, path: stream.path.replaceAll('{parent}', encodeURIComponent(text)), params };
+/** The stream for one parent: `{parent}` stands for the parent's key wherever the request uses it. */
+function forParent(stream: RestStream, value: JsonValue): ParentBound {
+  return { ...stream, parentValue: typeof value === 'number' ? value : partitionKey(value) };
 }
 
 function partitionKey(value: JsonValue | undefined): string {
@@ -172,28 +175,39 @@ class Samples {
 }
 
 /** The records of a stream's first page: one request. */
-async function firstPageRecords(client: HttpClient, stream: RestStream): Promise<JsonObject[]> {
-  const { request } = firstPage(baseRequest(stream), stream.pagination);
+async function firstPageRecords(client: HttpClient, stream: ParentBound): Promise<JsonObject[]> {
+  const { request } = firstPage(baseRequest(stream, {}), stream.pagination);
   const response = await client.request({ ...request, expectJson: true });
-  return recordsAt(response.json(), stream.recordsPath, stream.name);
+  return recordsAt(response.json(), stream.recordsPath, stream.name, stream.recordsOptional);
 }
 
 /** The stream's records, a page at a time. */
-async function* readStream(stream: RestStream, description: RestDescription, ctx: StreamContext<JsonObject>, client: HttpClient): AsyncGenerator<JsonObject[]> {
+async function* readStream(stream: ParentBound, description: RestDescription, ctx: StreamContext<JsonObject>, client: HttpClient): AsyncGenerator<JsonObject[]> {
   try {
     const rule = stream.incremental;
     const key = stream.replicationKey;
     let bound: JsonValue | undefined;
-    let request = baseRequest(stream);
+    const values: TemplateValues = {};
     if (rule !== undefined && key !== undefined) {
       bound = lowerBound(ctx.bookmark, stream.startDate ?? description.startDate, rule);
-      request = withBound(request, bound, rule);
-      if (bound !== undefined) ctx.log.debug(`stream ${stream.name}: reading ${key} >= ${JSON.stringify(bound)}`);
+      if (bound !== undefined && bound !== null) {
+        if (rule.template === true) values.bookmark = formatBound(bound, rule.format);
+        ctx.log.debug(`stream ${stream.name}: reading ${key} >= ${JSON.stringify(bound)}`);
+      }
     }
+    let request = baseRequest(stream, values, rule?.quoting);
+    if (rule !== undefined && rule.template !== true) request = withBound(request, bound, rule);
     const filter = rule !== undefined && key !== undefined && bound !== undefined && filtersClientSide(rule);
-    const pages = paginate(client, request, stream.pagination, { stream: stream.name, recordsPath: stream.recordsPath, signal: ctx.signal });
+    const deleted = stream.deletedWhen === undefined ? undefined : deletionMarker(stream.deletedWhen, key, ctx.startedAt);
+    const pages = paginate(client, request, stream.pagination, {
+      stream: stream.name,
+      recordsPath: stream.recordsPath,
+      signal: ctx.signal,
+      recordsOptional: stream.recordsOptional,
+    });
     for await (const page of pages) {
-      const records = filter ? page.records.filter((record) => atOrAfter(record, key, bound)) : page.records;
+      let records = filter ? page.records.filter((record) => atOrAfter(record, key, bound)) : page.records;
+      if (deleted !== undefined) records = records.map(deleted);
       if (records.length > 0) yield records;
     }
   } finally {
@@ -201,14 +215,57 @@ async function* readStream(stream: RestStream, description: RestDescription, ctx
   }
 }
 
-function baseRequest(stream: RestStream): HttpRequest {
-  return {
-    method: stream.method,
-    path: stream.path,
-    query: stream.params,
-    ...(stream.body === undefined ? {} : { body: stream.body }),
+/** A described stream, with the key of the parent it is read for (child streams). */
+type ParentBound = RestStream & { parentValue?: string | number };
+
+/**
+ * The stream's first request: the description's path, params and body (a GraphQL query as
+ * `{query, variables}`), with `{bookmark}` and `{parent}` written where they stand.
+ */
+function baseRequest(stream: ParentBound, values: TemplateValues, quoting: Quoting = 'none'): HttpRequest {
+  const all: TemplateValues = { ...values, ...(stream.parentValue === undefined ? {} : { parent: stream.parentValue }) };
+  try {
+    const inPath: TemplateValues = {};
+    if (all.bookmark !== undefined) inPath.bookmark = encodeURIComponent(String(all.bookmark));
+    if (all.parent !== undefined) inPath.parent = encodeURIComponent(String(all.parent));
+    const query: Record<string, string | number | boolean> = {};
+    for (const [k, v] of Object.entries(stream.params)) query[k] = typeof v === 'string' ? fillText(v, all, quoting) : v;
+    const body = stream.graphql === undefined ? stream.body : { query: stream.graphql.query, variables: stream.graphql.variables };
+    return {
+      method: stream.method,
+      path: fillText(stream.path, inPath, 'none'),
+      query,
+      ...(body === undefined ? {} : { body: fillJson(body, all, quoting) as JsonObject }),
+      ...(stream.graphql === undefined ? {} : { check: graphqlCheck({ retriableCodes: stream.graphql.retriableCodes }) }),
+    };
+  } catch (err) {
+    if (err instanceof TemplateError) throw new UsageError(`stream ${stream.name}: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * Marks a record that meets `deleted_when` as deleted: `_sdc_deleted_at` is its replication-key
+ * value when that is a time (when it was last changed, which the deletion was), else the run's start.
+ */
+function deletionMarker(rule: NonNullable<RestStream['deletedWhen']>, key: string | undefined, startedAt: Date): (record: JsonObject) => JsonObject {
+  const wanted = rule.values.map((v) => stringifyJson(v));
+  const fallback = startedAt.toISOString();
+  return (record) => {
+    const value = valueAt(record, rule.path);
+    if (value === undefined || !wanted.includes(stringifyJson(value))) return record;
+    const at = key === undefined ? undefined : record[key];
+    return { ...record, [DELETED_AT]: typeof at === 'string' && at !== '' ? at : fallback };
   };
 }
+
+function withDeletedProperty(schema: JsonObject): JsonObject {
+  const properties = isJsonObject(schema['properties']) ? schema['properties'] : {};
+  if (Object.hasOwn(properties, DELETED_AT)) return schema;
+  return { ...schema, properties: { ...properties, [DELETED_AT]: { type: ['null', 'string'], format: 'date-time' } } };
+}
+
+const DELETED_AT = '_sdc_deleted_at';
 
 function makeAuth(description: RestDescription, config: JsonObject, log: Logger): AuthProvider | undefined {
   const setting = (name: string): string => {

@@ -2,6 +2,7 @@ import { formatInstant, parseInstant } from '../protocol/instant.js';
 import { LosslessNumber, type JsonObject, type JsonValue } from '../protocol/json.js';
 import { compareBookmarkValues } from '../protocol/state.js';
 import { withParam, type ParamsIn } from './params.js';
+import type { Quoting } from './template.js';
 import type { HttpRequest } from './types.js';
 
 /**
@@ -25,6 +26,10 @@ export interface IncrementalRule {
   lookbackMinutes?: number | undefined;
   /** Filter records client-side even though the API filters (it rounds, or ignores the parameter). */
   clientFilter?: boolean | undefined;
+  /** The request writes the bound itself where `{bookmark}` stands (template.ts): the API filters. */
+  template?: boolean | undefined;
+  /** How the bound is written into that text (SOQL, search syntax). */
+  quoting?: Quoting | undefined;
 }
 
 /**
@@ -81,7 +86,7 @@ export function withBound(request: HttpRequest, bound: JsonValue | undefined, ru
 
 /** Whether the client has to drop records older than the bound itself. */
 export function filtersClientSide(rule: IncrementalRule): boolean {
-  return rule.param === undefined || rule.clientFilter === true;
+  return (rule.param === undefined && rule.template !== true) || rule.clientFilter === true;
 }
 
 /**

@@ -99,6 +99,6 @@ describe('child streams of a rest description', () => {
     expect(parseDescription(bad).problems).toContain('streams[0].parent.stream: must name an earlier stream (none before this one), got "projects"');
     const noPlaceholder = description('http://127.0.0.1:9');
     ((noPlaceholder['streams'] as JsonObject[])[1] as JsonObject)['path'] = '/tasks';
-    expect(parseDescription(noPlaceholder).problems).toEqual(['streams[1].path: a child stream must use {parent} in its path or in a param value']);
+    expect(parseDescription(noPlaceholder).problems).toEqual(['streams[1].path: a child stream must use {parent} in its path, a param value, the body or the GraphQL variables']);
   });
 });

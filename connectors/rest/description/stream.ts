@@ -1,14 +1,16 @@
 import { isJsonObject, type JsonObject, type JsonValue } from '../../../src/protocol/json.js';
 import type { Checker } from './checker.js';
 import { parseIncremental } from './incremental.js';
+import { parseDeletedWhen } from './deletes.js';
 import { parsePagination } from './paging.js';
+import { parseGraphql, requestUsesBookmark } from './request.js';
 import type { RestParent, RestStream } from './types.js';
 
 /** `streams[]`: one stream's request, keys, schema and parent. */
 
 const STREAM_KEYS = [
   'name', 'path', 'method', 'records_path', 'primary_key', 'replication_key', 'sorted', 'start_date',
-  'incremental', 'pagination', 'params', 'body', 'schema', 'description', 'parent',
+  'incremental', 'pagination', 'params', 'body', 'schema', 'description', 'parent', 'graphql', 'records_optional', 'deleted_when',
 ];
 const SNAKE = /^[a-z][a-z0-9_]*$/;
 
@@ -35,14 +37,28 @@ export function parseStream(c: Checker, raw: JsonValue, at: string): RestStream 
   const body = raw['body'] === undefined ? undefined : c.object(raw['body'], `${at}.body`) ? raw['body'] : undefined;
   const schema = raw['schema'] === undefined ? undefined : c.object(raw['schema'], `${at}.schema`) ? raw['schema'] : undefined;
   if (schema !== undefined && !isJsonObject(schema['properties'])) c.problem(`${at}.schema.properties`, 'required: a JSON Schema of one record, an object with "properties"');
-  const incremental = parseIncremental(c, raw['incremental'], `${at}.incremental`, replicationKey);
+  const graphql = parseGraphql(c, raw['graphql'], `${at}.graphql`);
+  if (graphql !== undefined && (raw['method'] !== undefined || raw['body'] !== undefined)) {
+    c.problem(`${at}.graphql`, 'a GraphQL stream is a POST of {query, variables}: leave out method and body');
+  }
+  const usesBookmark = requestUsesBookmark(path ?? '', params, graphql === undefined ? body : graphql.variables);
+  const incremental = parseIncremental(c, raw['incremental'], `${at}.incremental`, replicationKey, usesBookmark);
+  const recordsOptional = c.boolean(raw['records_optional'], `${at}.records_optional`) ?? false;
+  const deletedWhen = parseDeletedWhen(c, raw['deleted_when'], `${at}.deleted_when`);
   const pagination = parsePagination(c, raw['pagination'], `${at}.pagination`, replicationKey, incremental);
   const parent = parseParent(c, raw['parent'], `${at}.parent`);
-  if (parent !== undefined && path !== undefined && !path.includes('{parent}') && !Object.values(params).some((v) => v === '{parent}')) {
-    c.problem(`${at}.path`, 'a child stream must use {parent} in its path or in a param value');
+  if (parent !== undefined && path !== undefined && !usesParent(path, params, graphql === undefined ? body : graphql.variables)) {
+    c.problem(`${at}.path`, 'a child stream must use {parent} in its path, a param value, the body or the GraphQL variables');
   }
   if (name === undefined || path === undefined || primaryKey === undefined || pagination === undefined) return undefined;
-  return { name, description, path, method, recordsPath, primaryKey, replicationKey, sorted, startDate, incremental, pagination, params, body, schema, parent };
+  return {
+    name, description, path, method: graphql === undefined ? method : 'POST', recordsPath, primaryKey, replicationKey, sorted, startDate,
+    incremental, pagination, params, body, schema, parent, graphql, recordsOptional, deletedWhen,
+  };
+}
+
+function usesParent(path: string, params: Record<string, string | number | boolean>, body: JsonObject | undefined): boolean {
+  return [path, ...Object.values(params).map(String), JSON.stringify(body ?? {})].some((t) => t.includes('{parent}'));
 }
 
 function parseParent(c: Checker, raw: JsonValue | undefined, at: string): RestParent | undefined {

@@ -1,7 +1,7 @@
 import type { IncrementalRule } from '../../../src/http/incremental.js';
 import type { PaginationStyle } from '../../../src/http/paginate.js';
 import type { Scheme } from '../../../src/listen/verify/index.js';
-import type { JsonObject } from '../../../src/protocol/json.js';
+import type { JsonObject, JsonValue } from '../../../src/protocol/json.js';
 
 /** The typed description the rest of the connector works with, once every part is checked. */
 
@@ -29,6 +29,25 @@ export interface RestStream {
   schema: JsonObject | undefined;
   /** Child stream: read once per record of an earlier stream (each project's tasks). */
   parent: RestParent | undefined;
+  /** A GraphQL query: sent as a POST of `{query, variables}` to `path`. */
+  graphql: RestGraphql | undefined;
+  /** The API leaves `records_path` out of a body without records; otherwise that is an error. */
+  recordsOptional: boolean;
+  /** The condition that makes a record a deletion. */
+  deletedWhen: DeletedRule | undefined;
+}
+
+export interface RestGraphql {
+  query: string;
+  variables: JsonObject;
+  /** `extensions.code` values retried (after the cost bucket refills) rather than failing. */
+  retriableCodes: string[];
+}
+
+/** A record whose value at `path` is one of `values` is a deletion. */
+export interface DeletedRule {
+  path: string;
+  values: JsonValue[];
 }
 
 export interface RestParent {
