@@ -5,6 +5,7 @@ import type { InboxFlags } from './inbox-command.js';
 import { scrub, type CliIo } from './io.js';
 import type { ListenFlags } from './listen-command.js';
 import { ifGiven, LOG_FORMATS, OptionReader, readOutputOptions } from './options.js';
+import { READER_GONE_EXIT_CODE, ReaderGoneError } from './reader-gone.js';
 import type { RunFlags } from './run-command.js';
 import type { StateFlags } from './state-command.js';
 import type { TargetFlags } from './target-command.js';
@@ -196,13 +197,17 @@ Examples:
   sync help run                                    # every flag of a command, with examples
 
 Exit codes: 0 ok, 1 the sync failed, 2 usage or configuration error,
-            75 busy or temporary failure (retry later), 130/143 interrupted (work committed).`,
+            75 busy or temporary failure (retry later), 130/143 interrupted (work committed),
+            141 the reader of stdout closed it early (| head).`,
   );
   return program;
 }
 
+/** The exit codes of `errors.ts`, and 141 when the reader of stdout went away (`reader-gone.ts`). */
+export type CliExitCode = ExitCodeValue | typeof READER_GONE_EXIT_CODE;
+
 /** Runs the command line and returns the exit code. */
-export async function main(argv: string[], io: CliIo): Promise<ExitCodeValue> {
+export async function main(argv: string[], io: CliIo): Promise<CliExitCode> {
   // Known before parsing, so that errors in the command line itself are reported as asked.
   const output: ReportOptions = { debug: argv.includes('--debug'), json: asksForJsonLogs(argv) };
   const program = buildProgram(io, output);
@@ -244,7 +249,9 @@ interface Failure {
   stack: string | undefined;
 }
 
-function report(err: unknown, io: CliIo, output: ReportOptions): ExitCodeValue {
+function report(err: unknown, io: CliIo, output: ReportOptions): CliExitCode {
+  // A reader that stops early ends a pipe; nothing went wrong that a line could explain.
+  if (err instanceof ReaderGoneError) return READER_GONE_EXIT_CODE;
   const failure = describeFailure(err);
   if (failure === undefined) return ExitCode.ok;
   const stack = output.debug ? failure.stack : undefined;

@@ -3,7 +3,7 @@ import type { AnyConnector, HttpSession } from '../connector/contract.js';
 import { loadConnector } from '../connector/registry.js';
 import { SourceError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
-import { stringifyJson } from '../protocol/json.js';
+import { stringifyJson, type JsonValue } from '../protocol/json.js';
 import { StateError, toSyncState } from '../protocol/state.js';
 import { discoverCatalog, selectAll, selectByNames, selectFromCatalog } from '../tap/catalog.js';
 import { runTap } from '../tap/runner.js';
@@ -14,6 +14,7 @@ import { readJsonFile } from './files.js';
 import { cliLogger, type CliIo, type OutputOptions } from './io.js';
 import { acquireLock } from './lock.js';
 import { createProgress, formatCount, summarize } from './progress.js';
+import { ReaderGoneError, watchReader } from './reader-gone.js';
 
 export interface RunFlags extends OutputOptions {
   config?: string;
@@ -68,9 +69,15 @@ export async function runCommand(name: string, flags: RunFlags, io: CliIo): Prom
   const stateId = flags.stateId ?? connector.name;
   const lockPath = lockPathFor(spec, stateId, flags.state);
   const lock = lockPath ? acquireLock(lockPath, `sync run ${connector.name} → ${describeTarget(spec)}`) : undefined;
+  const reader = spec.kind === 'stdout' ? watchReader(io.stdout) : undefined;
   try {
-    await syncInto(connector, config.config, streams, flags, io, log, stateId, http);
+    await syncInto(connector, config.config, streams, flags, io, log, stateId, http, () => reader?.gone() === true);
+  } catch (err) {
+    // Whatever the write that hit the closed pipe reported, the reader leaving is what happened.
+    if (reader?.gone()) throw new ReaderGoneError();
+    throw err;
   } finally {
+    reader?.stop();
     lock?.release();
   }
 }
@@ -84,6 +91,7 @@ async function syncInto(
   log: ReturnType<typeof cliLogger>,
   stateId: string,
   http: HttpSession | undefined,
+  readerGone: () => boolean,
 ): Promise<void> {
   const spec = parseTargetSpec(flags.target);
   const target = await openTarget(spec, { stateId, warn: (m) => log.warn(m), stdout: io.stdout, writer: 'thread' });
@@ -101,13 +109,22 @@ async function syncInto(
       throw err;
     }
     const stateFile = flags.state;
+    // Into a pipe, a commit only means the records were handed to the reader, not that it took
+    // them in: `--state` is written once, after a complete run. A reader that stops early or an
+    // interrupted run leave it as it was, and the next run sends those records again.
+    const stateAtEnd = target.streaming;
+    let lastState: JsonValue | undefined;
+    const saveState = (file: string, value: JsonValue): void => {
+      if (stateAtEnd) lastState = value;
+      else writeFileAtomic(file, stringifyJson(value) + '\n');
+    };
     const active = new Loader(target, {
       validate: true,
       batchRecords: BATCH_RECORDS,
       maxBatchAgeMs: MAX_BATCH_AGE_MS,
       warn: (m) => log.warn(m),
       onRecord: (s) => progress.record(s),
-      ...(stateFile ? { onCommit: (value) => writeFileAtomic(stateFile, stringifyJson(value) + '\n') } : {}),
+      ...(stateFile ? { onCommit: (value) => saveState(stateFile, value) } : {}),
     });
     loader = active;
     try {
@@ -134,14 +151,16 @@ async function syncInto(
     }
     await active.finish();
     await target.close();
+    if (stateFile && stateAtEnd && lastState !== undefined) writeFileAtomic(stateFile, stringifyJson(lastState) + '\n');
     failed = false;
   } finally {
     progress.stop();
     if (failed) await Promise.resolve(target.close()).catch(() => undefined);
     const line = `${connector.name} → ${target.description}: ${summarize(progress.counts(), Date.now() - started)}`;
     // Read is not written: after a failure, say how much of it is committed.
-    if (failed) log.info(`stopped: ${line}; ${committedNote(loader)}`);
-    else log.info(line);
+    if (!failed) log.info(line);
+    else if (readerGone()) log.info(`stopped: ${line}; the reading process closed stdout`);
+    else log.info(`stopped: ${line}; ${committedNote(loader)}`);
   }
 }
 

@@ -3,12 +3,13 @@ import { stringifyJson } from '../protocol/json.js';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import { parseMessageOrBatch, ProtocolError } from '../protocol/messages.js';
 import { LoadError, Loader } from '../targets/loader.js';
-import { openTarget, parseTargetSpec } from '../targets/spec.js';
+import { openTarget, parseTargetSpec, type TargetSpec } from '../targets/spec.js';
 import { InterruptedError } from '../errors.js';
 import { cliLogger, type CliIo, type OutputOptions } from './io.js';
 import { createProgress, formatCount, summarize } from './progress.js';
 import { BatchFileError, readBatch } from './batch-reader.js';
 import { readChunks } from './read-chunks.js';
+import { ReaderGoneError, watchReader } from './reader-gone.js';
 
 export interface TargetFlags extends OutputOptions {
   stateId: string;
@@ -24,12 +25,32 @@ export interface TargetFlags extends OutputOptions {
  * message's files are read here, their records loaded as if they were RECORD lines.
  */
 export async function targetCommand(specText: string, flags: TargetFlags, io: CliIo): Promise<void> {
-  const log = cliLogger(io, flags);
   const spec = parseTargetSpec(specText);
   const batchRecords = Number(flags.batchSize);
   if (!Number.isInteger(batchRecords) || batchRecords < 1) throw new InputError(`--batch-size must be a positive integer, got ${flags.batchSize}`);
   // With target `-` stdout carries the messages themselves, so states are not printed again.
   const printStates = spec.kind !== 'stdout';
+  const reader = spec.kind === 'stdout' ? watchReader(io.stdout) : undefined;
+  try {
+    await load(spec, flags, batchRecords, printStates, io, () => reader?.gone() === true);
+  } catch (err) {
+    // Whatever the write that hit the closed pipe reported, the reader leaving is what happened.
+    if (reader?.gone()) throw new ReaderGoneError();
+    throw err;
+  } finally {
+    reader?.stop();
+  }
+}
+
+async function load(
+  spec: TargetSpec,
+  flags: TargetFlags,
+  batchRecords: number,
+  printStates: boolean,
+  io: CliIo,
+  readerGone: () => boolean,
+): Promise<void> {
+  const log = cliLogger(io, flags);
   const target = await openTarget(spec, { stateId: flags.stateId, warn: (m) => log.warn(m), stdout: io.stdout, writer: 'thread' });
   const progress = await createProgress(io, !flags.quiet && flags.logFormat !== 'json');
   const started = Date.now();
@@ -78,7 +99,9 @@ export async function targetCommand(specText: string, flags: TargetFlags, io: Cl
     progress.stop();
     const summary = `${target.description}: ${summarize(progress.counts(), Date.now() - started)}`;
     // Read is not written: after a failure, say how much of it is committed.
-    log.info(failure ? `stopped: ${summary}; ${formatCount(loader.recordsCommitted)} committed` : summary);
+    if (!failure) log.info(summary);
+    else if (readerGone()) log.info(`stopped: ${summary}; the reading process closed stdout`);
+    else log.info(`stopped: ${summary}; ${formatCount(loader.recordsCommitted)} committed`);
   }
   if (failure instanceof ProtocolError) throw new InputError(`stdin ${failure.message}`);
   if (failure instanceof LoadError || failure instanceof BatchFileError) throw new InputError(`stdin line ${lines.lineNumber}: ${failure.message}`);

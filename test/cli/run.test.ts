@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, runSync, startSync, tempDir } from '../helpers/cli.js';
+import { collect, runSync, startSync, SYNC_BIN, tempDir } from '../helpers/cli.js';
 
 const tmp = tempDir('sync-run-');
 afterAll(tmp.cleanup);
@@ -132,15 +133,49 @@ describe('sync run sample', () => {
 });
 
 describe('sync run: pipes', () => {
-  it('a reader that goes away (| head) ends the run with one clear line, exit 1', async () => {
-    const child = startSync(['run', 'sample', '--target', '-'], { env: { SYNC_SAMPLE_NOW: '2026-03-01T00:00:00Z', SYNC_SAMPLE_ORDERS: '100000' } });
-    let stderr = '';
-    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.stdout?.once('data', () => child.stdout?.destroy());
-    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/sync: error: stdout was closed by the reading process \(EPIPE\)\n$/);
-    expect(stderr).not.toMatch(/\n\s+at /);
+  /** `sync <args> | head -n 3` in a real shell; sync's stderr, its exit status, and what head printed. */
+  async function intoHead(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    const quoted = [process.execPath, SYNC_BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const child = spawn('bash', ['-c', `${quoted} 2>sync.err | head -n 3; echo "\${PIPESTATUS[0]}" > sync.code`], { cwd, env: { ...process.env, ...env } });
+    const result = await collect(child);
+    expect(result.code, result.stderr).toBe(0);
+    return { code: Number(readFileSync(join(cwd, 'sync.code'), 'utf8')), stdout: result.stdout, stderr: readFileSync(join(cwd, 'sync.err'), 'utf8') };
+  }
+  const big = { SYNC_SAMPLE_NOW: '2026-03-01T00:00:00Z', SYNC_SAMPLE_ORDERS: '100000' };
+
+  it('a reader that stops early (| head -n 3) ends the run quietly, with the status of SIGPIPE (141)', async () => {
+    const dir = fresh();
+    mkdirSync(dir);
+    const result = await intoHead(['run', 'sample', '--target', '-'], big, dir);
+    expect(result.stdout.split('\n')).toHaveLength(4);
+    expect(result.code).toBe(141);
+    expect(result.stderr).not.toMatch(/error/i);
+    expect(result.stderr).toMatch(/^stopped: sample → stdout: .*; the reading process closed stdout\n$/);
+    // Nothing else was created: stdout keeps no state.
+    expect(readdirSync(dir).sort()).toEqual(['sync.code', 'sync.err']);
+  });
+
+  it('--state FILE is left as it was: the reader may not have taken in what was sent', async () => {
+    const dir = fresh();
+    mkdirSync(dir);
+    const before = '{"bookmarks": {"customers": {"replication_key": "updated_at", "replication_key_value": "2025-01-01T00:00:00Z"}}}\n';
+    writeFileSync(join(dir, 'state.json'), before);
+    const result = await intoHead(['run', 'sample', '--target', '-', '--state', 'state.json', '--quiet'], big, dir);
+    expect(readFileSync(join(dir, 'state.json'), 'utf8')).toBe(before);
+    expect(result.code).toBe(141);
+    expect(result.stderr).toBe('');
+  });
+
+  it('sync target - stops the same way when its reader goes', async () => {
+    const dir = fresh();
+    mkdirSync(dir);
+    const input = ['{"type":"SCHEMA","stream":"s","schema":{"properties":{"id":{"type":"integer"}}},"key_properties":["id"]}'];
+    for (let id = 1; id <= 50_000; id++) input.push(`{"type":"RECORD","stream":"s","record":{"id":${id}}}`);
+    writeFileSync(join(dir, 'in.singer'), input.join('\n') + '\n');
+    const child = spawn('bash', ['-c', `'${process.execPath}' '${SYNC_BIN}' target - < in.singer 2>sync.err | head -n 3; echo "\${PIPESTATUS[0]}" > sync.code`], { cwd: dir });
+    expect((await collect(child)).code).toBe(0);
+    expect(Number(readFileSync(join(dir, 'sync.code'), 'utf8'))).toBe(141);
+    expect(readFileSync(join(dir, 'sync.err'), 'utf8')).toMatch(/^stopped: stdout: .*; the reading process closed stdout\n$/);
   });
 });
 
