@@ -20,7 +20,7 @@ import { fillJson, fillText, TemplateError, type Quoting, type TemplateValues } 
 import { firstPage, paginate, recordsAt, valueAt } from '../../src/http/paginate.js';
 import type { Logger } from '../../src/log.js';
 import { isJsonObject, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
-import { parseDescription, SECRET_SETTINGS, type RestDescription, type RestParent, type RestRateLimit, type RestStream } from './description/index.js';
+import { parseDescription, SECRET_SETTINGS, type DeletedRule, type RestDescription, type RestParent, type RestRateLimit, type RestStream } from './description/index.js';
 import { inferSchema } from './infer-schema.js';
 
 /**
@@ -199,16 +199,22 @@ async function* readStream(stream: ParentBound, description: RestDescription, ct
     if (rule !== undefined && rule.template !== true) request = withBound(request, bound, rule);
     const filter = rule !== undefined && key !== undefined && bound !== undefined && filtersClientSide(rule);
     const deleted = stream.deletedWhen === undefined ? undefined : deletionMarker(stream.deletedWhen, key, ctx.startedAt);
-    const pages = paginate(client, request, stream.pagination, {
-      stream: stream.name,
-      recordsPath: stream.recordsPath,
-      signal: ctx.signal,
-      recordsOptional: stream.recordsOptional,
-    });
-    for await (const page of pages) {
-      let records = filter ? page.records.filter((record) => atOrAfter(record, key, bound)) : page.records;
-      if (deleted !== undefined) records = records.map(deleted);
-      if (records.length > 0) yield records;
+    const kept = stream.keepWhen === undefined ? undefined : meets(stream.keepWhen);
+    // The stream's own listing, then one per variant (its params laid over the stream's).
+    const listings = [request, ...stream.variants.map((extra) => ({ ...request, query: { ...request.query, ...extra } }))];
+    for (const listing of listings) {
+      const pages = paginate(client, listing, stream.pagination, {
+        stream: stream.name,
+        recordsPath: stream.recordsPath,
+        signal: ctx.signal,
+        recordsOptional: stream.recordsOptional,
+      });
+      for await (const page of pages) {
+        let records = filter ? page.records.filter((record) => atOrAfter(record, key, bound)) : page.records;
+        if (kept !== undefined) records = records.filter(kept);
+        if (deleted !== undefined) records = records.map(deleted);
+        if (records.length > 0) yield records;
+      }
     }
   } finally {
     await client.close();
@@ -248,14 +254,22 @@ function baseRequest(stream: ParentBound, values: TemplateValues, quoting: Quoti
  * Marks a record that meets `deleted_when` as deleted: `_sdc_deleted_at` is its replication-key
  * value when that is a time (when it was last changed, which the deletion was), else the run's start.
  */
-function deletionMarker(rule: NonNullable<RestStream['deletedWhen']>, key: string | undefined, startedAt: Date): (record: JsonObject) => JsonObject {
-  const wanted = rule.values.map((v) => stringifyJson(v));
+function deletionMarker(rule: DeletedRule, key: string | undefined, startedAt: Date): (record: JsonObject) => JsonObject {
+  const isDeleted = meets(rule);
   const fallback = startedAt.toISOString();
   return (record) => {
-    const value = valueAt(record, rule.path);
-    if (value === undefined || !wanted.includes(stringifyJson(value))) return record;
+    if (!isDeleted(record)) return record;
     const at = key === undefined ? undefined : record[key];
     return { ...record, [DELETED_AT]: typeof at === 'string' && at !== '' ? at : fallback };
+  };
+}
+
+/** Whether a record's value at the rule's path is one of its values (compared as JSON). */
+function meets(rule: DeletedRule): (record: JsonObject) => boolean {
+  const wanted = new Set(rule.values.map((v) => stringifyJson(v)));
+  return (record) => {
+    const value = valueAt(record, rule.path);
+    return value !== undefined && wanted.has(stringifyJson(value));
   };
 }
 

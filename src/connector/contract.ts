@@ -144,6 +144,11 @@ export interface WebhookDelivery {
 /** One change a delivery reports: a record of one of the connector's streams. */
 export interface WebhookEvent {
   stream: string;
+  /**
+   * The payload knows only some of the object's properties: the row keeps the others (a keyed
+   * target updates only the properties present). Without it, the record is the whole object.
+   */
+  partial?: boolean;
   /** Shaped exactly as the stream's `read` yields it, so batch and webhooks fill the same rows. */
   record: JsonObject;
   /**

@@ -66,6 +66,7 @@ export class WebhookMapper {
       const key = stream.definition.replicationKey;
       const record = withVersion(event, key, delivery.receivedAt, key === undefined ? undefined : propertyOf(stream.definition.schema, key));
       const message: RecordMessage = { type: 'RECORD', stream: event.stream, record };
+      if (event.partial === true) message.partial = true;
       // Numbers kept exact (a long decimal in the payload) are validated as numbers.
       if (hasLosslessNumber(record)) message.lossless = true;
       const problem = recordProblem(stream.schema, message, true);

@@ -28,6 +28,12 @@ export interface RecordMessage {
   time_extracted?: string;
   /** Set by the parser when the record holds numbers kept as text (not part of the wire format). */
   lossless?: boolean;
+  /**
+   * Set by a webhook mapping whose event knows only some of the object's properties (a
+   * deletion that names only the id, a vendor that sends a few fields): a keyed target updates
+   * only the properties present and keeps the others (not part of the wire format).
+   */
+  partial?: boolean;
 }
 
 export interface StateMessage {

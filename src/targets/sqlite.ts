@@ -174,6 +174,7 @@ export class SqliteTarget implements Target {
   writeRecord(stream: StreamSchema, message: RecordMessage): void {
     const writer = this.tables.get(stream.stream);
     if (!writer) throw new TargetError(`stream "${stream.stream}" was not opened`);
+    if (message.partial === true && writer.stream.keyProperties.length > 0) return this.writePartial(writer, message);
     const record = message.record;
     const props = writer.props;
     const row: SqlValue[] = new Array(props.length);
@@ -205,6 +206,37 @@ export class SqliteTarget implements Target {
       row[writer.columns.indexOf(TABLE_VERSION_COLUMN)] = message.version;
     }
     writer.rows.push(row);
+  }
+
+  /**
+   * A record holding only some properties: its own statement, which sets just those columns
+   * (and the version), so the row keeps what the event does not know. Kept in order with the
+   * full rows around it, as a segment of its own.
+   */
+  private writePartial(writer: TableWriter, message: RecordMessage): void {
+    const record = message.record;
+    for (const key of Object.keys(record)) if (!writer.propIndex.has(key)) this.addColumn(writer, key);
+    const columns: string[] = [];
+    const row: SqlValue[] = [];
+    for (const key of Object.keys(record)) {
+      const i = writer.propIndex.get(key) as number;
+      const value = record[key];
+      if (writer.numericAffinity[i] && value instanceof LosslessNumber) this.refuseRounding(writer, i, value);
+      columns.push(writer.columns[i] as string);
+      row.push(toSqlValue(value));
+    }
+    if (writer.hasVersion) {
+      const property = writer.stream.versionProperty;
+      columns.push(VERSION_COLUMN);
+      row.push(property === undefined ? null : versionValue(record[property], writer.versionIsDateTime));
+    }
+    const keyColumns = writer.stream.keyProperties.map((k) => writer.columns[writer.propIndex.get(k) ?? -1] ?? k);
+    const sql = insertSql(writer.table, columns, keyColumns);
+    writer.segments = closedSegments(writer);
+    const last = writer.segments[writer.segments.length - 1];
+    if (last !== undefined && last.sql === sql) last.rows.push(row);
+    else writer.segments.push({ sql, rows: [row] });
+    for (const v of row) this.buffered += typeof v === 'string' ? v.length + 8 : 8;
   }
 
   bufferedBytes(): number {

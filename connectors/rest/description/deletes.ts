@@ -8,6 +8,7 @@ import type { DeletedRule } from './types.js';
  * row is marked deleted (`_sdc_deleted_at`) instead of staying live.
  */
 
+/** Also `streams[].keep_when`, the same shape: only records that meet it are kept. */
 export function parseDeletedWhen(c: Checker, raw: JsonValue | undefined, at: string): DeletedRule | undefined {
   if (raw === undefined || !c.object(raw, at)) return undefined;
   c.unknownKeys(raw, at, ['path', 'equals', 'in']);
@@ -15,7 +16,7 @@ export function parseDeletedWhen(c: Checker, raw: JsonValue | undefined, at: str
   const equals = raw['equals'];
   const among = raw['in'];
   if ((equals === undefined) === (among === undefined)) {
-    c.problem(at, 'give "equals" (one value) or "in" (a list of values) that mean the record is deleted');
+    c.problem(at, 'give "equals" (one value) or "in" (a list of values) to compare the value at "path" with');
     return undefined;
   }
   if (among !== undefined && (!Array.isArray(among) || among.length === 0)) {

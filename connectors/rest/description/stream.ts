@@ -10,7 +10,8 @@ import type { RestParent, RestStream } from './types.js';
 
 const STREAM_KEYS = [
   'name', 'path', 'method', 'records_path', 'primary_key', 'replication_key', 'sorted', 'start_date',
-  'incremental', 'pagination', 'params', 'body', 'schema', 'description', 'parent', 'graphql', 'records_optional', 'deleted_when',
+  'incremental', 'pagination', 'params', 'body', 'schema', 'description', 'parent', 'graphql', 'records_optional', 'deleted_when', 'keep_when',
+  'variants',
 ];
 const SNAKE = /^[a-z][a-z0-9_]*$/;
 
@@ -45,6 +46,25 @@ export function parseStream(c: Checker, raw: JsonValue, at: string): RestStream 
   const incremental = parseIncremental(c, raw['incremental'], `${at}.incremental`, replicationKey, usesBookmark);
   const recordsOptional = c.boolean(raw['records_optional'], `${at}.records_optional`) ?? false;
   const deletedWhen = parseDeletedWhen(c, raw['deleted_when'], `${at}.deleted_when`);
+  const keepWhen = parseDeletedWhen(c, raw['keep_when'], `${at}.keep_when`);
+  const variants: Array<Record<string, string | number | boolean>> = [];
+  const rawVariants = raw['variants'];
+  if (rawVariants !== undefined) {
+    if (!Array.isArray(rawVariants) || rawVariants.length === 0) c.problem(`${at}.variants`, 'must be a non-empty list of params objects, each read after the stream\'s own');
+    else {
+      rawVariants.forEach((v, i) => {
+        if (!c.object(v, `${at}.variants[${i}]`)) return;
+        const extra: Record<string, string | number | boolean> = {};
+        for (const [k, x] of Object.entries(v)) {
+          if (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') extra[k] = x;
+          else c.problem(`${at}.variants[${i}].${k}`, 'must be a string, number or boolean');
+        }
+        variants.push(extra);
+      });
+    }
+    // Each variant is a listing of its own: ascending order cannot hold across them.
+    if (sorted) c.problem(`${at}.sorted`, 'cannot hold across variants (each is a listing of its own): leave it out');
+  }
   const pagination = parsePagination(c, raw['pagination'], `${at}.pagination`, replicationKey, incremental);
   const parent = parseParent(c, raw['parent'], `${at}.parent`);
   if (parent !== undefined && path !== undefined && !usesParent(path, params, graphql === undefined ? body : graphql.variables)) {
@@ -53,7 +73,7 @@ export function parseStream(c: Checker, raw: JsonValue, at: string): RestStream 
   if (name === undefined || path === undefined || primaryKey === undefined || pagination === undefined) return undefined;
   return {
     name, description, path, method: graphql === undefined ? method : 'POST', recordsPath, primaryKey, replicationKey, sorted, startDate,
-    incremental, pagination, params, body, schema, parent, graphql, recordsOptional, deletedWhen,
+    incremental, pagination, params, body, schema, parent, graphql, recordsOptional, deletedWhen, keepWhen, variants,
   };
 }
 

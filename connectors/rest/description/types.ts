@@ -35,6 +35,13 @@ export interface RestStream {
   recordsOptional: boolean;
   /** The condition that makes a record a deletion. */
   deletedWhen: DeletedRule | undefined;
+  /** Only records meeting this condition are kept (an account's chosen lists, say). */
+  keepWhen: DeletedRule | undefined;
+  /**
+   * The stream is read once more per variant, each a set of params laid over the stream's own
+   * (`{"status": "archived"}`: archived members are listed only when asked for).
+   */
+  variants: Array<Record<string, string | number | boolean>>;
 }
 
 export interface RestGraphql {
@@ -44,7 +51,7 @@ export interface RestGraphql {
   retriableCodes: string[];
 }
 
-/** A record whose value at `path` is one of `values` is a deletion. */
+/** A condition on a record: its value at `path` is one of `values`. */
 export interface DeletedRule {
   path: string;
   values: JsonValue[];
@@ -82,16 +89,32 @@ export interface RestRateLimit {
 export interface RestWebhookEvent {
   /** A stream of the description. */
   stream: string;
-  /** Dotted path of the changed object in the body; undefined: the whole body is the object. */
+  /**
+   * Dotted path of the changed object in the event; undefined: the whole event is the object.
+   * An array there holds several objects, each one record (a push's commits).
+   */
   objectPath: string | undefined;
   /** The event reports a deletion of the object. */
   deleted: boolean;
   /**
    * The stream is a child stream: its records carry the parent's key as `as`, as a batch
-   * read gives them. `path` says where that key is in the body (a dotted path; for
+   * read gives them. `path` says where that key is in the event (a dotted path; for
    * `salesforce_outbound`, a field of the sObject); undefined: the object must carry `as` itself.
    */
   parentKey?: { as: string; path: string | undefined };
+  /**
+   * The payload is shaped otherwise than the stream's records: each stream property and the
+   * dotted path in the object its value comes from. The record is built from these alone.
+   */
+  fields?: readonly RestFieldPath[];
+  /** Stream properties a record must have: a delivery whose object lacks one is a dead letter. */
+  required?: readonly string[];
+}
+
+/** One entry of an event's `fields`: the stream's property, and where its value is. */
+export interface RestFieldPath {
+  property: string;
+  path: string;
 }
 
 /** Requests senders make that are not deliveries, answered without storing anything. */
@@ -102,24 +125,49 @@ export interface RestWebhooks {
   scheme: Scheme;
   /** The setting holding the secret(s) (space-separated during a rotation). */
   secretSetting: string;
-  /** Where the event name is: a dotted path in the JSON body, or a header. */
+  /** Where the event name is: a dotted path in the event, or a header. */
   eventFrom: { path: string } | { header: string };
+  /**
+   * Dotted path in the event of an action that refines the event name: `<event>.<action>`
+   * is looked up first, then `<event>` (GitHub's `issues` header and `action: deleted`).
+   */
+  actionPath: string | undefined;
+  /**
+   * The body carries a list of events (HubSpot): each is routed and mapped on its own, and
+   * every path of the section is read inside it. `path` undefined: the body is the list.
+   */
+  batch: { path: string | undefined } | undefined;
   /** Event name → stream; events not listed are ignored. */
   events: ReadonlyMap<string, RestWebhookEvent>;
   /** Where the sender's delivery id is (the dedup key); undefined: the scheme's, else a digest of the body. */
   deliveryId: { header: string } | { path: string } | undefined;
-  /** Dotted path in the body of the object's version (e.g. `data.updated_at`). */
+  /** Dotted path in the event of the object's version (e.g. `data.updated_at`). */
   versionPath: string | undefined;
-  /** Dotted path in the body of the event time, the version when `versionPath` gives none. */
+  /** Dotted path in the event of the event time, the version when `versionPath` gives none. */
   timePath: string | undefined;
   /** Handshakes to answer (GitHub's ping, Slack's url_verification, a GET check of the URL). */
   handshakes: readonly Handshake[];
   /**
-   * `json` (default), or `salesforce_outbound`: Salesforce Outbound Messages (SOAP XML, each
-   * notification an sObject; `events` keyed by sObject type; answered with the SOAP Ack).
+   * `json` (default); `form`: an `application/x-www-form-urlencoded` body with bracket names
+   * (Mailchimp), read into an object and then mapped as JSON is; or `salesforce_outbound`:
+   * Salesforce Outbound Messages (SOAP XML, each notification an sObject; `events` keyed by
+   * sObject type; answered with the SOAP Ack).
    */
-  format: 'json' | 'salesforce_outbound';
+  format: WebhookFormat;
 }
+
+export const WEBHOOK_FORMATS = ['json', 'form', 'salesforce_outbound'] as const;
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
+/** `batch_path` value meaning "the body itself is the list of events". */
+export const WHOLE_BODY_BATCH = '.';
+
+/**
+ * Most records one delivery may become. Senders batch in the hundreds at most (HubSpot sends
+ * up to 100 events a request); a body of a million tiny elements would otherwise become a
+ * million records held at once, and one commit of the target.
+ */
+export const MAX_RECORDS_PER_DELIVERY = 10_000;
 
 /** Settings that hold credentials: top level, so each can come from `SYNC_REST_<NAME>` instead of the file. */
 export const SECRET_SETTINGS = ['api_key', 'token', 'username', 'password', 'client_id', 'client_secret', 'refresh_token'] as const;

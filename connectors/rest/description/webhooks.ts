@@ -1,12 +1,25 @@
 import { schemeProblem, type DigestEncoding, type HmacAlgorithm, type Scheme } from '../../../src/listen/verify/index.js';
-import type { JsonValue } from '../../../src/protocol/json.js';
+import { isJsonObject, type JsonValue } from '../../../src/protocol/json.js';
 import type { Checker } from './checker.js';
-import { HANDSHAKES, WEBHOOK_SECRET_SETTINGS, type Handshake, type RestStream, type RestWebhookEvent, type RestWebhooks } from './types.js';
+import {
+  HANDSHAKES,
+  WEBHOOK_FORMATS,
+  WEBHOOK_SECRET_SETTINGS,
+  WHOLE_BODY_BATCH,
+  type Handshake,
+  type RestFieldPath,
+  type RestStream,
+  type RestWebhookEvent,
+  type RestWebhooks,
+  type WebhookFormat,
+} from './types.js';
 
 /** `webhooks`: how a sender's deliveries are verified and mapped into the streams. */
 
-const WEBHOOK_KEYS = ['scheme', 'secret_setting', 'format', 'event_path', 'event_header', 'events', 'delivery_id', 'version_path', 'time_path', 'handshakes'];
-const WEBHOOK_EVENT_KEYS = ['stream', 'object_path', 'deleted', 'parent_path'];
+const WEBHOOK_KEYS = ['scheme', 'secret_setting', 'format', 'event_path', 'event_header', 'action_path', 'batch_path', 'events', 'delivery_id', 'version_path', 'time_path', 'handshakes'];
+const WEBHOOK_EVENT_KEYS = ['stream', 'object_path', 'deleted', 'parent_path', 'fields', 'required'];
+/** Property names that would reach a record's prototype rather than a column. */
+const UNUSABLE_PROPERTIES = ['__proto__'];
 /** The description's scheme keys (snake_case) per kind, and the Scheme field each fills. */
 const SCHEME_KEYS: Record<Scheme['kind'], Readonly<Record<string, string>>> = {
   'standard-webhooks': {},
@@ -30,7 +43,7 @@ export function parseWebhooks(c: Checker, raw: JsonValue, at: string, streams: r
   c.unknownKeys(raw, at, WEBHOOK_KEYS);
   const scheme = parseScheme(c, raw['scheme'], `${at}.scheme`);
   const secretSetting = c.oneOf(raw['secret_setting'], `${at}.secret_setting`, WEBHOOK_SECRET_SETTINGS, false) ?? WEBHOOK_SECRET_SETTINGS[0];
-  const format = (c.oneOf(raw['format'], `${at}.format`, ['json', 'salesforce_outbound'], false) ?? 'json') as RestWebhooks['format'];
+  const format = (c.oneOf(raw['format'], `${at}.format`, WEBHOOK_FORMATS, false) ?? 'json') as WebhookFormat;
   const eventPath = c.string(raw['event_path'], `${at}.event_path`, false);
   const eventHeader = c.string(raw['event_header'], `${at}.event_header`, false);
   let eventFrom: RestWebhooks['eventFrom'] | undefined;
@@ -41,8 +54,13 @@ export function parseWebhooks(c: Checker, raw: JsonValue, at: string, streams: r
   else if (raw['event_path'] === undefined && raw['event_header'] === undefined) {
     c.problem(`${at}.event_path`, 'required: where the event name is, event_path (a dotted path in the body) or event_header');
   }
-  const events = parseWebhookEvents(c, raw['events'], `${at}.events`, streams);
+  const actionPath = parseActionPath(c, raw['action_path'], `${at}.action_path`, format);
+  const batch = parseBatchPath(c, raw['batch_path'], `${at}.batch_path`, format);
+  const events = parseWebhookEvents(c, raw['events'], `${at}.events`, streams, format);
   const deliveryId = parseDeliveryId(c, raw['delivery_id'], `${at}.delivery_id`);
+  if (deliveryId !== undefined && 'path' in deliveryId && format === 'form') {
+    c.problem(`${at}.delivery_id.path`, 'the listener reads a delivery id from a JSON body only; for a form body give a header, or leave delivery_id out (the body itself then identifies a delivery)');
+  }
   const versionPath = c.string(raw['version_path'], `${at}.version_path`, false);
   const timePath = c.string(raw['time_path'], `${at}.time_path`, false);
   if (scheme === undefined || eventFrom === undefined || events === undefined) return undefined;
@@ -65,7 +83,7 @@ export function parseWebhooks(c: Checker, raw: JsonValue, at: string, streams: r
       });
     }
   }
-  return { scheme: withId, secretSetting, eventFrom, events, deliveryId, versionPath, timePath, handshakes, format };
+  return { scheme: withId, secretSetting, eventFrom, actionPath, batch, events, deliveryId, versionPath, timePath, handshakes, format };
 }
 
 function parseScheme(c: Checker, raw: JsonValue | undefined, at: string): Scheme | undefined {
@@ -100,7 +118,35 @@ function parseScheme(c: Checker, raw: JsonValue | undefined, at: string): Scheme
   return scheme;
 }
 
-function parseWebhookEvents(c: Checker, raw: JsonValue | undefined, at: string, streams: readonly RestStream[]): Map<string, RestWebhookEvent> | undefined {
+/** `<event>.<action>`: an action that refines the event name, read in each event. */
+function parseActionPath(c: Checker, raw: JsonValue | undefined, at: string, format: WebhookFormat): string | undefined {
+  const path = c.string(raw, at, false);
+  if (path !== undefined && format === 'salesforce_outbound') {
+    c.problem(at, 'not for salesforce_outbound: its events are named by the sObject type');
+    return undefined;
+  }
+  return path;
+}
+
+/** Where the list of events is: `.` for the body itself, else a dotted path. */
+function parseBatchPath(c: Checker, raw: JsonValue | undefined, at: string, format: WebhookFormat): RestWebhooks['batch'] {
+  const path = c.string(raw, at, false);
+  if (path === undefined) return undefined;
+  if (format === 'salesforce_outbound') {
+    c.problem(at, 'not for salesforce_outbound: each of its notifications is already an event');
+    return undefined;
+  }
+  if (path === WHOLE_BODY_BATCH) {
+    if (format === 'form') {
+      c.problem(at, 'a form body is named fields, never a list itself: give the name of the field holding the list (events for events[][type]=...)');
+      return undefined;
+    }
+    return { path: undefined };
+  }
+  return { path };
+}
+
+function parseWebhookEvents(c: Checker, raw: JsonValue | undefined, at: string, streams: readonly RestStream[], format: WebhookFormat): Map<string, RestWebhookEvent> | undefined {
   if (!c.object(raw, at)) return undefined;
   const names = streams.map((s) => s.name);
   const out = new Map<string, RestWebhookEvent>();
@@ -122,8 +168,72 @@ function parseWebhookEvents(c: Checker, raw: JsonValue | undefined, at: string, 
       c.problem(`${path}.parent_path`, `stream ${JSON.stringify(stream)} has no parent; parent_path is for child streams`);
     }
     const parentKey = parent === undefined ? undefined : { as: parent.as, path: parentPath };
-    if (stream !== undefined) out.set(event, { stream, objectPath, deleted, ...(parentKey === undefined ? {} : { parentKey }) });
+    const schema = streams.find((s) => s.name === stream)?.schema;
+    const fields = parseFields(c, spec['fields'], `${path}.fields`, format, schema);
+    const required = parseRequired(c, spec['required'], `${path}.required`, format, fields ?? (spec['fields'] === undefined ? undefined : []));
+    if (stream !== undefined) {
+      out.set(event, {
+        stream,
+        objectPath,
+        deleted,
+        ...(parentKey === undefined ? {} : { parentKey }),
+        ...(fields === undefined ? {} : { fields }),
+        ...(required === undefined || required.length === 0 ? {} : { required }),
+      });
+    }
   }
+  return out;
+}
+
+/** `{"<stream property>": "<dotted path in the object>"}`: the record built from these alone. */
+function parseFields(c: Checker, raw: JsonValue | undefined, at: string, format: WebhookFormat, schema: JsonValue | undefined): RestFieldPath[] | undefined {
+  if (raw === undefined) return undefined;
+  if (format === 'salesforce_outbound') {
+    c.problem(at, 'not for salesforce_outbound: its records are the fields of each sObject');
+    return undefined;
+  }
+  if (!c.object(raw, at)) return undefined;
+  const entries = Object.entries(raw);
+  if (entries.length === 0) {
+    c.problem(at, 'must map at least one stream property: {"<property>": "<dotted path in the object>"}');
+    return undefined;
+  }
+  // Checked against the stream's own schema when the description gives one: a misspelt
+  // property would otherwise become a column of its own.
+  const properties = isJsonObject(schema) && isJsonObject(schema['properties']) ? schema['properties'] : undefined;
+  const out: RestFieldPath[] = [];
+  for (const [property, value] of entries) {
+    const where = `${at}.${property}`;
+    const path = c.string(value, where, true);
+    if (path === undefined) continue;
+    if (UNUSABLE_PROPERTIES.includes(property)) c.problem(where, 'not a usable property name');
+    else if (properties !== undefined && !Object.hasOwn(properties, property)) {
+      c.problem(where, `the stream's schema has no property ${JSON.stringify(property)} (properties: ${Object.keys(properties).join(', ')})`);
+    } else out.push({ property, path });
+  }
+  return out.length === entries.length ? out : undefined;
+}
+
+/** Stream properties each record must have; with `fields`, some of its properties. */
+function parseRequired(c: Checker, raw: JsonValue | undefined, at: string, format: WebhookFormat, fields: readonly RestFieldPath[] | undefined): string[] | undefined {
+  if (raw === undefined) return undefined;
+  if (format === 'salesforce_outbound') {
+    c.problem(at, 'not for salesforce_outbound: its records are the fields of each sObject');
+    return undefined;
+  }
+  if (!Array.isArray(raw)) {
+    c.problem(at, 'must be a list of stream properties');
+    return undefined;
+  }
+  const out: string[] = [];
+  raw.forEach((property, i) => {
+    const where = `${at}[${i}]`;
+    if (typeof property !== 'string' || property === '') c.problem(where, 'must be a non-empty string');
+    // A broken `fields` has its own problems; naming every required property again would repeat them.
+    else if (fields !== undefined && fields.length > 0 && !fields.some((f) => f.property === property)) {
+      c.problem(where, `${JSON.stringify(property)} is not one of fields (${fields.map((f) => f.property).join(', ')}): a record built from fields has no other property`);
+    } else out.push(property);
+  });
   return out;
 }
 

@@ -1,0 +1,204 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runSync, startListen, tempDir } from '../helpers/cli.js';
+import { hash, MailchimpModel } from './model.js';
+
+/** `sync run mailchimp` and `sync listen mailchimp` against the local model of Mailchimp. */
+
+const KEY = '0123456789abcdef0123456789abcdef-us6';
+const TOKEN = 'hook-token-5f3a9c';
+
+let tmp: ReturnType<typeof tempDir>;
+let model: MailchimpModel;
+beforeEach(async () => {
+  tmp = tempDir('sync-mailchimp-');
+  model = await new MailchimpModel(KEY).start();
+  model.addList('a1b2c3d4e5', 'Newsletter');
+  model.addList('f6a7b8c9d0', 'Customers');
+  model.subscribe('a1b2c3d4e5', 'ann@example.com', { FNAME: 'Ann', LNAME: 'Lee' });
+  model.subscribe('a1b2c3d4e5', 'bob@example.com', { FNAME: 'Bob', LNAME: 'Ray' });
+  model.subscribe('f6a7b8c9d0', 'cy@example.com', { FNAME: 'Cy', LNAME: 'Fox' });
+});
+afterEach(async () => {
+  await model.close();
+  tmp.cleanup();
+});
+
+function configFile(extra: object = {}): string {
+  const path = join(tmp.dir, `mailchimp-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, JSON.stringify({ api_key: KEY, base_url: model.url, webhook_secret: TOKEN, ...extra }));
+  return path;
+}
+
+const run = (db: string, extra: object = {}, env: Record<string, string> = {}) =>
+  runSync(['run', 'mailchimp', '--config', configFile(extra), '--target', `sqlite:${join(tmp.dir, db)}`], { cwd: tmp.dir, env });
+
+function rows(db: string, sql: string): Array<Record<string, unknown>> {
+  const conn = new Database(join(tmp.dir, db), { readonly: true });
+  try {
+    return conn.prepare(sql).all() as Array<Record<string, unknown>>;
+  } finally {
+    conn.close();
+  }
+}
+
+const memberRow = (db: string, listId: string, email: string) =>
+  rows(db, `SELECT * FROM list_members WHERE list_id = '${listId}' AND id = '${hash(email)}'`)[0];
+
+describe('sync run mailchimp', () => {
+  it('reads every audience and its members, keyed by list and subscriber hash', async () => {
+    const result = await run('full.db');
+    expect(result.code, result.stderr).toBe(0);
+    expect(rows('full.db', 'SELECT id, name FROM lists ORDER BY id')).toEqual([
+      { id: 'a1b2c3d4e5', name: 'Newsletter' },
+      { id: 'f6a7b8c9d0', name: 'Customers' },
+    ]);
+    expect(rows('full.db', 'SELECT list_id, email_address, status, merge_fields FROM list_members ORDER BY email_address')).toEqual([
+      { list_id: 'a1b2c3d4e5', email_address: 'ann@example.com', status: 'subscribed', merge_fields: '{"FNAME":"Ann","LNAME":"Lee"}' },
+      { list_id: 'a1b2c3d4e5', email_address: 'bob@example.com', status: 'subscribed', merge_fields: '{"FNAME":"Bob","LNAME":"Ray"}' },
+      { list_id: 'f6a7b8c9d0', email_address: 'cy@example.com', status: 'subscribed', merge_fields: '{"FNAME":"Cy","LNAME":"Fox"}' },
+    ]);
+    // Basic auth with the key; the key never shows.
+    expect(result.stderr).not.toContain(KEY);
+  });
+
+  it('asks only for what changed since the bookmark, and marks archived members deleted', async () => {
+    expect((await run('inc.db')).code).toBe(0);
+    model.profile('a1b2c3d4e5', 'ann@example.com', { FNAME: 'Anne' });
+    model.archive('a1b2c3d4e5', 'bob@example.com');
+    model.subscribe('a1b2c3d4e5', 'dee@example.com', { FNAME: 'Dee', LNAME: 'Oak' });
+    model.memberQueries.length = 0;
+    const second = await run('inc.db');
+    expect(second.code, second.stderr).toBe(0);
+    // Each audience from its own bookmark (its newest change read), less the one-minute
+    // lookback; the archived members are asked for separately, from the same bound.
+    expect(model.memberQueries.map((q) => [q.get('since_last_changed'), q.get('status')])).toEqual([
+      ['2026-01-09T23:59:02Z', null],
+      ['2026-01-09T23:59:02Z', 'archived'],
+      ['2026-01-09T23:59:03Z', null],
+      ['2026-01-09T23:59:03Z', 'archived'],
+    ]);
+    expect(rows('inc.db', `SELECT email_address, status, _sdc_deleted_at, json_extract(merge_fields, '$.FNAME') AS first FROM list_members WHERE list_id = 'a1b2c3d4e5' ORDER BY email_address`)).toEqual([
+      { email_address: 'ann@example.com', status: 'subscribed', _sdc_deleted_at: null, first: 'Anne' },
+      { email_address: 'bob@example.com', status: 'archived', _sdc_deleted_at: '2026-01-10T00:00:05+00:00', first: 'Bob' },
+      { email_address: 'dee@example.com', status: 'subscribed', _sdc_deleted_at: null, first: 'Dee' },
+    ]);
+  });
+
+  it('waits out a 429 instead of failing', async () => {
+    model.throttle = 2;
+    const result = await run('throttled.db');
+    expect(result.code, result.stderr).toBe(0);
+    expect(rows('throttled.db', 'SELECT count(*) AS n FROM list_members')).toEqual([{ n: 3 }]);
+  }, 60_000);
+
+  it('only the audiences of list_ids, also from the environment', async () => {
+    const result = await run('some.db', {}, { SYNC_MAILCHIMP_LIST_IDS: '["f6a7b8c9d0"]' });
+    expect(result.code, result.stderr).toBe(0);
+    expect(rows('some.db', 'SELECT DISTINCT list_id FROM list_members')).toEqual([{ list_id: 'f6a7b8c9d0' }]);
+  });
+
+  it('a wrong key fails with the API\'s words, never the key', async () => {
+    const wrong = 'ffffffffffffffffffffffffffffffff-us6';
+    const result = await run('wrong.db', { api_key: wrong });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/401.*API Key Invalid/);
+    expect(result.stderr).not.toContain(wrong);
+  });
+
+  it('a key without its data centre and no base_url is a usage error', async () => {
+    const path = join(tmp.dir, 'nodc.json');
+    writeFileSync(path, JSON.stringify({ api_key: 'abcdef' }));
+    const result = await runSync(['run', 'mailchimp', '--config', path, '--target', `sqlite:${join(tmp.dir, 'x.db')}`], { cwd: tmp.dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/api_key: a Mailchimp API key ends with its data centre/);
+  });
+});
+
+describe('sync listen mailchimp', () => {
+  async function listen(db: string) {
+    return startListen(['mailchimp', '--config', configFile(), '--journal', join(tmp.dir, `${db}.inbox`), '--target', `sqlite:${join(tmp.dir, db)}`], { cwd: tmp.dir });
+  }
+  const post = async (url: string, body: string, token = TOKEN) => {
+    const response = await fetch(`${url}/webhooks/mailchimp?token=${encodeURIComponent(token)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'MailChimp.com' },
+      body,
+    });
+    await response.arrayBuffer();
+    return response.status;
+  };
+
+  it('answers the validator GET, refuses a wrong token, and keeps the token out of the inbox', async () => {
+    const listener = await listen('hooks.db');
+    try {
+      const check = await fetch(`${listener.url}/webhooks/mailchimp`, { headers: { 'user-agent': 'MailChimp.com WebHook Validator' } });
+      expect(check.status).toBe(200);
+      await check.arrayBuffer();
+      expect(await post(listener.url, model.subscribe('a1b2c3d4e5', 'eve@example.com', { FNAME: 'Eve' }), 'wrong')).toBe(401);
+    } finally {
+      listener.child.kill('SIGTERM');
+      const done = await listener.done;
+      expect(done.stderr).not.toContain(TOKEN);
+    }
+  });
+
+  it('gives each member the same row as sync run, field by field, and moves a changed address', async () => {
+    // Both databases start from the same batch.
+    expect((await run('batch.db')).code).toBe(0);
+    expect((await run('hooks.db')).code).toBe(0);
+    const events = [
+      model.profile('a1b2c3d4e5', 'ann@example.com', { FNAME: 'Anne', LNAME: 'Lee-Park' }),
+      model.subscribe('a1b2c3d4e5', 'fay@example.com', { FNAME: 'Fay', LNAME: 'Lu' }),
+      model.unsubscribe('f6a7b8c9d0', 'cy@example.com'),
+    ];
+    const listener = await listen('hooks.db');
+    try {
+      for (const body of events) expect(await post(listener.url, body)).toBe(200);
+      // Then the batch catches up on the other database.
+      expect((await run('batch.db')).code).toBe(0);
+      await waitFor(() => memberRow('hooks.db', 'f6a7b8c9d0', 'cy@example.com')?.['status'] === 'unsubscribed');
+      for (const [list, email] of [['a1b2c3d4e5', 'ann@example.com'], ['a1b2c3d4e5', 'fay@example.com'], ['f6a7b8c9d0', 'cy@example.com']] as const) {
+        const fromBatch = memberRow('batch.db', list, email);
+        const fromHook = memberRow('hooks.db', list, email);
+        expect(fromHook, `${email} from the webhook`).toEqual(fromBatch);
+      }
+      // A new address is a new subscriber hash: the old one is deleted at the event's time.
+      expect(await post(listener.url, model.changeEmail('a1b2c3d4e5', 'bob@example.com', 'rob@example.com'))).toBe(200);
+      await waitFor(() => memberRow('hooks.db', 'a1b2c3d4e5', 'rob@example.com') !== undefined);
+      expect(memberRow('hooks.db', 'a1b2c3d4e5', 'bob@example.com')).toMatchObject({ status: 'archived', _sdc_deleted_at: '2026-01-10T00:00:07+00:00' });
+      expect(memberRow('hooks.db', 'a1b2c3d4e5', 'rob@example.com')).toMatchObject({ email_address: 'rob@example.com', last_changed: '2026-01-10T00:00:07+00:00' });
+    } finally {
+      listener.child.kill('SIGTERM');
+      await listener.done;
+    }
+  }, 60_000);
+
+  it('a body that is not a Mailchimp event becomes a dead letter, and the listener goes on', async () => {
+    const listener = await listen('dead.db');
+    try {
+      expect(await post(listener.url, 'type=subscribe&data[list_id]=a1b2c3d4e5')).toBe(200);
+      expect(await post(listener.url, 'type=profile&data[__proto__][x]=1')).toBe(200);
+      await waitFor(async () => {
+        const list = await runSync(['inbox', 'list', '--journal', join(tmp.dir, 'dead.db.inbox'), '--status', 'dead', '--format', 'json'], { cwd: tmp.dir });
+        return list.stdout.includes('without data[email]') && list.stdout.includes('__proto__');
+      });
+    } finally {
+      listener.child.kill('SIGTERM');
+      await listener.done;
+    }
+  }, 30_000);
+});
+
+async function waitFor(condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (;;) {
+    try {
+      if (await condition()) return;
+    } catch {
+      // Not there yet (the table may not exist).
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
