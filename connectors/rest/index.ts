@@ -4,7 +4,7 @@ import { SECRET_SETTINGS } from './description/index.js';
 import { resolveRestStreams } from './streams.js';
 import { resolveRestWebhooks } from './webhooks.js';
 
-export { resolveRestStreams, type ResolveContext } from './streams.js';
+export { openRestSession, resolveRestStreams, type ResolveContext, type RestSession } from './streams.js';
 export { parseDescription, type RestDescription, type RestStream, type RestWebhooks, type RestWebhookEvent } from './description/index.js';
 export { mapRestDelivery, resolveRestWebhooks, restDeliveryId, restWebhookSpec } from './webhooks.js';
 

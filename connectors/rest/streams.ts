@@ -42,7 +42,19 @@ export interface ResolveContext {
  * from their first page, which costs one request each (a child stream also needs its parent's
  * first page, unless that was already asked for to infer the parent's schema).
  */
-export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext): Promise<StreamDefinition<JsonObject>[]> {
+/** A checked description with the one way its clients are made (auth, pacing, budget, secrets). */
+export interface RestSession {
+  description: RestDescription;
+  /** A client with the description's base URL, headers, auth, cost pacing and budget. */
+  clientFor(log: Logger, signal: AbortSignal): HttpClient;
+}
+
+/**
+ * Checks a description and prepares its clients. Pre-built connectors use it too, for the
+ * requests only they make (a describe call, a bulk export), so those share the run's auth,
+ * token renewals, budget and recordings. Throws a UsageError listing every problem.
+ */
+export function openRestSession(config: JsonObject, ctx: ResolveContext): RestSession {
   const { description, problems } = parseDescription(config);
   if (description === undefined) {
     throw new UsageError(`invalid API description for rest (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
@@ -63,7 +75,11 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
       ...(pacer === undefined ? {} : { pacer }),
       ...budgetOf(description.rateLimit),
     });
+  return { description, clientFor };
+}
 
+export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext): Promise<StreamDefinition<JsonObject>[]> {
+  const { description, clientFor } = openRestSession(config, ctx);
   const out: StreamDefinition<JsonObject>[] = [];
   const built = new Map<string, StreamDefinition<JsonObject>>();
   const samples = new Samples(description.streams);
