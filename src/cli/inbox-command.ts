@@ -131,7 +131,8 @@ async function replay(journal: Journal, entries: StoredDelivery[], flags: InboxF
     const loaded = await loadConnector(name);
     if (!loaded.webhooks && !loaded.resolveWebhooks) continue;
     const section = names.length > 1 ? pickSection(file, name, flags.config) : file;
-    const config = loaded.resolveWebhooks || loaded.resolveStreams ? connectorConfig(loaded, section, flags.config, io) : {};
+    // Replays map stored deliveries and never verify again: the secrets need not be usable.
+    const config = loaded.resolveWebhooks || loaded.resolveStreams ? connectorConfig(loaded, section, flags.config, io, { log, checkWebhookSecrets: false }) : {};
     const connector = await resolveForListen(loaded, config, { log, signal: io.signal });
     if (connector.webhooks) mappers.set(name, new WebhookMapper(connector));
   }

@@ -1,16 +1,17 @@
-import { resolveConfig, secretValues, ConfigError } from '../connector/config.js';
 import type { AnyConnector, HttpSession } from '../connector/contract.js';
 import { loadConnector } from '../connector/registry.js';
 import { SourceError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
-import { stringifyJson, type JsonValue } from '../protocol/json.js';
+import { stringifyJson, type JsonObject, type JsonValue } from '../protocol/json.js';
 import { StateError, toSyncState } from '../protocol/state.js';
 import { discoverCatalog, selectAll, selectByNames, selectFromCatalog } from '../tap/catalog.js';
 import { runTap } from '../tap/runner.js';
 import { LoadError, Loader } from '../targets/loader.js';
 import { describeTarget, lockPathFor, openTarget, parseTargetSpec } from '../targets/spec.js';
 import { aboutConnector, formatAbout } from './about.js';
+import { connectorConfig } from './connector-config.js';
 import { readJsonFile } from './files.js';
+import type { Logger } from '../log.js';
 import { cliLogger, type CliIo, type OutputOptions } from './io.js';
 import { acquireLock } from './lock.js';
 import { createProgress, formatCount, summarize } from './progress.js';
@@ -47,11 +48,10 @@ export async function runCommand(name: string, flags: RunFlags, io: CliIo): Prom
     io.stdout.write(JSON.stringify(discoverCatalog(connector), null, 2) + '\n');
     return;
   }
-  const config = loadConfig(connector, flags, io);
-  for (const w of config.warnings) log.warn(w);
+  const config = loadConfig(connector, flags, io, log);
   const http = await httpSession(flags);
   if (connector.resolveStreams) {
-    connector = { ...connector, streams: await connector.resolveStreams(config.config, { log, signal: io.signal, ...(http ? { http } : {}) }) };
+    connector = { ...connector, streams: await connector.resolveStreams(config, { log, signal: io.signal, ...(http ? { http } : {}) }) };
   }
   if (flags.discover) {
     io.stdout.write(JSON.stringify(discoverCatalog(connector), null, 2) + '\n');
@@ -71,7 +71,7 @@ export async function runCommand(name: string, flags: RunFlags, io: CliIo): Prom
   const lock = lockPath ? acquireLock(lockPath, `sync run ${connector.name} → ${describeTarget(spec)}`) : undefined;
   const reader = spec.kind === 'stdout' ? watchReader(io.stdout) : undefined;
   try {
-    await syncInto(connector, config.config, streams, flags, io, log, stateId, http, () => reader?.gone() === true);
+    await syncInto(connector, config, streams, flags, io, log, stateId, http, () => reader?.gone() === true);
   } catch (err) {
     // Whatever the write that hit the closed pipe reported, the reader leaving is what happened.
     if (reader?.gone()) throw new ReaderGoneError();
@@ -88,7 +88,7 @@ async function syncInto(
   streams: ReturnType<typeof selectAll>,
   flags: RunFlags,
   io: CliIo,
-  log: ReturnType<typeof cliLogger>,
+  log: Logger,
   stateId: string,
   http: HttpSession | undefined,
   readerGone: () => boolean,
@@ -169,16 +169,10 @@ function committedNote(loader: Loader | undefined): string {
   return `${formatCount(n)} ${n === 1 ? 'record' : 'records'} committed`;
 }
 
-function loadConfig(connector: AnyConnector, flags: RunFlags, io: CliIo): ReturnType<typeof resolveConfig> {
+function loadConfig(connector: AnyConnector, flags: RunFlags, io: CliIo, log: Logger): JsonObject {
   const file = flags.config ? readJsonFile(flags.config, '--config') : undefined;
-  try {
-    const resolved = resolveConfig(connector.name, connector.config, { file, fileName: flags.config, env: io.env });
-    io.secrets.push(...secretValues(connector.config, resolved.config));
-    return resolved;
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message, err.problems);
-    throw err;
-  }
+  // A run verifies no webhook; a replay sends nothing over the network, so needs no secret.
+  return connectorConfig(connector, file, flags.config, io, { log, checkWebhookSecrets: false, secretsOptional: flags.replay !== undefined });
 }
 
 /** --record DIR saves every HTTP exchange (secrets redacted); --replay DIR answers from them, offline. */

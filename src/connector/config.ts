@@ -6,14 +6,18 @@ import type { ConfigProperty, ConfigSpec } from './contract.js';
 /**
  * Configuration is validated once, here, at the edge: a JSON file, then the environment
  * (`SYNC_<CONNECTOR>_<SETTING>`, which wins, so cron jobs keep secrets out of files),
- * then defaults. Every problem is reported, each with its path.
+ * then defaults. Every problem is reported, each with its path and where its value came
+ * from (the file or the environment variable), so the user knows what to edit.
  */
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
   constructor(
     message: string,
+    /** One line per problem, each naming the setting and where its value came from. */
     readonly problems: string[],
+    /** Unknown settings: printed as warnings, since a misspelt name often explains a missing one. */
+    readonly warnings: string[] = [],
   ) {
     super(message);
   }
@@ -31,6 +35,11 @@ export interface ConfigSources {
   /** Where the file came from, for messages. */
   fileName?: string | undefined;
   env: NodeJS.ProcessEnv;
+  /**
+   * Secrets are not required: the run answers its HTTP requests from recordings (`--replay`),
+   * which hold no credentials, so a secret only the network would need may be left unset.
+   */
+  secretsOptional?: boolean;
 }
 
 /** Merges file, environment and defaults, then validates against the spec. */
@@ -39,33 +48,58 @@ export function resolveConfig(connector: string, spec: ConfigSpec, sources: Conf
   const warnings: string[] = [];
   const where = sources.fileName ?? 'config';
   let config: JsonObject = {};
+  /** Where each setting's value came from: the file, or the environment variable that set it. */
+  const origin = new Map<string, string>();
   if (sources.file !== undefined) {
     if (!isJsonObject(sources.file)) throw new ConfigError(`${where}: must be a JSON object`, [`${where}: must be a JSON object`]);
     config = { ...sources.file };
     for (const key of Object.keys(config)) {
       if (!(key in spec.properties)) warnings.push(`${where}: unknown setting "${key}" is ignored`);
+      else origin.set(key, where);
     }
   }
   for (const [name, property] of Object.entries(spec.properties)) {
     const variable = envName(connector, name);
     const raw = sources.env[variable];
     if (raw === undefined || raw === '') continue;
+    origin.set(name, variable);
     const value = fromEnvironment(raw, property);
-    if (value === undefined) problems.push(`${variable}: expected ${property.type}, got ${property.secret ? 'a value' : JSON.stringify(raw)}`);
+    if (value === undefined) problems.push(`${name} (${variable}): ${expectation(property)}${shownValue(property, raw)}`);
     else config[name] = value;
   }
   for (const [name, property] of Object.entries(spec.properties)) {
-    if (config[name] === undefined && property.default !== undefined) config[name] = property.default;
+    if (config[name] === undefined && property.default !== undefined) {
+      config[name] = property.default;
+      origin.set(name, 'default');
+    }
   }
-  problems.push(...validateConfig(spec, config));
+  problems.push(...validateConfig(connector, sources.secretsOptional ? withoutRequiredSecrets(spec) : spec, config, origin));
   if (problems.length) {
-    // Unknown settings are listed too: a misspelt name is often the cause of a missing one.
-    throw new ConfigError(`invalid configuration for ${connector} (${problems.length} problem${problems.length > 1 ? 's' : ''})`, [
-      ...problems,
-      ...warnings.map((w) => `warning: ${w}`),
-    ]);
+    throw new ConfigError(`invalid configuration for ${connector} (${problems.length} problem${problems.length > 1 ? 's' : ''})`, problems, warnings);
   }
   return { config, warnings };
+}
+
+function withoutRequiredSecrets(spec: ConfigSpec): ConfigSpec {
+  return { ...spec, required: (spec.required ?? []).filter((name) => spec.properties[name]?.secret !== true) };
+}
+
+/** What an environment value of this type must look like. */
+function expectation(property: ConfigProperty): string {
+  switch (property.type) {
+    case 'boolean':
+      return 'must be boolean: true or false (also 1/0, yes/no, on/off)';
+    case 'object':
+    case 'array':
+      return `must be ${property.type} as JSON`;
+    default:
+      return `must be ${property.type}`;
+  }
+}
+
+/** ` (got "abc")`, or nothing for a secret: a problem line is printed, and may be logged. */
+function shownValue(property: ConfigProperty, value: JsonValue): string {
+  return property.secret ? '' : ` (got ${JSON.stringify(value)})`;
 }
 
 function fromEnvironment(raw: string, property: ConfigProperty): JsonValue | undefined {
@@ -95,7 +129,7 @@ function fromEnvironment(raw: string, property: ConfigProperty): JsonValue | und
   }
 }
 
-function validateConfig(spec: ConfigSpec, config: JsonObject): string[] {
+function validateConfig(connector: string, spec: ConfigSpec, config: JsonObject, origin: ReadonlyMap<string, string>): string[] {
   // The schema is the connector's own, from code: checking it against the meta-schema would
   // only cost start-up time (compiling the meta-schema is most of ajv's first compile).
   const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, validateSchema: false, verbose: true });
@@ -112,27 +146,33 @@ function validateConfig(spec: ConfigSpec, config: JsonObject): string[] {
   const validate = ajv.compile(schema);
   const problems: string[] = [];
   if (!validate(config)) {
-    for (const e of validate.errors ?? []) problems.push(describe(e, spec));
+    for (const e of validate.errors ?? []) problems.push(describe(e, connector, spec, origin));
   }
   for (const [name, property] of Object.entries(spec.properties)) {
     const value = config[name];
     if (property.format === 'date-time' && typeof value === 'string' && parseInstant(value) === undefined) {
-      problems.push(`${name}: must be an ISO 8601 date-time such as 2024-01-31T00:00:00Z (got ${JSON.stringify(value)})`);
+      problems.push(`${named(name, origin)}: must be an ISO 8601 date-time such as 2024-01-31T00:00:00Z${shownValue(property, value)}`);
     }
   }
   return problems;
 }
 
-function describe(e: ErrorObject, spec: ConfigSpec): string {
+/** `orders (SYNC_SAMPLE_ORDERS)`, `orders (sample.json)`: a setting and where its value came from. */
+function named(path: string, origin: ReadonlyMap<string, string>): string {
+  const source = origin.get(path.split('.')[0] ?? path);
+  return source === undefined ? path : `${path} (${source})`;
+}
+
+function describe(e: ErrorObject, connector: string, spec: ConfigSpec, origin: ReadonlyMap<string, string>): string {
   if (e.keyword === 'required') {
     const missing = (e.params as { missingProperty: string }).missingProperty;
-    return `${missing}: required setting is missing`;
+    return `${missing}: required setting is missing (set it in --config or as ${envName(connector, missing)})`;
   }
   const path = e.instancePath.slice(1).replaceAll('/', '.') || 'config';
   const top = path.split('.')[0] ?? path;
-  const secret = spec.properties[top]?.secret === true;
-  const got = secret || e.data === undefined ? '' : ` (got ${JSON.stringify(e.data)})`;
-  return `${path}: ${e.message ?? 'is invalid'}${got}`;
+  const property = spec.properties[top];
+  const got = property?.secret === true || e.data === undefined ? '' : ` (got ${JSON.stringify(e.data)})`;
+  return `${named(path, origin)}: ${e.message ?? 'is invalid'}${got}`;
 }
 
 /** Setting values marked secret, so messages can be scrubbed of them. */

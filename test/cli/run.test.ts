@@ -192,17 +192,18 @@ describe('sync run: bad input', () => {
     const result = await runSync(['run', 'sample', '--config', file]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/invalid configuration for sample \(3 problems\)/);
-    expect(result.stderr).toMatch(/seed: must be integer \(got "x"\)/);
-    expect(result.stderr).toMatch(/customers: must be >= 0 \(got -1\)/);
-    expect(result.stderr).toMatch(/now: must be an ISO 8601 date-time/);
-    expect(result.stderr).toMatch(/warning: .*unknown setting "extra"/);
+    expect(result.stderr).toMatch(/\n  seed \(.*bad-config\.json\): must be integer \(got "x"\)\n/);
+    expect(result.stderr).toMatch(/\n  customers \(.*bad-config\.json\): must be >= 0 \(got -1\)\n/);
+    expect(result.stderr).toMatch(/\n  now \(.*bad-config\.json\): must be an ISO 8601 date-time/);
+    // A warning, not one of the problems: on a line of its own, before the error.
+    expect(result.stderr).toMatch(/^warning: .*bad-config\.json: unknown setting "extra" is ignored\nsync: usage error: /);
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('names the environment variable that is wrong', async () => {
     const result = await runSync(['run', 'sample'], { env: { SYNC_SAMPLE_SEED: 'seven' } });
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/SYNC_SAMPLE_SEED: expected integer, got "seven"/);
+    expect(result.stderr).toMatch(/\n  seed \(SYNC_SAMPLE_SEED\): must be integer \(got "seven"\)\n/);
   });
 
   it('says which file cannot be read, and where JSON is broken', async () => {
