@@ -102,6 +102,7 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
       name: stream.name,
       ...(stream.description === undefined ? {} : { description: stream.description }),
       schema: stream.deletedWhen === undefined ? withParent : withDeletedProperty(withParent),
+      ...(stream.deletedWhen === undefined ? {} : { deletions: describeDeletions(stream) }),
       keyProperties: stream.primaryKey,
       ...(stream.replicationKey === undefined ? {} : { replicationKey: stream.replicationKey }),
       sorted: stream.sorted,
@@ -278,6 +279,13 @@ function deletionMarker(rule: DeletedRule, key: string | undefined, startedAt: D
     const at = key === undefined ? undefined : record[key];
     return { ...record, [DELETED_AT]: typeof at === 'string' && at !== '' ? at : fallback };
   };
+}
+
+function describeDeletions(stream: RestStream): string {
+  const rule = stream.deletedWhen as DeletedRule;
+  const values = rule.values.map((v) => stringifyJson(v)).join(' or ');
+  const listings = stream.variants.length ? ` (also read with ${stream.variants.map((v) => stringifyJson(v)).join(', ')})` : '';
+  return `records whose ${rule.path} is ${values} are marked deleted (_sdc_deleted_at)${listings}`;
 }
 
 /** Whether a record's value at the rule's path is one of its values (compared as JSON). */

@@ -71,6 +71,7 @@ export default defineConnector<SampleConfig>({
       keyProperties: ['id'],
       replicationKey: 'updated_at',
       sorted: true,
+      deletions: 'deleted customers are emitted with _sdc_deleted_at set',
       read: (ctx) => readStream(ctx, 'customers', customerSnapshot, customerRecord),
     }),
     defineStream<SampleConfig>({
@@ -80,6 +81,7 @@ export default defineConnector<SampleConfig>({
       keyProperties: ['id'],
       replicationKey: 'updated_at',
       sorted: true,
+      deletions: 'deleted orders are emitted with _sdc_deleted_at set',
       read: (ctx) => readStream(ctx, 'orders', orderSnapshot, orderRecord),
     }),
   ],

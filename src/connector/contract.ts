@@ -68,6 +68,11 @@ export interface StreamDefinition<Config> {
   /** Records come in ascending replication-key order, so the bookmark may advance mid-stream. */
   sorted?: boolean;
   /**
+   * How deletions reach the stream's rows, in a sentence for `--discover` and `--about`
+   * (`records with IsDeleted = true are marked deleted`); undefined: the source lists none.
+   */
+  deletions?: string;
+  /**
    * Keeps one bookmark per partition (e.g. per parent object: each project's tasks) instead
    * of one for the stream; `sorted` then means sorted within each partition.
    */

@@ -169,3 +169,33 @@ describe('a SOQL stream', () => {
     expect(result.stderr).toMatch(/streams\[0\]\.deleted_when: give "equals" \(one value\) or "in"/);
   });
 });
+
+describe('--discover', () => {
+  it('shows each stream\'s version rule and how deletions arrive', async () => {
+    const config = join(tmp.dir, 'discover.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        base_url: 'http://127.0.0.1:9',
+        streams: [
+          {
+            name: 'contacts', path: '/q', records_path: 'records', primary_key: 'Id', replication_key: 'SystemModstamp',
+            deleted_when: { path: 'IsDeleted', equals: true }, variants: [{ all: true }],
+            schema: { properties: { Id: { type: 'string' }, SystemModstamp: { type: 'string', format: 'date-time' } } },
+          },
+          { name: 'tags', path: '/tags', primary_key: 'id', schema: { properties: { id: { type: 'string' } } } },
+        ],
+      }),
+    );
+    const result = await runSync(['run', 'rest', '--config', config, '--discover'], { cwd: tmp.dir });
+    expect(result.code, result.stderr).toBe(0);
+    const catalog = JSON.parse(result.stdout) as { streams: Array<{ stream: string; metadata: Array<{ breadcrumb: string[]; metadata: Record<string, unknown> }> }> };
+    const meta = (name: string) => catalog.streams.find((s) => s.stream === name)?.metadata.find((m) => m.breadcrumb.length === 0)?.metadata;
+    expect(meta('contacts')).toMatchObject({
+      'sync-version': "the record's SystemModstamp (the newest copy of a row wins, whichever path wrote it)",
+      'sync-deletions': 'records whose IsDeleted is true are marked deleted (_sdc_deleted_at) (also read with {"all":true})',
+    });
+    expect(meta('tags')).toMatchObject({ 'sync-version': 'none: the copy written last wins' });
+    expect(String(meta('tags')?.['sync-deletions'])).toMatch(/not listed by the source/);
+  });
+});
