@@ -1,8 +1,8 @@
 import type { WebhookDelivery, WebhookEvent, WebhookMapContext, WebhookReply } from '../../src/connector/contract.js';
-import { isJsonObject, parseJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
-import { columnKind } from '../../src/protocol/schema.js';
+import { isJsonObject, type JsonObject } from '../../src/protocol/json.js';
 import type { RestStream, RestWebhooks } from './description/index.js';
 import { withParentKey } from './parent-key.js';
+import { setOwn, valueForProperty } from './webhook-values.js';
 import { findAll, parseXml, type XmlElement } from './xml.js';
 
 /**
@@ -46,7 +46,8 @@ export function mapSalesforceOutbound(webhooks: RestWebhooks, streams: readonly 
     for (const field of sObject.children) {
       // Related objects arrive nested; only the sObject's own fields become columns.
       if (field.children.length > 0) continue;
-      record[field.name] = attribute(field, 'nil') === 'true' ? null : typed(field.text, properties[field.name]);
+      // An element may be named __proto__: kept as a field, never taken as the prototype.
+      setOwn(record, field.name, attribute(field, 'nil') === 'true' ? null : valueForProperty(field.text, Object.hasOwn(properties, field.name) ? properties[field.name] : undefined));
     }
     const name = type.slice(type.lastIndexOf(':') + 1);
     out.push({ stream: event.stream, record: withParentKey(record, event, (field) => record[field], name), ...(event.deleted ? { deleted: true } : {}) });
@@ -59,19 +60,4 @@ function attribute(element: XmlElement, local: string): string | undefined {
     if (name === local || name.endsWith(`:${local}`)) return value;
   }
   return undefined;
-}
-
-const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
-
-/** Text typed as the schema says; numbers stay exact (a long decimal keeps every digit). */
-function typed(text: string, property: JsonValue | undefined): JsonValue {
-  switch (columnKind(property)) {
-    case 'integer':
-    case 'number':
-      return NUMBER.test(text.trim()) ? parseJson(text.trim()).value : text;
-    case 'boolean':
-      return text === 'true' ? true : text === 'false' ? false : text;
-    default:
-      return text;
-  }
 }

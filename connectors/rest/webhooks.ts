@@ -1,4 +1,4 @@
-import type { WebhookDelivery, WebhookEvent, WebhookMapContext, WebhookRequest, WebhookSpec } from '../../src/connector/contract.js';
+import type { WebhookDelivery, WebhookMapContext, WebhookRequest, WebhookSpec } from '../../src/connector/contract.js';
 import { UsageError } from '../../src/errors.js';
 import { valueAt } from '../../src/http/paginate.js';
 import { isJsonObject, LosslessNumber, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
@@ -6,16 +6,18 @@ import { publicUri } from '../../src/listen/verify/headers.js';
 import type { Scheme } from '../../src/listen/verify/index.js';
 import { hubspotUri } from '../../src/listen/verify/vendors.js';
 import { parseDescription, type Handshake, type RestStream, type RestWebhooks } from './description/index.js';
-import { typeOf, withParentKey } from './parent-key.js';
 import { mapSalesforceOutbound, salesforceAck } from './salesforce.js';
+import { mapRestDelivery } from './webhook-payload.js';
 
 /**
  * Webhooks of a described API: the description's `webhooks` section says how the sender
- * signs, where the event name is, which event goes to which stream and where the changed
- * object is in the body. Each delivery becomes one record of that stream, the object
- * exactly as it is in the body (as a batch read yields it from a response), so webhooks and
- * `sync run` fill the same rows.
+ * signs, how the body is read (JSON, a form, Salesforce SOAP), where the event name is,
+ * which event goes to which stream and where the changed object is. Each object becomes a
+ * record of that stream shaped as a batch read yields it (webhook-payload.ts), so webhooks
+ * and `sync run` fill the same rows.
  */
+
+export { mapRestDelivery } from './webhook-payload.js';
 
 /** The webhook support a `rest` config describes, or undefined when it has no `webhooks` section. Throws a UsageError listing every problem. */
 export function resolveRestWebhooks(config: JsonObject): WebhookSpec | undefined {
@@ -29,12 +31,14 @@ export function resolveRestWebhooks(config: JsonObject): WebhookSpec | undefined
 /** The listener's view of a checked webhook section. */
 export function restWebhookSpec(webhooks: RestWebhooks, streams: readonly RestStream[] = []): WebhookSpec {
   const from = webhooks.eventFrom;
-  // The listener reads a top-level field only (for log lines and `sync inbox list`).
+  // For log lines and `sync inbox list` the listener reads a header, or a top-level field of
+  // a JSON body: not a form body, nor an element of a batch.
   const eventName =
     webhooks.format === 'salesforce_outbound' ? undefined
     : 'header' in from ? { header: from.header }
-    : from.path.includes('.') ? undefined
+    : webhooks.format === 'form' || webhooks.batch !== undefined || from.path.includes('.') ? undefined
     : { field: from.path };
+  const schemaOf = (stream: string): JsonObject | undefined => streams.find((s) => s.name === stream)?.schema;
   return {
     scheme: webhooks.scheme,
     secretSettings: [webhooks.secretSetting],
@@ -44,44 +48,8 @@ export function restWebhookSpec(webhooks: RestWebhooks, streams: readonly RestSt
     ...(signsUrl(webhooks.scheme) ? { refusalDetail: (request: WebhookRequest, reason: string) => urlRefusalDetail(webhooks.scheme, request, reason) } : {}),
     ...(webhooks.format === 'salesforce_outbound'
       ? { accepted: salesforceAck, map: (delivery: WebhookDelivery, context?: WebhookMapContext) => mapSalesforceOutbound(webhooks, streams, delivery, context) }
-      : { map: (delivery: WebhookDelivery) => mapRestDelivery(webhooks, delivery) }),
+      : { map: (delivery: WebhookDelivery, context?: WebhookMapContext) => mapRestDelivery(webhooks, delivery, (stream) => context?.schemaOf(stream) ?? schemaOf(stream)) }),
   };
-}
-
-/**
- * The records one delivery carries: [] for an event the section does not list. A body that
- * is not JSON, a missing event name or a missing object throws (the delivery becomes a dead
- * letter that `sync inbox retry-dead` can replay after the description is fixed).
- */
-export function mapRestDelivery(webhooks: RestWebhooks, delivery: WebhookDelivery): WebhookEvent[] {
-  const body = delivery.json;
-  if (body === undefined) throw new Error('the body is not JSON');
-  const from = webhooks.eventFrom;
-  const name = 'header' in from ? delivery.headers[from.header] : valueAt(body, from.path);
-  if (typeof name !== 'string' || name === '') {
-    const where = 'header' in from ? `header ${from.header}` : `"${from.path}"`;
-    throw new Error(`no event name at ${where} (got ${name === undefined ? 'nothing' : JSON.stringify(name)})`);
-  }
-  const event = webhooks.events.get(name);
-  if (event === undefined) return [];
-  const object = event.objectPath === undefined ? body : valueAt(body, event.objectPath);
-  if (!isJsonObject(object)) {
-    const where = event.objectPath === undefined ? 'the body' : `"${event.objectPath}"`;
-    throw new Error(`event ${name}: ${where} is not an object (got ${object === undefined ? 'nothing' : typeOf(object)})`);
-  }
-  // Both are handed on as the payload gives them; which one becomes the record's version is
-  // the listener's rule (withVersion in src/listen/mapping.ts), the same for every connector.
-  const version = timeAt(body, webhooks.versionPath);
-  const time = timeAt(body, webhooks.timePath);
-  return [
-    {
-      stream: event.stream,
-      record: withParentKey(object, event, (path) => valueAt(body, path), name),
-      ...(event.deleted ? { deleted: true } : {}),
-      ...(version === undefined ? {} : { version }),
-      ...(time === undefined ? {} : { time }),
-    },
-  ];
 }
 
 /**
@@ -101,19 +69,6 @@ export function restDeliveryId(webhooks: RestWebhooks, headers: Readonly<Record<
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   // An id too large for a double keeps its digits.
   if (value instanceof LosslessNumber) return value.text;
-  return undefined;
-}
-
-/** A version or time at `path`: text, or a number (an epoch), or undefined. */
-function timeAt(body: JsonValue, path: string | undefined): string | number | undefined {
-  if (path === undefined) return undefined;
-  const value = valueAt(body, path);
-  if (typeof value === 'string') return value === '' ? undefined : value;
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (value instanceof LosslessNumber) {
-    const n = Number(value.text);
-    return Number.isFinite(n) ? n : undefined;
-  }
   return undefined;
 }
 
