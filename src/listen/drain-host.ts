@@ -41,10 +41,14 @@ export interface DrainWorkerData {
 
 export type WorkerToMain =
   | { type: 'log'; level: LogLevel; message: string; fields?: LogFields }
-  | { type: 'stdout'; chunk: string }
+  /** Lines for target `-`; the main thread answers `written` with the same id once stdout took them. */
+  | { type: 'stdout'; id: number; chunk: string }
   | { type: 'stopped'; done: number; dead: number; records: Array<[string, number]> };
 
-export type MainToWorker = { type: 'wake' } | { type: 'stop'; deadlineMs: number };
+export type MainToWorker =
+  | { type: 'wake' }
+  | { type: 'stop'; deadlineMs: number }
+  | { type: 'written'; id: number; failure?: { code: string; message: string } };
 
 export function startWorkerDrain(
   data: DrainWorkerData,
@@ -53,6 +57,7 @@ export function startWorkerDrain(
   onFailure: (err: Error) => void,
 ): DrainHandle {
   const worker = new Worker(new URL('./drain-worker.js', import.meta.url), { workerData: data });
+  const post = (message: MainToWorker): void => worker.postMessage(message);
   let counts: DrainCounts | undefined;
   let failure: Error | undefined;
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
@@ -61,9 +66,16 @@ export function startWorkerDrain(
       case 'log':
         log[message.level](message.message, message.fields);
         break;
-      case 'stdout':
-        stdout.write(message.chunk);
+      case 'stdout': {
+        const { id } = message;
+        // Acknowledged from the write callback, i.e. once the OS took the bytes: until then the
+        // drain's target waits, and no delivery behind these lines is marked done.
+        stdout.write(message.chunk, (err?: Error | null) => {
+          const code = (err as NodeJS.ErrnoException | null | undefined)?.code;
+          post(err ? { type: 'written', id, failure: { code: code ?? '', message: err.message } } : { type: 'written', id });
+        });
         break;
+      }
       case 'stopped':
         counts = { done: message.done, dead: message.dead, records: new Map(message.records) };
         break;
@@ -79,7 +91,6 @@ export function startWorkerDrain(
       onFailure(failure);
     }
   });
-  const post = (message: MainToWorker): void => worker.postMessage(message);
   return {
     wake: () => post({ type: 'wake' }),
     async stop(deadlineMs) {

@@ -21,13 +21,32 @@ const emit = (level: LogLevel) => (message: string, fields?: LogFields): void =>
   send(fields ? { type: 'log', level, message, fields } : { type: 'log', level, message });
 const log: Logger = { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 
-// Target `-`: the main thread owns the process's stdout, so lines travel there.
-const stdout = new Writable({
-  write(chunk: Buffer | string, _encoding, callback) {
-    send({ type: 'stdout', chunk: typeof chunk === 'string' ? chunk : chunk.toString('utf8') });
-    callback();
-  },
-});
+/** Chunks for target `-` the main thread has not yet reported written, by id. */
+const unwritten = new Map<number, (err?: Error) => void>();
+let lastChunk = 0;
+
+/**
+ * Target `-`: the main thread owns the process's stdout, so lines travel there. A chunk counts
+ * as written only when the main thread says stdout took it; meanwhile the next one waits here
+ * and the target sees backpressure, so a slow reader slows the drain instead of filling memory,
+ * and a delivery is marked done only after its lines left the process.
+ */
+function mainThreadStdout(): Writable {
+  return new Writable({
+    decodeStrings: false,
+    write(chunk: Buffer | string, _encoding, callback) {
+      const id = ++lastChunk;
+      unwritten.set(id, callback);
+      send({ type: 'stdout', id, chunk: typeof chunk === 'string' ? chunk : chunk.toString('utf8') });
+    },
+  });
+}
+
+function written(id: number, failure: { code: string; message: string } | undefined): void {
+  const callback = unwritten.get(id);
+  unwritten.delete(id);
+  callback?.(failure ? Object.assign(new Error(failure.message), { code: failure.code }) : undefined);
+}
 
 const mappers = new Map<string, WebhookMapper>();
 const resolving = new AbortController();
@@ -41,15 +60,25 @@ const journal = new Journal(data.journalPath);
 const drain = new Drain({
   journal,
   mappers,
-  openTarget: () => openTarget(spec, { stateId: 'listen', warn: (m) => log.warn(m), stdout }),
+  // A stream of its own per target: one that failed stays destroyed, and the next attempt needs a fresh one.
+  openTarget: () => openTarget(spec, { stateId: 'listen', warn: (m) => log.warn(m), stdout: mainThreadStdout() }),
   log,
   batchSize: data.batchSize,
 });
 const loop = new DrainLoop(drain, log, describeTarget(spec));
 
 port.on('message', (message: MainToWorker) => {
-  if (message.type === 'wake') loop.wake();
-  else loop.stop(message.deadlineMs);
+  switch (message.type) {
+    case 'wake':
+      loop.wake();
+      break;
+    case 'stop':
+      loop.stop(message.deadlineMs);
+      break;
+    case 'written':
+      written(message.id, message.failure);
+      break;
+  }
 });
 
 await loop.run();

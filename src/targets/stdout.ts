@@ -10,6 +10,9 @@ const FLUSH_BYTES = 64 * 1024;
 /**
  * Target `-`: Singer NDJSON on stdout, for pipes and any Singer target. Lines are gathered
  * into 64 KiB writes; when the reader is slower than us the loader waits for 'drain'.
+ * A commit returns only once every line before it was taken by the OS (the write callback
+ * of the last chunk ran): whoever marks something done after a commit (a STATE file, the
+ * listener's journal) must not do so while its lines still sit in this process's memory.
  * A closed pipe (EPIPE, e.g. `| head`) ends the run with a clear error, not a stack trace.
  */
 export class StdoutTarget implements Target {
@@ -17,11 +20,14 @@ export class StdoutTarget implements Target {
   readonly description = 'stdout';
   private buffer = '';
   private failure: Error | undefined;
+  /** Set while the stream holds more than it wants; resolved by its 'drain'. */
   private waiting: Promise<void> | undefined;
+  /** Resolved when the last chunk handed to the stream has been written (chunks complete in order). */
+  private written: Promise<void> = Promise.resolve();
 
   constructor(private readonly out: Writable) {
     out.on('error', (err: NodeJS.ErrnoException) => {
-      this.failure = err;
+      this.failure ??= err;
     });
   }
 
@@ -45,9 +51,7 @@ export class StdoutTarget implements Target {
 
   async commit(state: JsonValue | undefined): Promise<void> {
     if (state !== undefined) this.append(serializeMessage({ type: 'STATE', value: state }));
-    this.flush();
-    if (this.waiting) await this.waiting;
-    this.check();
+    await this.writeOut();
   }
 
   readState(): JsonValue | undefined {
@@ -59,8 +63,14 @@ export class StdoutTarget implements Target {
   }
 
   async close(): Promise<void> {
+    await this.writeOut();
+  }
+
+  /** Hands over what is buffered and waits until the OS has taken all of it. */
+  private async writeOut(): Promise<void> {
     this.flush();
-    if (this.waiting) await this.waiting;
+    await this.waiting;
+    await this.written;
     this.check();
   }
 
@@ -74,7 +84,14 @@ export class StdoutTarget implements Target {
     if (this.buffer === '') return;
     const chunk = this.buffer;
     this.buffer = '';
-    if (!this.out.write(chunk) && !this.waiting) {
+    let markWritten = (): void => {};
+    this.written = new Promise((resolve) => (markWritten = resolve));
+    const roomLeft = this.out.write(chunk, (err?: Error | null) => {
+      // A stream already destroyed reports through this callback only, not 'error'.
+      if (err) this.failure ??= err;
+      markWritten();
+    });
+    if (!roomLeft && !this.waiting) {
       this.waiting = new Promise((resolve) => {
         const done = (): void => {
           this.out.off('drain', done);

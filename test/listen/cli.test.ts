@@ -219,15 +219,19 @@ describe('sync listen (the binary)', () => {
     expect((await l.exit).code).toBe(0);
   });
 
-  it('--quiet shows refusals only; --log-format json gives one object per delivery', async () => {
+  it('--quiet shows the address it chose and refusals only; --log-format json gives one object per delivery', async () => {
     const dir = fresh();
+    // --port 0 (the helper's): the chosen port is printed even with --quiet, or nobody could send to it.
     const quiet = await listen(dir, ['--quiet', '--journal', 'quiet.db'], env);
     expect((await deliver(quiet.url, created(50_000))).status).toBe(200);
     const forged = sign(payload('customers.created', newCustomer(50_001)), { secret: OTHER_SECRET });
     expect((await deliver(quiet.url, forged)).status).toBe(401);
     quiet.child.kill('SIGTERM');
     expect((await quiet.exit).code).toBe(0);
-    expect(quiet.stderr().trimEnd().split('\n')).toEqual([expect.stringMatching(/^warning: delivery \(connector=sample, status=401, ms=\d+, reason=signature mismatch\)$/)]);
+    expect(quiet.stderr().trimEnd().split('\n')).toEqual([
+      `listening on ${quiet.url}: POST ${quiet.url}/webhooks/sample → sqlite:sync.db (journal quiet.db)`,
+      expect.stringMatching(/^warning: delivery \(connector=sample, status=401, ms=\d+, reason=signature mismatch\)$/),
+    ]);
 
     const json = await listen(dir, ['--log-format', 'json', '--journal', 'json.db'], env);
     const d = created(50_002);
