@@ -37,8 +37,10 @@ Examples:
 const STATE_EXAMPLES = `
 Examples:
   sync state show sample
+  sync state set sample --stream orders --value 2025-06-01T00:00:00Z   # one bookmark; the others stay
   sync state clear sample --stream orders          # next run re-reads orders in full
-  sync state set sample '{"bookmarks": {"orders": {"replication_key": "updated_at", "replication_key_value": "2025-06-01T00:00:00Z"}}}'`;
+  sync state set sample --file backup.json --replace                    # the whole state, as saved
+  sync state show --state-id singer --target sqlite:copy.db             # what \`sync target\` stored`;
 
 const LISTEN_EXAMPLES = `
 Examples:
@@ -173,16 +175,18 @@ function buildProgram(io: CliIo, output: ReportOptions): Command {
 
   program
     .command('state')
-    .description('show, replace or clear the state a target keeps for a connector')
+    .description('show, change or clear the state (bookmarks) a target keeps for a connector')
     .argument('<action>', 'show, set or clear')
-    .argument('<connector>', 'connector name')
-    .argument('[value]', 'for set: the new state as JSON')
+    .argument('[connector]', 'connector name (optional with --state-id)')
+    .argument('[state]', 'for set: a state as JSON, merged stream by stream into the stored one (whole with --replace)')
     .option('-t, --target <spec>', 'sqlite:PATH, jsonl:DIR or csv:DIR', 'sqlite:sync.db')
-    .option('--state-id <id>', 'key of the state (default: the connector name)')
-    .option('--stream <name>', 'for clear: clear only this stream\'s bookmark')
-    .option('--file <file>', 'for set: read the new state from this file')
+    .option('--state-id <id>', 'key of the state (default: the connector name; `sync target` uses singer)')
+    .option('--stream <name>', "set: the stream whose bookmark --value becomes; clear: clear only this stream's bookmark")
+    .option('--value <bookmark>', 'set --stream: the new bookmark, e.g. 2025-06-01T00:00:00Z')
+    .option('--file <file>', 'set: read the state from this file')
+    .option('--replace', 'set: the state given replaces the whole stored state (other streams\' bookmarks too)')
     .addHelpText('after', STATE_EXAMPLES)
-    .action(async (action: string, connector: string, value: string | undefined, _options: unknown, command: Command) => {
+    .action(async (action: string, connector: string | undefined, value: string | undefined, _options: unknown, command: Command) => {
       const { stateCommand } = await import('./state-command.js');
       await stateCommand(action, connector, value, readStateFlags(command), io);
     });
@@ -363,6 +367,8 @@ function readStateFlags(command: Command): StateFlags {
     target: o.textWithDefault('target'),
     ...ifGiven('stateId', o.text('stateId')),
     ...ifGiven('stream', o.text('stream')),
+    ...ifGiven('value', o.text('value')),
     ...ifGiven('file', o.text('file')),
+    replace: o.switch('replace'),
   };
 }

@@ -1,50 +1,76 @@
+import { existsSync } from 'node:fs';
+import type { AnyConnector } from '../connector/contract.js';
 import { loadConnector } from '../connector/registry.js';
-import { UsageError } from '../errors.js';
-import { parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
-import { clearBookmark, StateError, toSyncState } from '../protocol/state.js';
-import { describeTarget, lockPathFor, openTarget, parseTargetSpec } from '../targets/spec.js';
+import { BusyError, UsageError } from '../errors.js';
+import { isJsonObject, parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
+import { clearBookmark, StateError, toSyncState, type SyncState } from '../protocol/state.js';
+import { describeTarget, lockPathFor, openTarget, parseTargetSpec, type TargetSpec } from '../targets/spec.js';
+import type { Target } from '../targets/target.js';
 import { readJsonFile } from './files.js';
 import type { CliIo } from './io.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, type Lock } from './lock.js';
+import { mergeState, storedKey, withBookmark, type BookmarkKey } from './state-edits.js';
 
 export interface StateFlags {
   target: string;
   stateId?: string;
+  /** set: the stream whose bookmark `value` becomes; clear: the only bookmark to clear. */
   stream?: string;
+  /** set --stream: the new bookmark. */
+  value?: string;
+  /** set: the state to apply, from this file. */
   file?: string;
+  /** set: the given state replaces the whole stored state, instead of being merged stream by stream. */
+  replace?: boolean;
 }
 
-/** `sync state show|set|clear <connector>`: the state a target keeps for a connector. */
-export async function stateCommand(action: string, name: string, value: string | undefined, flags: StateFlags, io: CliIo): Promise<void> {
-  if (!['show', 'set', 'clear'].includes(action)) throw new UsageError(`unknown state action ${JSON.stringify(action)}; use show, set or clear`);
-  // An unknown connector is almost always a typo; --state-id opts out of the check.
-  const stateId = flags.stateId ?? (await loadConnector(name)).name;
+const ACTIONS = ['show', 'set', 'clear'] as const;
+type Action = (typeof ACTIONS)[number];
+
+/** The state `sync target` keeps what it receives under, unless told otherwise. */
+const TARGET_STATE_ID = 'singer';
+
+/** What `set` was asked to do. */
+type Change = { kind: 'bookmark'; stream: string; value: string } | { kind: 'merge' | 'replace'; state: JsonValue };
+
+/**
+ * `sync state show|set|clear <connector>`: the state a target keeps for a connector (or any
+ * state id). `show` only reads and creates nothing; `set` and `clear` take the run lock.
+ */
+export async function stateCommand(action: string, first: string | undefined, second: string | undefined, flags: StateFlags, io: CliIo): Promise<void> {
+  const verb = ACTIONS.find((a) => a === action);
+  if (verb === undefined) throw new UsageError(`unknown state action ${JSON.stringify(action)}; use show, set or clear`);
+  // `sync state set --state-id singer '{...}'`: the one argument is the state, not a connector.
+  const [name, value] = first?.trimStart().startsWith('{') && second === undefined ? [undefined, first] : [first, second];
+  if (name === undefined && flags.stateId === undefined) {
+    throw new UsageError(`sync state ${verb} needs a connector (sync state ${verb} sample) or the id of a state (--state-id ID)`);
+  }
+  // An unknown connector is almost always a typo; --state-id without one opts out of the check.
+  const connector = name === undefined ? undefined : await loadConnector(name);
+  const stateId = flags.stateId ?? connector?.name ?? '';
   const spec = parseTargetSpec(flags.target);
   if (spec.kind === 'stdout') throw new UsageError('target "-" keeps no state; state lives in the file given to --state');
-  // Checked before the lock: a mistyped state is a usage error even while a run is busy.
-  const next = action === 'set' ? readNewState(value, flags) : undefined;
+  const where = describeTarget(spec);
+  // Checked before anything is locked or opened: a mistaken command is refused while a run is busy too.
+  const change = verb === 'set' ? plannedChange(value, flags) : undefined;
+  if (verb !== 'set' && value !== undefined) throw new UsageError(`sync state ${verb} takes no state; did you mean sync state set?`);
+  if (verb === 'show' && flags.stream !== undefined) throw new UsageError('--stream is for set and clear');
+  if (verb !== 'set' && (flags.value !== undefined || flags.replace)) throw new UsageError('--value and --replace are for sync state set');
+
+  // Looking, or clearing what is not there, must not create a database or a folder.
+  if (verb !== 'set' && !targetExists(spec)) {
+    io.stderr.write(verb === 'show' ? `no state: ${where} does not exist\n` : `nothing to clear: ${where} does not exist\n`);
+    return;
+  }
   // Changing state under a running sync would be overwritten or, worse, interleaved. The lock
   // comes before the target is opened, so a change refused as busy has touched nothing.
-  const lockPath = action === 'show' ? undefined : lockPathFor(spec, stateId, undefined);
-  const lock = lockPath ? acquireLock(lockPath, `sync state ${action} ${stateId} → ${describeTarget(spec)}`) : undefined;
+  const lock = verb === 'show' ? undefined : stateLock(spec, stateId, verb, where);
   try {
     const target = await openTarget(spec, { stateId, warn: (m) => io.stderr.write(`warning: ${m}\n`), stdout: io.stdout });
     try {
-      if (action === 'show') {
-        const stored = target.readState();
-        if (stored === undefined) io.stderr.write(`no state stored for ${stateId} in ${describeTarget(spec)}\n`);
-        else io.stdout.write(JSON.stringify(JSON.parse(stringifyJson(stored)), null, 2) + '\n');
-      } else if (next !== undefined) {
-        await target.writeState(next);
-        io.stderr.write(`state of ${stateId} in ${describeTarget(spec)} replaced\n`);
-      } else if (flags.stream) {
-        const current = toSyncState(target.readState());
-        await target.writeState(clearBookmark(current, flags.stream));
-        io.stderr.write(`bookmark of stream ${flags.stream} cleared for ${stateId}; the next run reads it in full\n`);
-      } else {
-        await target.writeState(undefined);
-        io.stderr.write(`state of ${stateId} cleared; the next run reads everything\n`);
-      }
+      if (verb === 'show') await show(target, spec, stateId, io);
+      else if (change !== undefined) await set(target, change, connector, stateId, io);
+      else await clear(target, flags.stream, stateId, io);
     } finally {
       await target.close();
     }
@@ -56,10 +82,24 @@ export async function stateCommand(action: string, name: string, value: string |
   }
 }
 
-function readNewState(value: string | undefined, flags: StateFlags): JsonValue {
+function plannedChange(value: string | undefined, flags: StateFlags): Change {
+  const given = value !== undefined || flags.file !== undefined;
+  if (flags.stream !== undefined) {
+    if (given) throw new UsageError('sync state set takes either --stream with --value, or a whole state (an argument or --file), not both');
+    if (flags.value === undefined) throw new UsageError(`sync state set --stream ${flags.stream} needs the new bookmark: --value 2025-06-01T00:00:00Z`);
+    if (flags.replace) throw new UsageError('--replace is for a whole state (an argument or --file), not one stream\'s bookmark');
+    return { kind: 'bookmark', stream: flags.stream, value: flags.value };
+  }
+  if (flags.value !== undefined) throw new UsageError('--value needs --stream: sync state set sample --stream orders --value 2025-06-01T00:00:00Z');
+  if (value !== undefined && flags.file !== undefined) throw new UsageError('sync state set takes the state as an argument or with --file, not both');
+  const state = readGivenState(value, flags.file);
+  return { kind: flags.replace ? 'replace' : 'merge', state };
+}
+
+function readGivenState(value: string | undefined, file: string | undefined): JsonValue {
   let parsed: JsonValue | undefined;
-  if (flags.file) {
-    parsed = readJsonFile(flags.file, '--file');
+  if (file !== undefined) {
+    parsed = readJsonFile(file, '--file');
   } else if (value !== undefined) {
     try {
       parsed = parseJson(value).value;
@@ -67,7 +107,9 @@ function readNewState(value: string | undefined, flags: StateFlags): JsonValue {
       throw new UsageError(`the state given is not valid JSON: ${(err as Error).message}`);
     }
   } else {
-    throw new UsageError(`sync state set needs the state: as an argument ('{"bookmarks": {...}}') or with --file FILE`);
+    throw new UsageError(
+      'sync state set needs what to set: one bookmark (--stream orders --value 2025-06-01T00:00:00Z), or a state as an argument or with --file FILE',
+    );
   }
   try {
     toSyncState(parsed);
@@ -76,4 +118,115 @@ function readNewState(value: string | undefined, flags: StateFlags): JsonValue {
     throw err;
   }
   return parsed ?? null;
+}
+
+/** Whether the target is there at all; a server target (PostgreSQL) counts as there. */
+function targetExists(spec: TargetSpec): boolean {
+  switch (spec.kind) {
+    case 'sqlite':
+      return existsSync(spec.path);
+    case 'jsonl':
+    case 'csv':
+      return existsSync(spec.dir);
+    default:
+      return true;
+  }
+}
+
+function stateLock(spec: TargetSpec, stateId: string, verb: Action, where: string): Lock | undefined {
+  const lockPath = lockPathFor(spec, stateId, undefined);
+  if (lockPath === undefined) return undefined;
+  try {
+    return acquireLock(lockPath, `sync state ${verb} ${stateId} → ${where}`);
+  } catch (err) {
+    // The lock's message names its holder, usually the run busy with this very state.
+    if (err instanceof BusyError) throw new BusyError(`the state of ${stateId} in ${where} is in use, so it was not changed: ${err.message}`);
+    throw err;
+  }
+}
+
+async function show(target: Target, spec: TargetSpec, stateId: string, io: CliIo): Promise<void> {
+  const stored = target.readState();
+  if (stored !== undefined) {
+    io.stdout.write(JSON.stringify(JSON.parse(stringifyJson(stored)), null, 2) + '\n');
+    return;
+  }
+  const where = describeTarget(spec);
+  io.stderr.write(`no state stored for ${stateId} in ${where}\n`);
+  // State received by `sync target` is kept under its own id: say so rather than leave the user to guess.
+  if (stateId !== TARGET_STATE_ID && (await storesState(spec, TARGET_STATE_ID, io))) {
+    io.stderr.write(`(state that \`sync target\` received is stored there: sync state show --state-id ${TARGET_STATE_ID} --target ${where})\n`);
+  }
+}
+
+async function storesState(spec: TargetSpec, stateId: string, io: CliIo): Promise<boolean> {
+  const target = await openTarget(spec, { stateId, warn: () => {}, stdout: io.stdout });
+  try {
+    return target.readState() !== undefined;
+  } finally {
+    await target.close();
+  }
+}
+
+async function set(target: Target, change: Change, connector: AnyConnector | undefined, stateId: string, io: CliIo): Promise<void> {
+  const where = target.description;
+  if (change.kind === 'replace') {
+    await target.writeState(change.state);
+    io.stderr.write(`state of ${stateId} in ${where} replaced\n`);
+    return;
+  }
+  const stored = target.readState();
+  const current = toSyncState(stored);
+  if (change.kind === 'bookmark') {
+    const next = withBookmark(current, change.stream, bookmarkKey(connector, change.stream, current), change.value);
+    await target.writeState(next);
+    const value = next.bookmarks[change.stream]?.['replication_key_value'] ?? null;
+    const shown = typeof value === 'string' ? value : stringifyJson(value);
+    io.stderr.write(`bookmark of ${change.stream} set to ${shown} for ${stateId} in ${where}${othersKept(current, [change.stream])}\n`);
+    return;
+  }
+  await target.writeState(mergeState(stored, change.state));
+  const bookmarks = isJsonObject(change.state) ? change.state['bookmarks'] : undefined;
+  const streams = isJsonObject(bookmarks) ? Object.keys(bookmarks) : [];
+  const kept = othersKept(current, streams);
+  // The JSON form used to replace everything: say how to get that when bookmarks were kept.
+  io.stderr.write(`${streams.length ? `bookmarks of ${streams.join(', ')}` : 'state'} set for ${stateId} in ${where}${kept}${kept ? ' (--replace replaces the whole state)' : ''}\n`);
+}
+
+/** `; customers kept` (or nothing): the bookmarks a change left alone, since keeping them is the point. */
+function othersKept(current: SyncState, changed: readonly string[]): string {
+  const kept = Object.keys(current.bookmarks).filter((s) => !changed.includes(s));
+  return kept.length ? `; ${kept.join(', ')} kept` : '';
+}
+
+/** The key a stream's bookmark is kept for: the connector's declaration, else the stored bookmark's. */
+function bookmarkKey(connector: AnyConnector | undefined, stream: string, current: SyncState): BookmarkKey {
+  const definition = connector?.streams.find((s) => s.name === stream);
+  if (definition !== undefined) {
+    const key = definition.replicationKey;
+    if (key === undefined) throw new UsageError(`stream ${stream} of ${connector?.name ?? ''} is read in full on every run: it keeps no bookmark`);
+    const properties = definition.schema['properties'];
+    const schema = isJsonObject(properties) ? properties[key] : undefined;
+    return isJsonObject(schema) ? { name: key, schema } : { name: key };
+  }
+  const stored = storedKey(current, stream);
+  if (stored !== undefined) return { name: stored };
+  if (connector !== undefined && connector.resolveStreams === undefined) {
+    throw new UsageError(`unknown stream ${JSON.stringify(stream)} for ${connector.name}; streams: ${connector.streams.map((s) => s.name).join(', ')}`);
+  }
+  throw new UsageError(
+    `the replication key of stream ${stream} is not known here (no bookmark of it is stored): set the bookmark as JSON, ` +
+      `'{"bookmarks": {"${stream}": {"replication_key": "updated_at", "replication_key_value": "2025-06-01T00:00:00Z"}}}'`,
+  );
+}
+
+async function clear(target: Target, stream: string | undefined, stateId: string, io: CliIo): Promise<void> {
+  if (stream !== undefined) {
+    const current = toSyncState(target.readState());
+    await target.writeState(clearBookmark(current, stream));
+    io.stderr.write(`bookmark of stream ${stream} cleared for ${stateId}; the next run reads it in full\n`);
+    return;
+  }
+  await target.writeState(undefined);
+  io.stderr.write(`state of ${stateId} cleared; the next run reads everything\n`);
 }

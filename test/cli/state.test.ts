@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runSync, tempDir } from '../helpers/cli.js';
@@ -11,20 +11,31 @@ describe('sync state', () => {
   const dir = join(tmp.dir, 'work');
   mkdirSync(dir);
   const sync = (args: string[]) => runSync(args, { cwd: dir, env });
+  const shown = async (args: string[] = []): Promise<{ bookmarks: Record<string, { replication_key_value: unknown }> }> =>
+    JSON.parse((await sync(['state', 'show', 'sample', ...args])).stdout) as { bookmarks: Record<string, { replication_key_value: unknown }> };
 
-  it('says so when no state is stored, and prints nothing on stdout', async () => {
-    const result = await sync(['state', 'show', 'sample']);
-    expect(result.code).toBe(0);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toBe('no state stored for sample in sqlite:sync.db\n');
+  it('show and clear on a target that does not exist say so and create nothing', async () => {
+    const show = await sync(['state', 'show', 'sample']);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toBe('');
+    expect(show.stderr).toBe('no state: sqlite:sync.db does not exist\n');
+    const files = await sync(['state', 'show', 'sample', '--target', 'jsonl:out']);
+    expect(files.stderr).toBe('no state: jsonl:out does not exist\n');
+    const clear = await sync(['state', 'clear', 'sample', '--target', 'csv:csv']);
+    expect(clear.code).toBe(0);
+    expect(clear.stderr).toBe('nothing to clear: csv:csv does not exist\n');
+    expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('set replaces the state; the next run starts from it', async () => {
-    const bookmark = '2025-12-01T00:00:00Z';
-    const state = { bookmarks: { orders: { replication_key: 'updated_at', replication_key_value: bookmark } } };
-    const set = await sync(['state', 'set', 'sample', JSON.stringify(state)]);
-    expect(set.code).toBe(0);
-    expect(JSON.parse((await sync(['state', 'show', 'sample'])).stdout)).toEqual(state);
+  it('set --stream --value sets one bookmark and keeps the others; the next run starts from it', async () => {
+    expect((await sync(['run', 'sample'])).code).toBe(0);
+    const before = await shown();
+    const set = await sync(['state', 'set', 'sample', '--stream', 'orders', '--value', '2025-12-01T00:00:00Z']);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stderr).toBe('bookmark of orders set to 2025-12-01T00:00:00Z for sample in sqlite:sync.db; customers kept\n');
+    const after = await shown();
+    expect(after.bookmarks['customers']).toEqual(before.bookmarks['customers']);
+    expect(after.bookmarks['orders']).toEqual({ replication_key: 'updated_at', replication_key_value: '2025-12-01T00:00:00Z' });
     const run = await sync(['run', 'sample', '--streams', 'orders']);
     expect(run.code).toBe(0);
     // Only orders changed since the bookmark are read (none of the 500 created in early 2025).
@@ -33,11 +44,35 @@ describe('sync state', () => {
     expect(read).toBeLessThan(100);
   });
 
+  it('set with a JSON state changes the streams it names and keeps the others; --replace replaces all', async () => {
+    const customers = (await shown()).bookmarks['customers'];
+    const orders = { bookmarks: { orders: { replication_key: 'updated_at', replication_key_value: '2025-06-01T00:00:00Z' } } };
+    const merged = await sync(['state', 'set', 'sample', JSON.stringify(orders)]);
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(merged.stderr).toBe('bookmarks of orders set for sample in sqlite:sync.db; customers kept (--replace replaces the whole state)\n');
+    expect((await shown()).bookmarks).toEqual({ customers, orders: orders.bookmarks.orders });
+    const replaced = await sync(['state', 'set', 'sample', JSON.stringify(orders), '--replace']);
+    expect(replaced.stderr).toBe('state of sample in sqlite:sync.db replaced\n');
+    expect(JSON.parse((await sync(['state', 'show', 'sample'])).stdout)).toEqual(orders);
+  });
+
+  it('set --stream checks the stream and types the value as the stream declares its key', async () => {
+    const unknown = await sync(['state', 'set', 'sample', '--stream', 'refunds', '--value', '2025-01-01T00:00:00Z']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown stream "refunds" for sample; streams: customers, orders/);
+    const notTime = await sync(['state', 'set', 'sample', '--stream', 'orders', '--value', 'last week']);
+    expect(notTime.code).toBe(2);
+    expect(notTime.stderr).toMatch(/--value: the bookmark of orders is its updated_at, a date-time/);
+    const noValue = await sync(['state', 'set', 'sample', '--stream', 'orders']);
+    expect(noValue.code).toBe(2);
+    expect(noValue.stderr).toMatch(/needs the new bookmark: --value/);
+  });
+
   it('clear --stream drops one bookmark and keeps the others', async () => {
     await sync(['run', 'sample']);
     const cleared = await sync(['state', 'clear', 'sample', '--stream', 'orders']);
     expect(cleared.code).toBe(0);
-    const state = JSON.parse((await sync(['state', 'show', 'sample'])).stdout) as { bookmarks: Record<string, unknown> };
+    const state = await shown();
     expect(Object.keys(state.bookmarks)).toEqual(['customers']);
     const rerun = await sync(['run', 'sample']);
     expect(rerun.stderr).toMatch(/customers 1, orders 500 /);
@@ -45,7 +80,29 @@ describe('sync state', () => {
 
   it('clear removes everything', async () => {
     expect((await sync(['state', 'clear', 'sample'])).code).toBe(0);
-    expect((await sync(['state', 'show', 'sample'])).stdout).toBe('');
+    const show = await sync(['state', 'show', 'sample']);
+    expect(show.stdout).toBe('');
+    expect(show.stderr).toBe('no state stored for sample in sqlite:sync.db\n');
+  });
+
+  it('shows what `sync target` stored, and points to it when the connector has none', async () => {
+    const loaded = await runSync(['target', 'sqlite:sync.db'], { cwd: dir, input: '{"type":"STATE","value":{"bookmarks":{"items":{"updated_at":"2025-01-01"}}}}\n' });
+    expect(loaded.code, loaded.stderr).toBe(0);
+    const hint = await sync(['state', 'show', 'sample']);
+    expect(hint.stderr).toBe(
+      'no state stored for sample in sqlite:sync.db\n' +
+        '(state that `sync target` received is stored there: sync state show --state-id singer --target sqlite:sync.db)\n',
+    );
+    const show = await sync(['state', 'show', '--state-id', 'singer']);
+    expect(show.code, show.stderr).toBe(0);
+    expect(JSON.parse(show.stdout)).toEqual({ bookmarks: { items: { updated_at: '2025-01-01' } } });
+    // Without a connector, the one argument of set is the state.
+    const set = await sync(['state', 'set', '--state-id', 'singer', '{"bookmarks": {"users": {"id": 7}}}']);
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse((await sync(['state', 'show', '--state-id', 'singer'])).stdout)).toEqual({ bookmarks: { items: { updated_at: '2025-01-01' }, users: { id: 7 } } });
+    const neither = await sync(['state', 'show']);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toMatch(/sync state show needs a connector \(sync state show sample\) or the id of a state \(--state-id ID\)/);
   });
 
   it('set --file reads the state from a file; broken input is refused with exit 2', async () => {
