@@ -15,10 +15,13 @@ export interface WriterLimits {
   /** Body bytes waiting for a commit. */
   maxQueuedBytes: number;
   /**
-   * After a failed commit, deliveries are refused at once for this long instead of each
-   * batch waiting on a locked or broken journal again (the HTTP thread must stay responsive).
+   * After a failed commit the journal counts as unavailable until it takes a write again:
+   * deliveries are refused at once (the HTTP thread must not queue them behind a locked or
+   * broken journal) and readiness says so. Meanwhile the journal is tried every `recheckMs`
+   * (its write lock taken and released), so it becomes available again without a delivery
+   * having to risk it: a sender told "not ready" may never send one.
    */
-  failFastMs?: number;
+  recheckMs: number;
 }
 
 /** The journal cannot take a delivery now (full queue, full disk, I/O error): answer 503. */
@@ -26,7 +29,7 @@ export class JournalUnavailable extends Error {
   override name = 'JournalUnavailable';
   constructor(
     message: string,
-    /** True when the disk is full: readiness reports it. */
+    /** True when the disk is full. */
     readonly diskFull: boolean,
   ) {
     super(message);
@@ -44,7 +47,11 @@ interface Waiting {
  * journal thread (journal-thread.ts), whose promise resolves once the batch is durable.
  */
 export interface JournalSink {
-  /** Commits the entries in one transaction; one outcome each, in order. Throws or rejects when nothing was stored. */
+  /**
+   * Commits the entries in one transaction; one outcome each, in order. Throws or rejects when
+   * nothing was stored. With no entries it only takes the write lock and lets it go: whether
+   * a write would succeed now.
+   */
   append(entries: readonly NewDelivery[]): AppendOutcome[] | Promise<AppendOutcome[]>;
 }
 
@@ -55,9 +62,10 @@ export class JournalWriter {
   /** A commit is running on the journal thread; the queue gathers the next batch meanwhile. */
   private committing = false;
   private idleWaiters: Array<() => void> = [];
-  /** The last commit's failure, cleared by the next success; readiness reports it. */
-  lastError: JournalUnavailable | undefined;
-  private lastErrorAt = 0;
+  /** Set by a failed commit, cleared by the next write that succeeds (a commit or a recheck). */
+  private failure: JournalUnavailable | undefined;
+  private recheckTimer: NodeJS.Timeout | undefined;
+  private closed = false;
   commits = 0;
 
   constructor(
@@ -69,10 +77,9 @@ export class JournalWriter {
 
   /** Resolves once the delivery is on disk (or known); rejects with JournalUnavailable. */
   append(entry: NewDelivery): Promise<AppendOutcome> {
-    const recent = this.recentError(this.limits.failFastMs ?? 0);
-    if (recent) return Promise.reject(recent);
+    if (this.failure) return Promise.reject(this.failure);
     if (this.queue.length >= this.limits.maxQueued || this.queuedBytes + entry.body.length > this.limits.maxQueuedBytes) {
-      return Promise.reject(new JournalUnavailable('the journal is not keeping up (write queue full)', false));
+      return Promise.reject(new JournalUnavailable(QUEUE_FULL, false));
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, resolve, reject });
@@ -85,18 +92,28 @@ export class JournalWriter {
     });
   }
 
+  /**
+   * Why a delivery appended now would be refused, or undefined when it would be taken: the
+   * journal failed and has not taken a write since, or the queue is full. Readiness asks this
+   * too, so /readyz and deliveries never disagree.
+   */
+  unavailable(): string | undefined {
+    if (this.failure) return this.failure.message;
+    if (this.queue.length >= this.limits.maxQueued || this.queuedBytes >= this.limits.maxQueuedBytes) return QUEUE_FULL;
+    return undefined;
+  }
+
   /** Resolves when nothing is waiting for a commit (in-flight writes finished). */
   idle(): Promise<void> {
     if (this.queue.length === 0 && !this.scheduled && !this.committing) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /**
-   * The last failure if it is recent. Deliveries always try the journal again (a failure is
-   * not sticky), so readiness must not stay down waiting for one that never comes.
-   */
-  recentError(withinMs: number): JournalUnavailable | undefined {
-    return this.lastError && Date.now() - this.lastErrorAt < withinMs ? this.lastError : undefined;
+  /** No more rechecks: the journal is about to close. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.recheckTimer);
+    this.recheckTimer = undefined;
   }
 
   get queued(): number {
@@ -147,23 +164,43 @@ export class JournalWriter {
   }
 
   private succeeded(batch: Waiting[], outcomes: AppendOutcome[]): void {
-    this.lastError = undefined;
+    this.failure = undefined;
     this.commits++;
     batch.forEach((w, i) => w.resolve(outcomes[i] ?? 'stored'));
     if (outcomes.includes('stored')) this.onStored();
   }
 
   private failed(batch: Waiting[], err: unknown): void {
-    const failure = err instanceof JournalUnavailable ? err : classify(err);
-    this.lastError = failure;
-    this.lastErrorAt = Date.now();
+    const failure = classify(err);
+    this.failure = failure;
     for (const w of batch) w.reject(failure);
-    if ((this.limits.failFastMs ?? 0) > 0 && this.queue.length > 0) {
-      // What gathered during the failed commit is refused at once too (fail fast), not tried again.
-      const waiting = this.queue;
-      this.queue = [];
-      this.queuedBytes = 0;
-      for (const w of waiting) w.reject(failure);
+    // What gathered during the failed commit is refused too, not tried again.
+    const waiting = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    for (const w of waiting) w.reject(failure);
+    this.scheduleRecheck();
+  }
+
+  private scheduleRecheck(): void {
+    if (this.closed || this.recheckTimer !== undefined) return;
+    this.recheckTimer = setTimeout(() => {
+      this.recheckTimer = undefined;
+      void this.recheck();
+    }, this.limits.recheckMs);
+    // Nothing to wait for once everything else has stopped.
+    this.recheckTimer.unref();
+  }
+
+  /** Tries the journal's write lock while deliveries are refused: available again once it is taken. */
+  private async recheck(): Promise<void> {
+    if (this.closed || !this.failure) return;
+    try {
+      await this.sink.append([]);
+      this.failure = undefined;
+    } catch (err) {
+      this.failure = classify(err);
+      this.scheduleRecheck();
     }
   }
 
@@ -173,6 +210,8 @@ export class JournalWriter {
     for (const w of waiters) w();
   }
 }
+
+const QUEUE_FULL = 'the journal is not keeping up (write queue full)';
 
 /** A commit failure as the listener reports it; `code` is SQLite's or the system's error code. */
 export function classify(err: unknown): JournalUnavailable {

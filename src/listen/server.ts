@@ -39,10 +39,12 @@ export interface ListenerOptions {
   maxInFlight: number;
   /** Body bytes held by all requests at once; beyond it, 503. */
   maxBodyBytesInFlight: number;
-  /** Why deliveries cannot be taken now (no room on the disk), or undefined when they can. */
+  /**
+   * Why the journal cannot take a delivery now (it failed and has not recovered, its queue is
+   * full, its disk has no room), or undefined when it can. Asked for every delivery and for
+   * /readyz alike.
+   */
   unavailable: () => string | undefined;
-  /** Why /readyz says no (adds recent journal failures to the above), or undefined. */
-  notReady: () => string | undefined;
   retryAfterSeconds: number;
 }
 
@@ -51,6 +53,10 @@ export interface ListenerStats {
   byStatus: Map<number, number>;
   stored: number;
   duplicates: number;
+  /** Requests being handled now (read, verified or journaled), probes included. */
+  readonly inFlight: number;
+  /** Body bytes held now by requests being read or journaled. */
+  readonly bodyBytesHeld: number;
 }
 
 export interface Listener {
@@ -76,13 +82,36 @@ const TEXT = { 'content-type': 'text/plain; charset=utf-8' };
 
 export async function startListener(options: ListenerOptions): Promise<Listener> {
   const { log } = options;
-  const stats: ListenerStats = { byStatus: new Map(), stored: 0, duplicates: 0 };
   let stopping = false;
   let inFlight = 0;
   /** Deliveries past the stop check: their journal write must finish before the drain stops. */
   let accepted = 0;
   let bodyBytes = 0;
   let idle: (() => void) | undefined;
+  const stats: ListenerStats = {
+    byStatus: new Map(),
+    stored: 0,
+    duplicates: 0,
+    get inFlight() {
+      return inFlight;
+    },
+    get bodyBytesHeld() {
+      return bodyBytes;
+    },
+  };
+
+  /**
+   * Why a delivery arriving now would get 503, or undefined when it would be taken. /readyz
+   * answers from this same decision: ready means "a delivery now would be stored", so a load
+   * balancer never sends deliveries to a listener that refuses them, nor keeps one away that
+   * takes them. (`inFlight` counts the asking request too: so many others are being handled.)
+   */
+  function refusal(): string | undefined {
+    if (stopping) return 'shutting down';
+    if (inFlight > options.maxInFlight) return 'too many requests in flight';
+    if (bodyBytes >= options.maxBodyBytesInFlight) return 'too many bytes in flight';
+    return options.unavailable();
+  }
 
   const server: Server = createServer(
     {
@@ -112,7 +141,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     const started = performance.now();
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     if (path === '/healthz') return probe(req, res, undefined);
-    if (path === '/readyz') return probe(req, res, stopping ? 'shutting down' : options.notReady());
+    if (path === '/readyz') return probe(req, res, refusal());
     const match = WEBHOOK_PATH.exec(path);
     const connector = match ? options.connectors.get(safeDecode(match[1] ?? '')) : undefined;
     // 404, never 410: some senders disable an endpoint that answers 410.
@@ -130,7 +159,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       });
     };
 
-    const busy = stopping ? 'shutting down' : inFlight > options.maxInFlight ? 'too many requests in flight' : options.unavailable();
+    const busy = refusal();
     if (busy !== undefined) {
       reply(res, 503, `unavailable: ${busy}; retry later\n`, { 'retry-after': String(options.retryAfterSeconds), connection: 'close' });
       return done(503, { reason: busy }, 'warn');

@@ -66,8 +66,8 @@ export interface Service {
 
 const DRAIN_BATCH = 1_000;
 const RETRY_AFTER_SECONDS = 5;
-/** After the journal failed, refuse deliveries (and readiness) at once for this long. */
-const FAIL_FAST_MS = 1_000;
+/** After the journal failed, deliveries (and readiness) are refused until it takes a write again, tried this often. */
+const JOURNAL_RECHECK_MS = 250;
 /** A group commit waits at most this long for a lock held by the drain or `sync inbox`; past it, 503. */
 const JOURNAL_BUSY_MS = 1_000;
 
@@ -123,7 +123,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     }
     const writer = new JournalWriter(
       thread ?? journal,
-      { maxQueued: options.maxQueued ?? 20_000, maxQueuedBytes: 256 * 1_048_576, failFastMs: FAIL_FAST_MS },
+      { maxQueued: options.maxQueued ?? 20_000, maxQueuedBytes: 256 * 1_048_576, recheckMs: JOURNAL_RECHECK_MS },
       () => wake(),
     );
     const disk = new DiskRoom(dirname(options.journalPath), options.minFreeBytes ?? 64 * 1_048_576);
@@ -137,8 +137,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       headersTimeoutMs: Math.min(10_000, options.requestTimeoutMs),
       maxInFlight: options.maxInFlight ?? 4_096,
       maxBodyBytesInFlight: options.maxBodyBytesInFlight ?? 512 * 1_048_576,
-      unavailable: () => disk.check(),
-      notReady: () => writer.recentError(FAIL_FAST_MS)?.message ?? disk.check(),
+      unavailable: () => writer.unavailable() ?? disk.check(),
       retryAfterSeconds: RETRY_AFTER_SECONDS,
     });
     const running = drain;
@@ -151,6 +150,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         listener.stopAccepting();
         await listener.settled(requestGraceMs);
         await writer.idle();
+        writer.close();
         await retention?.stop();
         await thread?.close();
         const drained = await running.stop(drainDeadlineMs).catch((err: unknown) => {

@@ -78,6 +78,12 @@ export function get(url: string): Promise<Reply> {
   return post(url, '', {}, 'GET');
 }
 
+/** The request line and headers of a delivery (its length declared, `connection: close`); the body is the caller's to send. */
+export function requestHead(d: Delivery, connector = 'sample'): string {
+  const head = Object.entries(d.headers).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+  return `POST /webhooks/${connector} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(d.body)}\r\n${head}\r\n\r\n`;
+}
+
 /** A raw TCP client: what it sends is exactly what the test wrote, split where the test split it. */
 export function rawSocket(base: string): Promise<{ socket: Socket; received: () => string; closed: Promise<void> }> {
   const { hostname, port } = new URL(base);
@@ -175,6 +181,7 @@ export async function startInProcess(
     secrets?: string[];
     connectors?: Map<string, ServedConnector>;
     maxBodyBytesInFlight?: number;
+    maxInFlight?: number;
     retention?: { olderThanMs: number; everyMs?: number };
   } = {},
 ): Promise<InProcess> {
@@ -196,6 +203,7 @@ export async function startInProcess(
     ...(options.minFreeBytes !== undefined ? { minFreeBytes: options.minFreeBytes } : {}),
     ...(options.maxQueued !== undefined ? { maxQueued: options.maxQueued } : {}),
     ...(options.maxBodyBytesInFlight !== undefined ? { maxBodyBytesInFlight: options.maxBodyBytesInFlight } : {}),
+    ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
     ...(options.retention !== undefined ? { retention: options.retention } : {}),
   });
   let stopped = false;

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import sample from '../../connectors/sample/index.js';
 import { Journal, type NewDelivery } from '../../src/listen/journal.js';
@@ -12,6 +13,14 @@ const tmp = tempDir('sync-journal-');
 afterAll(tmp.cleanup);
 let n = 0;
 const journalPath = (): string => join(tmp.dir, `journal-${++n}.db`);
+
+/** Rechecks far apart: these tests look at one failure at a time. */
+const limits = (maxQueued: number) => ({ maxQueued, maxQueuedBytes: 1 << 20, recheckMs: 60_000 });
+
+/** Lets every callback already scheduled run (setImmediate is how the writer gathers a batch). */
+async function turns(count = 5): Promise<void> {
+  for (let i = 0; i < count; i++) await new Promise((r) => setImmediate(r));
+}
 
 const delivery = (id: string, body = '{}'): NewDelivery => ({
   connector: 'sample',
@@ -67,7 +76,7 @@ describe('group commit', () => {
   it('writes deliveries that arrive together in one commit', async () => {
     const journal = new Journal(journalPath());
     let woken = 0;
-    const writer = new JournalWriter(journal, { maxQueued: 1_000, maxQueuedBytes: 1 << 20 }, () => woken++);
+    const writer = new JournalWriter(journal, limits(1_000), () => woken++);
     const outcomes = await Promise.all(Array.from({ length: 100 }, (_, i) => writer.append(delivery(`d${i % 90}`))));
     expect(outcomes.filter((o) => o === 'stored')).toHaveLength(90);
     expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(10);
@@ -80,7 +89,7 @@ describe('group commit', () => {
 
   it('refuses what does not fit in the queue instead of buffering it', async () => {
     const journal = new Journal(journalPath());
-    const writer = new JournalWriter(journal, { maxQueued: 5, maxQueuedBytes: 1 << 20 });
+    const writer = new JournalWriter(journal, limits(5));
     const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => writer.append(delivery(`d${i}`))));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -90,13 +99,49 @@ describe('group commit', () => {
     journal.close();
   });
 
-  it('rejects every waiting delivery when the commit fails, and says so until one succeeds', async () => {
+  it('rejects every waiting delivery when the commit fails, and says so', async () => {
     const journal = new Journal(journalPath());
-    const writer = new JournalWriter(journal, { maxQueued: 10, maxQueuedBytes: 1 << 20 });
+    const writer = new JournalWriter(journal, limits(10));
     journal.close();
     const results = await Promise.allSettled([writer.append(delivery('a')), writer.append(delivery('b'))]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-    expect(writer.lastError).toBeInstanceOf(JournalUnavailable);
+    expect(results.every((r) => r.status === 'rejected' && r.reason instanceof JournalUnavailable)).toBe(true);
+    expect(writer.unavailable()).toMatch(/^the journal cannot be written/);
+    writer.close();
+  });
+
+  it('after a failure refuses at once until a recheck takes the write lock, then stores again', async () => {
+    const path = journalPath();
+    const journal = new Journal(path, { busyTimeoutMs: 20 });
+    // The journal itself, counting the rechecks (appends of nothing) on their way through.
+    const rechecks = { count: 0 };
+    const sink: JournalSink = {
+      append: (entries) => {
+        if (entries.length === 0) rechecks.count++;
+        return journal.append(entries);
+      },
+    };
+    const writer = new JournalWriter(sink, { maxQueued: 10, maxQueuedBytes: 1 << 20, recheckMs: 10 });
+    const holder = new Database(path);
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      await expect(writer.append(delivery('a'))).rejects.toThrow(/the journal cannot be written \(SQLITE_BUSY\)/);
+      expect(writer.unavailable()).toMatch(/SQLITE_BUSY/);
+      // Refused without trying the journal: no commit runs for it.
+      await expect(writer.append(delivery('b'))).rejects.toBeInstanceOf(JournalUnavailable);
+      expect(writer.commits).toBe(0);
+      // Rechecks keep failing while the lock is held: still unavailable after several.
+      await waitUntil(() => rechecks.count >= 3);
+      expect(writer.unavailable()).toMatch(/SQLITE_BUSY/);
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    await waitUntil(() => writer.unavailable() === undefined);
+    expect(await writer.append(delivery('c'))).toBe('stored');
+    expect(journal.select({}).map((d) => d.deliveryId)).toEqual(['c']);
+    writer.close();
+    journal.close();
   });
 });
 
@@ -133,13 +178,13 @@ describe('group commit on another thread (an asynchronous sink)', () => {
   it('answers nothing before the ack; what arrives during a commit is the next batch', async () => {
     const journal = new Journal(journalPath());
     const sink = manualSink(journal);
-    const writer = new JournalWriter(sink, { maxQueued: 1_000, maxQueuedBytes: 1 << 20 });
+    const writer = new JournalWriter(sink, limits(1_000));
     let answered = 0;
     const first = Array.from({ length: 3 }, (_, i) => writer.append(delivery(`a${i}`)).then((o) => (answered++, o)));
     await new Promise((r) => setImmediate(r));
     expect(sink.batches).toEqual([3]);
     const second = Array.from({ length: 5 }, (_, i) => writer.append(delivery(`b${i}`)).then((o) => (answered++, o)));
-    await new Promise((r) => setTimeout(r, 20));
+    await turns();
     // One commit at a time: the second batch waits for the first ack, and nobody is answered yet.
     expect(sink.batches).toEqual([3]);
     expect(answered).toBe(0);
@@ -150,7 +195,7 @@ describe('group commit on another thread (an asynchronous sink)', () => {
     expect(answered).toBe(3);
     let idle = false;
     const idled = writer.idle().then(() => (idle = true));
-    await new Promise((r) => setTimeout(r, 10));
+    await turns();
     expect(idle).toBe(false);
     sink.release();
     expect(await Promise.all(second)).toHaveLength(5);
@@ -162,7 +207,7 @@ describe('group commit on another thread (an asynchronous sink)', () => {
   it('a failed commit rejects its batch and, failing fast, what gathered meanwhile', async () => {
     const journal = new Journal(journalPath());
     const sink = manualSink(journal);
-    const writer = new JournalWriter(sink, { maxQueued: 1_000, maxQueuedBytes: 1 << 20, failFastMs: 1_000 });
+    const writer = new JournalWriter(sink, limits(1_000));
     const first = writer.append(delivery('a'));
     await new Promise((r) => setImmediate(r));
     const second = writer.append(delivery('b'));
@@ -173,6 +218,7 @@ describe('group commit on another thread (an asynchronous sink)', () => {
     await expect(writer.append(delivery('c'))).rejects.toBeInstanceOf(JournalUnavailable);
     expect(sink.batches).toEqual([1]);
     await writer.idle();
+    writer.close();
   });
 });
 
@@ -186,7 +232,7 @@ describe('the journal thread (built code in dist/, as `sync listen` runs it)', (
     const failures: Error[] = [];
     const log = { debug: () => {}, info: (m: string) => void lines.push(m), warn: (m: string) => void lines.push(m), error: (m: string) => void lines.push(m) };
     const thread = await startJournalThread({ journalPath: path, busyTimeoutMs: 1_000, retention: { olderThanMs: 60_000, everyMs: 100, batch: 2 } }, log, (e) => failures.push(e));
-    const writer = new JournalWriter(thread, { maxQueued: 1_000, maxQueuedBytes: 1 << 20 });
+    const writer = new JournalWriter(thread, limits(1_000));
     const old = (id: string): NewDelivery => ({ ...delivery(id), receivedAt: '2020-01-01T00:00:00.000000Z' });
     const outcomes = await Promise.all([writer.append(old('x1')), writer.append(old('x2')), writer.append(old('x3')), writer.append({ ...delivery('fresh'), receivedAt: new Date().toISOString().replace('Z', '000Z') }), writer.append(old('x1'))]);
     expect(outcomes).toEqual(['stored', 'stored', 'stored', 'stored', 'duplicate']);
