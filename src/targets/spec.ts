@@ -1,5 +1,6 @@
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import { isPostgresUrl, parsePostgresUrl, type PostgresLocation } from './postgres-url.js';
 import type { Target, TargetOptions } from './target.js';
 
 /** A parsed `--target` value. */
@@ -7,12 +8,14 @@ export type TargetSpec =
   | { kind: 'stdout' }
   | { kind: 'sqlite'; path: string }
   | { kind: 'jsonl'; dir: string }
-  | { kind: 'csv'; dir: string };
+  | { kind: 'csv'; dir: string }
+  | ({ kind: 'postgres' } & PostgresLocation);
 
-export const TARGET_FORMS = ['-', 'sqlite:PATH', 'jsonl:DIR', 'csv:DIR'];
+export const TARGET_FORMS = ['-', 'sqlite:PATH', 'jsonl:DIR', 'csv:DIR', 'postgres://USER@HOST:PORT/DB?schema=NAME'];
 
 export function parseTargetSpec(text: string): TargetSpec {
   if (text === '-') return { kind: 'stdout' };
+  if (isPostgresUrl(text)) return { kind: 'postgres', ...parsePostgresUrl(text) };
   const colon = text.indexOf(':');
   const scheme = colon > 0 ? text.slice(0, colon) : '';
   const rest = colon > 0 ? text.slice(colon + 1) : '';
@@ -30,6 +33,9 @@ export function describeTarget(spec: TargetSpec): string {
       return 'stdout';
     case 'sqlite':
       return `sqlite:${spec.path}`;
+    case 'postgres':
+      // Never the password.
+      return spec.description;
     default:
       return `${spec.kind}:${spec.dir}`;
   }
@@ -37,13 +43,15 @@ export function describeTarget(spec: TargetSpec): string {
 
 /**
  * Where the run lock for (state id, target) lives: beside the database, or in the folder.
- * Stdout keeps no state, so it needs no lock unless a --state file is shared.
+ * Stdout keeps no state, so it needs no lock unless a --state file is shared. PostgreSQL has
+ * no file to lock: its run lock is an advisory lock in the database (postgres-lock.ts).
  */
 export function lockPathFor(spec: TargetSpec, stateId: string, stateFile: string | undefined): string | undefined {
   const id = stateId.replace(/[^A-Za-z0-9_-]/g, '_');
   if (stateFile !== undefined) return `${resolve(stateFile)}.lock`;
   switch (spec.kind) {
     case 'stdout':
+    case 'postgres':
       return undefined;
     case 'sqlite':
       return join(dirname(resolve(spec.path)), `.${basename(spec.path)}.${id}.lock`);
@@ -77,6 +85,10 @@ export async function openTarget(
     case 'csv': {
       const { CsvTarget } = await import('./csv.js');
       return new CsvTarget(spec.dir, options);
+    }
+    case 'postgres': {
+      const { openPostgresTarget } = await import('./postgres.js');
+      return openPostgresTarget(spec, { stateId: options.stateId, warn: options.warn });
     }
   }
 }

@@ -1,0 +1,243 @@
+import { TargetError } from '../errors.js';
+import type { JsonObject } from '../protocol/json.js';
+import type { RecordMessage } from '../protocol/messages.js';
+import type { ColumnKind, StreamSchema } from '../protocol/schema.js';
+import { DELETED_COLUMN, type StreamPlan } from './postgres-ddl.js';
+import { copyField, NULL_FIELD, propertyKind, ValueMismatch, versionField, type Substitutions } from './postgres-types.js';
+
+/**
+ * The records of one stream buffered until the next commit, already as COPY text: each
+ * record becomes its line once, when it arrives, and a commit only sends the text.
+ *
+ * A line holds the stream's properties in a fixed order, then `_sync_version` (keyed streams
+ * with a replication key) and `_sdc_table_version` (once a RECORD carried `version`). A
+ * property that is not in the schema adds a column; lines written before keep their width in
+ * a segment of their own, loaded with their own column list. Each segment notes whether a
+ * key came twice, so a batch of distinct keys can be copied straight into its table.
+ */
+
+/** Lines of one width, with what their fields are. */
+export interface Segment {
+  columns: ReadonlyArray<{ property: string; kind: ColumnKind }>;
+  /** The kind of the version property when lines carry `_sync_version`. */
+  version: ColumnKind | undefined;
+  tableVersion: boolean;
+  chunks: string[];
+  rows: number;
+  /** Characters stored as U+FFFD in these lines. */
+  substitutions: number;
+  /** Some key came twice (as text; keys equal only as numbers are found by the database). */
+  repeatsKey: boolean;
+}
+
+/** What a commit takes from a stream: its plan at that moment and its lines. */
+export interface StreamBatch {
+  plan: StreamPlan;
+  revision: number;
+  segments: Segment[];
+}
+
+/** COPY text is handed over in pieces of about this size: few writes, little copying. */
+const CHUNK_CHARS = 64 * 1024;
+
+interface Column {
+  property: string;
+  kind: ColumnKind;
+  /** Named like an Object.prototype member (`constructor`…): read only as an own property. */
+  inherited: boolean;
+}
+
+export class StreamRows {
+  readonly stream: string;
+  /** Changes whenever the plan does, so the table is brought up to date at the next commit. */
+  revision: number;
+  private readonly columns: Column[];
+  private readonly index: Map<string, number>;
+  private readonly keys: readonly string[];
+  private readonly versionProperty: string | undefined;
+  private readonly versionKind: ColumnKind | undefined;
+  private tableVersion: boolean;
+  private readonly warned: Set<string>;
+  private segments: Segment[] = [];
+  private current: Segment | undefined;
+  /** The key fields of the current segment's lines, until one repeats. */
+  private seenKeys = new Set<string>();
+  /** Positions of the key properties in `columns`. */
+  private keyPositions: number[];
+  private text = '';
+  private readonly recordSubs: Substitutions = { count: 0 };
+  /** Characters of COPY text buffered, about the bytes held. */
+  bytes = 0;
+
+  constructor(
+    schema: StreamSchema,
+    previous: StreamRows | undefined,
+    private readonly warn: (message: string) => void,
+  ) {
+    this.stream = schema.stream;
+    this.revision = (previous?.revision ?? 0) + 1;
+    // Columns the table already has for this stream stay in the plan (a record without them
+    // stores NULL there, as a full row would), in their order; new properties follow.
+    const kinds = new Map<string, ColumnKind>();
+    for (const column of previous?.columns ?? []) kinds.set(column.property, column.kind);
+    for (const [property, definition] of Object.entries(schema.properties)) kinds.set(property, propertyKind(definition));
+    for (const key of schema.keyProperties) if (!kinds.has(key)) kinds.set(key, 'any');
+    this.columns = [...kinds].map(([property, kind]) => ({ property, kind, inherited: property in Object.prototype }));
+    this.index = new Map(this.columns.map((c, i) => [c.property, i]));
+    this.keys = schema.keyProperties;
+    const versioned = schema.keyProperties.length > 0 && schema.versionProperty !== undefined;
+    this.versionProperty = versioned ? schema.versionProperty : undefined;
+    this.versionKind = versioned && schema.versionProperty !== undefined ? propertyKind(schema.properties[schema.versionProperty]) : undefined;
+    this.tableVersion = previous?.tableVersion ?? false;
+    this.warned = previous?.warned ?? new Set();
+    this.keyPositions = this.keys.map((k) => this.index.get(k) as number);
+  }
+
+  /** Adds a record's line; throws a TargetError naming the property when a value cannot be stored. */
+  add(message: RecordMessage): void {
+    const record = message.record;
+    if (message.version !== undefined && !this.tableVersion) {
+      this.tableVersion = true;
+      this.revision++;
+    }
+    const subs = this.recordSubs;
+    subs.count = 0;
+    let fields = this.fields(record, subs);
+    if (fields === undefined) {
+      this.addUnknownProperties(record);
+      subs.count = 0;
+      fields = this.fields(record, subs) as string[];
+    }
+    const segment = this.segment();
+    if (this.keyPositions.length > 0 && !segment.repeatsKey) this.noteKey(segment, fields);
+    let line = fields.join('\t');
+    if (segment.version !== undefined) {
+      const numeric = segment.version === 'integer' || segment.version === 'number';
+      const value = this.versionProperty === undefined ? undefined : record[this.versionProperty];
+      line += '\t' + versionField(value, segment.version === 'date-time', numeric, subs);
+    }
+    if (segment.tableVersion) line += '\t' + (message.version === undefined ? NULL_FIELD : String(message.version));
+    line += '\n';
+    segment.rows++;
+    segment.substitutions += subs.count;
+    this.bytes += line.length;
+    this.text += line;
+    if (this.text.length >= CHUNK_CHARS) {
+      segment.chunks.push(this.text);
+      this.text = '';
+    }
+  }
+
+  /**
+   * ACTIVATE_VERSION sets `_sdc_deleted_at`, so rows carry it from now on: a record sent again
+   * after its row was retired brings it back (NULL, unless the record says otherwise), as a
+   * full row would.
+   */
+  needDeletedAt(): void {
+    if (this.index.has(DELETED_COLUMN)) return;
+    this.index.set(DELETED_COLUMN, this.columns.length);
+    this.columns.push({ property: DELETED_COLUMN, kind: 'date-time', inherited: false });
+    this.revision++;
+  }
+
+  plan(): StreamPlan {
+    return {
+      stream: this.stream,
+      columns: this.columns.map(({ property, kind }) => ({ property, kind })),
+      keys: this.keys,
+      version: this.versionKind,
+      tableVersion: this.tableVersion,
+    };
+  }
+
+  /** Hands over everything buffered, with the plan it was written for. */
+  take(): StreamBatch {
+    this.closeSegment();
+    const segments = this.segments;
+    this.segments = [];
+    this.bytes = 0;
+    return { plan: this.plan(), revision: this.revision, segments };
+  }
+
+  private noteKey(segment: Segment, fields: readonly string[]): void {
+    const positions = this.keyPositions;
+    let key = fields[positions[0] as number] as string;
+    for (let i = 1; i < positions.length; i++) key += '\t' + (fields[positions[i] as number] as string);
+    if (this.seenKeys.has(key)) {
+      segment.repeatsKey = true;
+      this.seenKeys.clear();
+    } else {
+      this.seenKeys.add(key);
+    }
+  }
+
+  /** The record's property fields, or undefined when it has properties the plan lacks. */
+  private fields(record: JsonObject, subs: Substitutions): string[] | undefined {
+    const columns = this.columns;
+    const fields = new Array<string>(columns.length);
+    let matched = 0;
+    for (let i = 0; i < columns.length; i++) {
+      const column = columns[i] as Column;
+      const value = column.inherited && !Object.hasOwn(record, column.property) ? undefined : record[column.property];
+      if (value !== undefined) matched++;
+      let field: string;
+      try {
+        field = copyField(value, column.kind, subs);
+      } catch (err) {
+        if (!(err instanceof ValueMismatch)) throw err;
+        throw new TargetError(
+          `stream "${this.stream}": property ${JSON.stringify(column.property)}: ${err.message}, as its schema (${column.kind}) requires; ` +
+            `the record cannot be stored (validation, on unless --no-validate, refuses such records)`,
+        );
+      }
+      fields[i] = field;
+    }
+    let keys = 0;
+    for (const _ in record) keys++;
+    return keys === matched ? fields : undefined;
+  }
+
+  private addUnknownProperties(record: JsonObject): void {
+    for (const property of Object.keys(record)) {
+      if (this.index.has(property)) continue;
+      if (!this.warned.has(property)) {
+        this.warned.add(property);
+        this.warn(`stream "${this.stream}": property ${JSON.stringify(property)} is not in its schema; adding a column for it`);
+      }
+      // Without a schema any JSON value may come: jsonb holds them all. `_sdc_deleted_at` is
+      // the Singer deletion time, a date-time by convention.
+      const kind: ColumnKind = property === DELETED_COLUMN ? 'date-time' : 'any';
+      this.index.set(property, this.columns.length);
+      this.columns.push({ property, kind, inherited: property in Object.prototype });
+      this.revision++;
+    }
+  }
+
+  /** The segment lines of the current width go to. */
+  private segment(): Segment {
+    const current = this.current;
+    if (current && current.columns.length === this.columns.length && current.tableVersion === this.tableVersion) return current;
+    this.closeSegment();
+    const segment: Segment = {
+      columns: this.columns.map(({ property, kind }) => ({ property, kind })),
+      version: this.versionKind,
+      tableVersion: this.tableVersion,
+      chunks: [],
+      rows: 0,
+      substitutions: 0,
+      repeatsKey: false,
+    };
+    this.current = segment;
+    return segment;
+  }
+
+  private closeSegment(): void {
+    const segment = this.current;
+    if (!segment) return;
+    if (this.text !== '') segment.chunks.push(this.text);
+    this.text = '';
+    if (segment.rows > 0) this.segments.push(segment);
+    this.current = undefined;
+    this.seenKeys = new Set();
+  }
+}
