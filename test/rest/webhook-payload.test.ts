@@ -141,9 +141,10 @@ describe('batch_path (HubSpot)', () => {
   });
 
   it('reads the list at a dotted path', () => {
-    const nested = section({ scheme: { kind: 'hubspot-v3' }, batch_path: 'payload.events', event_path: 'type', events: { c: { stream: 'contacts', object_path: 'object' } } });
-    expect(map(nested, JSON.stringify({ payload: { events: [{ type: 'c', object: { id: 'a' } }, { type: 'c', object: { id: 'b' } }] } }))).toEqual([
-      { stream: 'contacts', record: { id: 'a' } },
+    const nested = section({ scheme: { kind: 'hubspot-v3' }, batch_path: 'payload.events', event_path: 'type', version_path: 'v', events: { c: { stream: 'contacts', object_path: 'object' } } });
+    const body = { v: 'not this one', payload: { events: [{ type: 'c', v: '2026-01-01T00:00:00Z', object: { id: 'a' } }, { type: 'c', object: { id: 'b' } }] } };
+    expect(map(nested, JSON.stringify(body))).toEqual([
+      { stream: 'contacts', record: { id: 'a' }, version: '2026-01-01T00:00:00Z' },
       { stream: 'contacts', record: { id: 'b' } },
     ]);
     expect(map(nested, JSON.stringify({ payload: { events: [] } }))).toEqual([]);
