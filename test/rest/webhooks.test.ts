@@ -272,7 +272,9 @@ describe('the mapping', () => {
     expect(() => map({ data: order(1) })).toThrow('no event name at "type" (got nothing)');
     expect(() => map({ type: 7, data: order(1) })).toThrow('no event name at "type" (got 7)');
     expect(() => map({ type: 'order.created' })).toThrow('event order.created: "data" is not an object (got nothing)');
-    expect(() => map({ type: 'order.created', data: [order(1)] })).toThrow('event order.created: "data" is not an object (got an array)');
+    // An array of objects is one record per element; anything else that is not an object is refused.
+    expect(map({ type: 'order.created', data: [order(1)] })).toEqual([{ stream: 'orders', record: order(1) }]);
+    expect(() => map({ type: 'order.created', data: 'paid' })).toThrow('event order.created: "data" is not an object (got a string)');
   });
 });
 
