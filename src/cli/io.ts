@@ -51,3 +51,11 @@ export function cliLogger(io: CliIo, options: OutputOptions, beforeWrite?: () =>
     ...(beforeWrite ? { beforeWrite } : {}),
   });
 }
+
+/**
+ * How wide lines on stderr may be, when a person reads them there: the terminal's width for
+ * text logs on a TTY, undefined for files, pipes and JSON logs, whose lines are never broken.
+ */
+export function terminalWidth(io: CliIo, options: OutputOptions): number | undefined {
+  return io.stderr.isTTY && options.logFormat !== 'json' ? io.stderr.columns : undefined;
+}

@@ -1,22 +1,47 @@
 import type { CliIo } from './io.js';
 
 /**
- * Per-stream record counts. On a terminal (stderr is a TTY, not --quiet) they are drawn as
- * cli-progress bars, refreshed on a timer rather than per record; elsewhere (cron, pipes)
- * nothing is drawn and only the summary line is logged at the end.
+ * Per-stream record counts. On a terminal (stderr is a TTY, not --quiet) each stream gets a
+ * line, redrawn on a timer rather than per record: its count, rate and elapsed time, and a
+ * done mark once it has finished. Elsewhere (cron, pipes) nothing is drawn and only the
+ * summary line is logged at the end.
  */
 export interface Progress {
+  /** A stream begins (its SCHEMA arrived): shown from now on, even before its first record. */
+  start(stream: string): void;
   record(stream: string): void;
+  /** No more records will come for `stream`: its line keeps its final count and rate. */
+  finish(stream: string): void;
+  /** Records per stream, for streams that had any. */
   counts(): Map<string, number>;
   total(): number;
   stop(): void;
 }
 
+/** One stream as its progress line shows it. */
+export interface StreamProgress {
+  stream: string;
+  records: number;
+  /** Milliseconds since the stream started, up to when it finished if it has. */
+  elapsedMs: number;
+  done: boolean;
+}
+
 export async function createProgress(io: CliIo, enabled: boolean): Promise<Progress> {
   const counts = new Map<string, number>();
+  const startedAt = new Map<string, number>();
+  const finishedAt = new Map<string, number>();
+  const start = (stream: string): void => {
+    if (!startedAt.has(stream)) startedAt.set(stream, Date.now());
+  };
   const base = {
+    start,
     record(stream: string) {
       counts.set(stream, (counts.get(stream) ?? 0) + 1);
+    },
+    finish(stream: string) {
+      start(stream);
+      if (!finishedAt.has(stream)) finishedAt.set(stream, Date.now());
     },
     counts: () => counts,
     total: () => [...counts.values()].reduce((a, b) => a + b, 0),
@@ -25,30 +50,31 @@ export async function createProgress(io: CliIo, enabled: boolean): Promise<Progr
 
   // cli-progress is CommonJS: its exports arrive as the default export.
   const loaded = await import('cli-progress');
-  const { MultiBar, Presets } = (loaded as unknown as { default: typeof loaded }).default ?? loaded;
-  const startedAt = new Map<string, number>();
-  const multi = new MultiBar(
-    {
-      stream: io.stderr as NodeJS.WritableStream & NodeJS.WriteStream,
-      format: ' {stream} | {value} records | {rate}/s',
-      hideCursor: true,
-      clearOnComplete: true,
-      fps: 10,
-    },
-    Presets.shades_classic,
-  );
+  const { MultiBar } = (loaded as unknown as { default: typeof loaded }).default ?? loaded;
+  const multi = new MultiBar({
+    stream: io.stderr as NodeJS.WritableStream & NodeJS.WriteStream,
+    format: '{line}',
+    hideCursor: true,
+    clearOnComplete: true,
+    fps: 10,
+  });
   const bars = new Map<string, ReturnType<InstanceType<typeof MultiBar>['create']>>();
   const render = (): void => {
     const now = Date.now();
-    for (const [stream, n] of counts) {
-      if (!startedAt.has(stream)) startedAt.set(stream, now);
-      const seconds = Math.max((now - (startedAt.get(stream) as number)) / 1000, 0.1);
+    // Records may come for a stream nobody announced (a tap that sends no SCHEMA first).
+    for (const stream of counts.keys()) if (!startedAt.has(stream)) startedAt.set(stream, now);
+    const width = nameWidth(startedAt);
+    for (const [stream, began] of startedAt) {
+      const shown: StreamProgress = {
+        stream,
+        records: counts.get(stream) ?? 0,
+        elapsedMs: (finishedAt.get(stream) ?? now) - began,
+        done: finishedAt.has(stream),
+      };
+      const line = formatStreamLine(shown, width, io.stderr.columns);
       let bar = bars.get(stream);
-      if (!bar) {
-        bar = multi.create(0, 0, { stream, rate: '0' });
-        bars.set(stream, bar);
-      }
-      bar.update(n, { stream, rate: formatCount(Math.round(n / seconds)) });
+      if (!bar) bars.set(stream, (bar = multi.create(0, 0, { line })));
+      bar.update(shown.records, { line });
     }
   };
   const timer = setInterval(render, 100);
@@ -63,17 +89,92 @@ export async function createProgress(io: CliIo, enabled: boolean): Promise<Progr
   };
 }
 
+function nameWidth(streams: Map<string, number>): number {
+  let width = 0;
+  for (const stream of streams.keys()) width = Math.max(width, stream.length);
+  return Math.min(width, 40);
+}
+
+/**
+ * ` orders      12,345 records   4,567/s   2.7 s  ✓`: what a stream's line says. The rate is
+ * over the stream's own time, up to when it finished, so a finished stream keeps its rate.
+ * On a narrow terminal the rate, then the time go first, and a long name is shortened:
+ * numbers are never cut.
+ */
+export function formatStreamLine(progress: StreamProgress, nameWidth: number, columns: number | undefined): string {
+  const count = `${formatCount(progress.records)} ${progress.records === 1 ? 'record' : 'records'}`;
+  const seconds = progress.elapsedMs / 1000;
+  const rate = seconds >= 0.1 ? `${formatCount(Math.round(progress.records / seconds))}/s` : '';
+  const time = formatDuration(progress.elapsedMs);
+  const mark = progress.done ? '✓' : ' ';
+  const width = columns === undefined || columns <= 0 ? Number.POSITIVE_INFINITY : columns - 1;
+  const variants = [
+    [count, rate, time],
+    [count, time],
+    [count],
+  ];
+  for (const parts of variants) {
+    const tail = `  ${parts.filter(Boolean).join('   ')}  ${mark}`;
+    const room = width - tail.length - 1;
+    if (room >= nameWidth || parts.length === 1) {
+      return ` ${fitName(progress.stream, Math.min(nameWidth, Math.max(room, 1)))}${tail}`.trimEnd();
+    }
+  }
+  return '';
+}
+
+function fitName(name: string, width: number): string {
+  if (name.length <= width) return name.padEnd(width);
+  return width <= 1 ? name.slice(0, width) : `${name.slice(0, width - 1)}…`;
+}
+
+/** `0.4 s`, `12.3 s`, `2 min 05 s`, `1 h 02 min`. */
+export function formatDuration(ms: number): string {
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const whole = Math.floor(seconds);
+  if (whole < 3600) return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, '0')} s`;
+  return `${Math.floor(whole / 3600)} h ${String(Math.floor((whole % 3600) / 60)).padStart(2, '0')} min`;
+}
+
 const SUMMARY_STREAMS = 20;
 
-/** `customers 100, orders 500 (600 records in 0.4 s, 1,500/s)` */
-export function summarize(counts: Map<string, number>, millis: number): string {
+/**
+ * `customers 100, orders 500 (600 records in 0.4 s, 1,500/s)`; with no record at all,
+ * `nothing new (0.2 s)` or whatever `empty` says.
+ */
+export function summarize(counts: Map<string, number>, millis: number, empty = 'no records'): string {
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  const seconds = millis / 1000;
+  if (total === 0) return `${empty} (${seconds.toFixed(1)} s)`;
   const parts = [...counts].slice(0, SUMMARY_STREAMS).map(([s, n]) => `${s} ${formatCount(n)}`);
   // Ten thousand streams would make one unreadable line: the first few, and how many more.
   if (counts.size > SUMMARY_STREAMS) parts.push(`${formatCount(counts.size - SUMMARY_STREAMS)} more streams`);
-  const seconds = millis / 1000;
   const rate = seconds > 0 ? `, ${formatCount(Math.round(total / seconds))}/s` : '';
-  return `${parts.length ? parts.join(', ') + ' ' : ''}(${formatCount(total)} ${total === 1 ? 'record' : 'records'} in ${seconds.toFixed(1)} s${rate})`;
+  return `${parts.join(', ')} (${formatCount(total)} ${total === 1 ? 'record' : 'records'} in ${seconds.toFixed(1)} s${rate})`;
+}
+
+/**
+ * A summary line broken to fit a terminal `columns` wide: only after `, `, `; ` or `: ` and
+ * before ` (`, so a name stays with its count and no number is split; continuation lines are
+ * indented. Unchanged when it fits or the width is unknown.
+ */
+export function fitToWidth(text: string, columns: number | undefined): string {
+  if (columns === undefined || columns <= 0 || text.length < columns) return text;
+  const width = columns - 1;
+  const pieces = text.split(/(?<=, |; |: )|(?= \()/);
+  const lines: string[] = [];
+  let line = '';
+  for (const piece of pieces) {
+    if (line !== '' && line.length + piece.trimEnd().length > width) {
+      lines.push(line.trimEnd());
+      line = '  ' + piece.trimStart();
+    } else {
+      line += piece;
+    }
+  }
+  lines.push(line.trimEnd());
+  return lines.join('\n');
 }
 
 /**

@@ -3,6 +3,7 @@ import { loadConnector } from '../connector/registry.js';
 import { SourceError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { stringifyJson, type JsonObject, type JsonValue } from '../protocol/json.js';
+import type { Message } from '../protocol/messages.js';
 import { StateError, toSyncState } from '../protocol/state.js';
 import { discoverCatalog, selectAll, selectByNames, selectFromCatalog } from '../tap/catalog.js';
 import { runTap } from '../tap/runner.js';
@@ -12,9 +13,9 @@ import { aboutConnector, formatAbout } from './about.js';
 import { connectorConfig } from './connector-config.js';
 import { readJsonFile } from './files.js';
 import type { Logger } from '../log.js';
-import { cliLogger, type CliIo, type OutputOptions } from './io.js';
+import { cliLogger, terminalWidth, type CliIo, type OutputOptions } from './io.js';
 import { acquireLock } from './lock.js';
-import { createProgress, formatCount, summarize } from './progress.js';
+import { createProgress, fitToWidth, formatCount, summarize } from './progress.js';
 import { ReaderGoneError, watchReader } from './reader-gone.js';
 
 export interface RunFlags extends OutputOptions {
@@ -127,13 +128,23 @@ async function syncInto(
       ...(stateFile ? { onCommit: (value) => saveState(stateFile, value) } : {}),
     });
     loader = active;
+    // The runner reads streams one after another: a stream is done when the next one starts.
+    let current: string | undefined;
+    const emit = (message: Message): void | Promise<void> => {
+      if (message.type === 'SCHEMA') {
+        if (current !== undefined) progress.finish(current);
+        current = message.stream;
+        progress.start(current);
+      }
+      return active.handle(message);
+    };
     try {
       await runTap({
         config,
         streams,
         state,
         fullRefresh: flags.fullRefresh === true,
-        emit: (m) => active.handle(m),
+        emit,
         log,
         signal: io.signal,
         interruptedBy: io.interruptedBy,
@@ -149,6 +160,7 @@ async function syncInto(
       if (err instanceof LoadError) throw new SourceError(`${connector.name}: ${err.message}`);
       throw err;
     }
+    if (current !== undefined) progress.finish(current);
     await active.finish();
     await target.close();
     if (stateFile && stateAtEnd && lastState !== undefined) writeFileAtomic(stateFile, stringifyJson(lastState) + '\n');
@@ -156,11 +168,12 @@ async function syncInto(
   } finally {
     progress.stop();
     if (failed) await Promise.resolve(target.close()).catch(() => undefined);
-    const line = `${connector.name} → ${target.description}: ${summarize(progress.counts(), Date.now() - started)}`;
+    const line = `${connector.name} → ${target.description}: ${summarize(progress.counts(), Date.now() - started, 'nothing new')}`;
+    const width = terminalWidth(io, flags);
     // Read is not written: after a failure, say how much of it is committed.
-    if (!failed) log.info(line);
-    else if (readerGone()) log.info(`stopped: ${line}; the reading process closed stdout`);
-    else log.info(`stopped: ${line}; ${committedNote(loader)}`);
+    if (!failed) log.info(fitToWidth(line, width));
+    else if (readerGone()) log.info(fitToWidth(`stopped: ${line}; the reading process closed stdout`, width));
+    else log.info(fitToWidth(`stopped: ${line}; ${committedNote(loader)}`, width));
   }
 }
 

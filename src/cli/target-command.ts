@@ -5,8 +5,8 @@ import { parseMessageOrBatch, ProtocolError } from '../protocol/messages.js';
 import { LoadError, Loader } from '../targets/loader.js';
 import { openTarget, parseTargetSpec, type TargetSpec } from '../targets/spec.js';
 import { InterruptedError } from '../errors.js';
-import { cliLogger, type CliIo, type OutputOptions } from './io.js';
-import { createProgress, formatCount, summarize } from './progress.js';
+import { cliLogger, terminalWidth, type CliIo, type OutputOptions } from './io.js';
+import { createProgress, fitToWidth, formatCount, summarize } from './progress.js';
 import { BatchFileError, readBatch } from './batch-reader.js';
 import { readChunks } from './read-chunks.js';
 import { ReaderGoneError, watchReader } from './reader-gone.js';
@@ -69,6 +69,7 @@ async function load(
     const handleLine = (text: string): Promise<void> | undefined => {
       if (text.trim() === '') return undefined;
       const message = parseMessageOrBatch(text, lines.lineNumber);
+      if (message.type === 'SCHEMA') progress.start(message.stream);
       if (message.type === 'BATCH') return readBatch(message, { record: (m) => loader.handle(m), signal: io.signal });
       return loader.handle(message);
     };
@@ -98,10 +99,11 @@ async function load(
     await Promise.resolve(target.close()).catch((err: unknown) => (failure ??= err));
     progress.stop();
     const summary = `${target.description}: ${summarize(progress.counts(), Date.now() - started)}`;
+    const width = terminalWidth(io, flags);
     // Read is not written: after a failure, say how much of it is committed.
-    if (!failure) log.info(summary);
-    else if (readerGone()) log.info(`stopped: ${summary}; the reading process closed stdout`);
-    else log.info(`stopped: ${summary}; ${formatCount(loader.recordsCommitted)} committed`);
+    if (!failure) log.info(fitToWidth(summary, width));
+    else if (readerGone()) log.info(fitToWidth(`stopped: ${summary}; the reading process closed stdout`, width));
+    else log.info(fitToWidth(`stopped: ${summary}; ${formatCount(loader.recordsCommitted)} committed`, width));
   }
   if (failure instanceof ProtocolError) throw new InputError(`stdin ${failure.message}`);
   if (failure instanceof LoadError || failure instanceof BatchFileError) throw new InputError(`stdin line ${lines.lineNumber}: ${failure.message}`);
