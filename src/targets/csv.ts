@@ -56,7 +56,7 @@ export class CsvTarget implements Target {
     private readonly options: TargetOptions,
   ) {
     this.description = `csv:${dir}`;
-    this.folder = new TargetFolder(dir, options.stateId);
+    this.folder = new TargetFolder(dir, this.description, options);
   }
 
   openStream(stream: StreamSchema): void {

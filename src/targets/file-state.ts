@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writeSync, type Stats } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { TargetError } from '../errors.js';
+import { TargetError, UsageError } from '../errors.js';
 import { fsyncDir, writeFileAtomic } from '../fs-atomic.js';
 import { isJsonObject, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../protocol/json.js';
 import { fileInside, streamFileName } from './file-names.js';
+import type { TargetOptions } from './target.js';
 
 /**
  * What the file targets (jsonl, csv) share: the folder they write into, its state file and
@@ -24,6 +25,8 @@ const LOCK_FILE = '.sync-state.json.lock';
 // An operating-system lock taken through SQLite, as in cli/lock.ts, but waited for: it is held
 // only while one commit writes, and the kernel releases it at once if its holder is killed.
 const LOCK_WAIT_MS = 5 * 60_000;
+/** What `tempPath` names: only files of this shape are ever removed as leftovers. */
+const TEMP_FILE = /^\.sync-\d+-[0-9a-f]{12}\.tmp$/;
 
 export class TargetFolder {
   readonly dir: string;
@@ -31,17 +34,17 @@ export class TargetFolder {
   private lockDb: Database.Database | undefined;
   /** Set when a commit failed part-way: nothing more is written, so no state can pass the data. */
   private failure: string | undefined;
+  /** Temporary files left by an interrupted run are removed under the lock, once. */
+  private swept = false;
 
+  /** `description` names the target in messages (`jsonl:out`). */
   constructor(
     dir: string,
-    private readonly stateId: string,
+    description: string,
+    private readonly options: TargetOptions,
   ) {
     this.dir = resolve(dir);
-    try {
-      mkdirSync(this.dir, { recursive: true });
-    } catch (err) {
-      throw new TargetError(`cannot create the folder ${this.dir}: ${(err as Error).message}`);
-    }
+    makeFolder(dir, description);
     this.statePath = fileInside(this.dir, STATE_FILE);
   }
 
@@ -79,7 +82,7 @@ export class TargetFolder {
 
   readState(): JsonValue | undefined {
     const all = this.readAll();
-    return Object.hasOwn(all, this.stateId) ? all[this.stateId] : undefined;
+    return Object.hasOwn(all, this.options.stateId) ? all[this.options.stateId] : undefined;
   }
 
   writeState(value: JsonValue | undefined): void {
@@ -94,11 +97,11 @@ export class TargetFolder {
   private updateState(value: JsonValue | undefined): void {
     const all = this.readAll();
     if (value === undefined) {
-      if (!Object.hasOwn(all, this.stateId)) return;
-      delete all[this.stateId];
+      if (!Object.hasOwn(all, this.options.stateId)) return;
+      delete all[this.options.stateId];
     } else {
       // defineProperty: a state id of `__proto__` must stay an ordinary key.
-      Object.defineProperty(all, this.stateId, { value, enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(all, this.options.stateId, { value, enumerable: true, writable: true, configurable: true });
     }
     const entries = Object.keys(all).map((id) => `  ${JSON.stringify(id)}: ${stringifyJson(all[id])}`);
     const text = entries.length ? `{\n${entries.join(',\n')}\n}\n` : '{}\n';
@@ -145,11 +148,69 @@ export class TargetFolder {
       throw new TargetError(`cannot lock ${this.dir} for writing (another run may be committing): ${(err as Error).message}`);
     }
     try {
+      if (!this.swept) this.removeStaleTempFiles();
       work();
     } finally {
       db.exec('ROLLBACK');
     }
   }
+
+  /**
+   * A run killed while it widened a CSV header leaves its temporary file. Temporary files are
+   * only made while the folder lock is held, so under the lock every one found is stale.
+   */
+  private removeStaleTempFiles(): void {
+    this.swept = true;
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return; // nothing to tidy that we can see; the write that follows will say what is wrong
+    }
+    for (const name of names) {
+      if (!TEMP_FILE.test(name)) continue;
+      const path = fileInside(this.dir, name);
+      try {
+        unlinkSync(path);
+        this.options.warn(`${path}: removed a temporary file left by an interrupted run`);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.options.warn(`${path}: cannot remove this leftover temporary file: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+/**
+ * Creates a target's folder and its parents. A path that runs into something other than a
+ * folder is a mistake in the target given, said as such (a usage error, exit code 2).
+ */
+export function makeFolder(dir: string, description: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const blocker = code === 'EEXIST' || code === 'ENOTDIR' ? firstNonFolder(resolve(dir)) : undefined;
+    if (blocker !== undefined) {
+      const shown = isAbsolute(dir) ? blocker.path : relative(process.cwd(), blocker.path);
+      throw new UsageError(`${description}: ${shown} is ${blocker.isFile ? 'a file, not a folder' : 'not a folder'}`);
+    }
+    throw new TargetError(`${description}: cannot create the folder ${resolve(dir)}: ${(err as Error).message}`);
+  }
+}
+
+/** The path nearest the root on the way to `path` that exists but is not a folder. */
+function firstNonFolder(path: string): { path: string; isFile: boolean } | undefined {
+  const chain: string[] = [];
+  for (let p = path; ; p = dirname(p)) {
+    chain.unshift(p);
+    if (dirname(p) === p) break;
+  }
+  for (const p of chain) {
+    const stats = statSync(p, { throwIfNoEntry: false });
+    if (stats === undefined) return undefined;
+    if (!stats.isDirectory()) return { path: p, isFile: stats.isFile() };
+  }
+  return undefined;
 }
 
 /**

@@ -30,7 +30,7 @@ export class JsonlTarget implements Target {
     private readonly options: TargetOptions,
   ) {
     this.description = `jsonl:${dir}`;
-    this.folder = new TargetFolder(dir, options.stateId);
+    this.folder = new TargetFolder(dir, this.description, options);
   }
 
   openStream(stream: StreamSchema): void {

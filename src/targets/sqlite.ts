@@ -1,10 +1,13 @@
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { normalizeInstant } from '../protocol/instant.js';
 import { LosslessNumber, parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
 import type { RecordMessage } from '../protocol/messages.js';
 import { columnKind, type StreamSchema } from '../protocol/schema.js';
-import { TargetBusyError, TargetError } from '../errors.js';
+import { TargetBusyError, TargetError, UsageError } from '../errors.js';
+import { makeFolder } from './file-state.js';
 import type { Target, TargetOptions } from './target.js';
 import { SqliteNames } from './sqlite-names.js';
 import { applyCommit, BUSY_TIMEOUT_MS, configureConnection, isBusy, type CommitRequest, type SqlValue } from './sqlite-commit.js';
@@ -78,6 +81,10 @@ export class SqliteTarget implements Target {
   ) {
     this.description = `sqlite:${path}`;
     const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
+    // As the file targets do: a missing folder is made, and a path that cannot be a database
+    // file is a mistake in the target given (exit code 2), not a failed write.
+    makeFolder(dirname(path), this.description);
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${this.description}: ${path} is a folder, not a database file`);
     try {
       this.db = new Database(path);
       configureConnection(this.db, busyTimeoutMs);
