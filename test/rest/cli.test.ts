@@ -117,7 +117,10 @@ describe('sync run rest', () => {
   });
 
   it('--record and --replay together are a usage error', async () => {
-    const result = await runSync(['run', 'rest', '--config', join(tmp.dir, 'api.json'), '--record', 'a', '--replay', 'b']);
+    // Its own config: the test must not depend on one written by another.
+    const config = join(tmp.dir, 'both.json');
+    writeFileSync(config, JSON.stringify(description()));
+    const result = await runSync(['run', 'rest', '--config', config, '--record', 'a', '--replay', 'b'], { cwd: tmp.dir });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--record and --replay exclude each other/);
   });
