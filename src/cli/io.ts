@@ -3,7 +3,7 @@ import { createLogger, type Logger, type LogLevel } from '../log.js';
 
 /** What a command needs from the process, handed in so tests and the entry point agree. */
 export interface CliIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stdin: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;

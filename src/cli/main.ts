@@ -72,7 +72,7 @@ function withOutputOptions(command: Command): Command {
     .option('--debug', 'debug logging, and stack traces for errors');
 }
 
-function buildProgram(io: CliIo, output: ReportOptions): Command {
+function buildProgram(io: CliIo, output: ReportOptions, connectors: readonly string[] | undefined): Command {
   const program = new Command('sync')
     .description('Batch and trigger syncs from SaaS APIs into SQLite, files or any Singer target.')
     .version(VERSION, '-V, --version')
@@ -117,7 +117,8 @@ function buildProgram(io: CliIo, output: ReportOptions): Command {
       .argument('<spec>', 'sqlite:PATH, jsonl:DIR, csv:DIR or -')
       .option('--state-id <id>', 'key under which the target keeps the state it receives', 'singer')
       .option('--no-validate', 'do not validate records against their schema (key properties are still checked)')
-      .option('--batch-size <records>', 'records per commit (a batch also commits once its rows pass 4 MiB)', '5000'),
+      .option('--batch-size <records>', 'records per commit, default 5000 (a batch also commits once its rows pass 4 MiB)')
+      .option('-c, --config <file>', 'a target config as orchestrators pass one (Meltano): its batch_size and validate are used, other keys ignored; flags win'),
   )
     .addHelpText('after', TARGET_EXAMPLES)
     .action(async (spec: string, _options: unknown, command: Command) => {
@@ -191,6 +192,17 @@ function buildProgram(io: CliIo, output: ReportOptions): Command {
       await stateCommand(action, connector, value, readStateFlags(command), io);
     });
 
+  program
+    .command('connectors')
+    .description('list the connectors: what each reads, its streams, batch (sync run) and webhooks (sync listen)')
+    .addOption(new Option('--format <format>', 'text or JSON').choices(OUTPUT_FORMATS).default('text'))
+    .action(async (_options: unknown, command: Command) => {
+      const { connectorsCommand } = await import('./connectors-command.js');
+      await connectorsCommand(new OptionReader(command).choice('format', OUTPUT_FORMATS) ?? 'text', io);
+    });
+
+  // Loaded only when the overall help is shown: loading every connector costs start-up time.
+  if (connectors) program.addHelpText('after', `\nConnectors (sync connectors for their streams and modes):\n${connectors.join('\n')}`);
   program.addHelpText(
     'after',
     `
@@ -214,8 +226,8 @@ export type CliExitCode = ExitCodeValue | typeof READER_GONE_EXIT_CODE;
 export async function main(argv: string[], io: CliIo): Promise<CliExitCode> {
   // Known before parsing, so that errors in the command line itself are reported as asked.
   const output: ReportOptions = { debug: argv.includes('--debug'), json: asksForJsonLogs(argv) };
-  const program = buildProgram(io, output);
   try {
+    const program = buildProgram(io, output, asksForOverallHelp(argv) ? await connectorList(io) : undefined);
     if (argv.length === 0) {
       program.outputHelp();
       return ExitCode.usage;
@@ -232,6 +244,16 @@ interface ReportOptions {
   debug: boolean;
   /** Errors as JSON lines, like the log lines of `--log-format json`. */
   json: boolean;
+}
+
+/** `sync`, `sync --help`, `sync help`: the help that lists the connectors. */
+function asksForOverallHelp(argv: readonly string[]): boolean {
+  return argv.length === 0 || (argv.length === 1 && ['--help', '-h', 'help'].includes(argv[0] ?? ''));
+}
+
+async function connectorList(io: CliIo): Promise<string[]> {
+  const { connectorHelpLines, loadConnectorSummaries } = await import('./connectors-command.js');
+  return connectorHelpLines(await loadConnectorSummaries(), io.stdout.isTTY ? io.stdout.columns : undefined);
 }
 
 /** `--log-format json` (or `=json`) before any `--`: the option's value as commander will read it. */
@@ -324,8 +346,10 @@ function readTargetFlags(command: Command): TargetFlags {
   return {
     ...readOutputOptions(o),
     stateId: o.textWithDefault('stateId'),
-    validate: o.switch('validate'),
-    batchSize: o.textWithDefault('batchSize'),
+    // Only what the command line says, so that a --config file can say the rest.
+    ...ifGiven('validate', o.givenSwitch('validate')),
+    ...ifGiven('batchSize', o.text('batchSize')),
+    ...ifGiven('config', o.text('config')),
   };
 }
 

@@ -10,11 +10,16 @@ import { createProgress, fitToWidth, formatCount, summarize } from './progress.j
 import { BatchFileError, readBatch } from './batch-reader.js';
 import { readChunks } from './read-chunks.js';
 import { ReaderGoneError, watchReader } from './reader-gone.js';
+import { targetSettings, type TargetSettings } from './target-settings.js';
 
 export interface TargetFlags extends OutputOptions {
   stateId: string;
-  validate: boolean;
-  batchSize: string;
+  /** `--no-validate` given: false; undefined when the command line leaves it to --config. */
+  validate?: boolean;
+  /** `--batch-size`, when given on the command line. */
+  batchSize?: string;
+  /** `--config FILE`: a target config, as orchestrators pass one (see target-settings.ts). */
+  config?: string;
 }
 
 /**
@@ -26,13 +31,12 @@ export interface TargetFlags extends OutputOptions {
  */
 export async function targetCommand(specText: string, flags: TargetFlags, io: CliIo): Promise<void> {
   const spec = parseTargetSpec(specText);
-  const batchRecords = Number(flags.batchSize);
-  if (!Number.isInteger(batchRecords) || batchRecords < 1) throw new InputError(`--batch-size must be a positive integer, got ${flags.batchSize}`);
+  const settings = targetSettings(flags, cliLogger(io, flags));
   // With target `-` stdout carries the messages themselves, so states are not printed again.
   const printStates = spec.kind !== 'stdout';
   const reader = spec.kind === 'stdout' ? watchReader(io.stdout) : undefined;
   try {
-    await load(spec, flags, batchRecords, printStates, io, () => reader?.gone() === true);
+    await load(spec, flags, settings, printStates, io, () => reader?.gone() === true);
   } catch (err) {
     // Whatever the write that hit the closed pipe reported, the reader leaving is what happened.
     if (reader?.gone()) throw new ReaderGoneError();
@@ -45,7 +49,7 @@ export async function targetCommand(specText: string, flags: TargetFlags, io: Cl
 async function load(
   spec: TargetSpec,
   flags: TargetFlags,
-  batchRecords: number,
+  settings: TargetSettings,
   printStates: boolean,
   io: CliIo,
   readerGone: () => boolean,
@@ -55,8 +59,8 @@ async function load(
   const progress = await createProgress(io, !flags.quiet && flags.logFormat !== 'json');
   const started = Date.now();
   const loader = new Loader(target, {
-    validate: flags.validate,
-    batchRecords,
+    validate: settings.validate,
+    batchRecords: settings.batchRecords,
     maxBatchAgeMs: 5_000,
     warn: (m) => log.warn(m),
     onRecord: (s) => progress.record(s),
