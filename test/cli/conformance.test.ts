@@ -1,5 +1,7 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runSync, tempDir } from '../helpers/cli.js';
@@ -119,4 +121,110 @@ describe('sync target sqlite: conformance streams', () => {
     expect(result.stdout.trim().split('\n').map((l) => JSON.parse(l))).toContainEqual({ n: 1 });
     expect(rows(db, 's').map((r) => r['id'])).toEqual([1, 2]);
   });
+});
+
+/**
+ * A tap in batch mode (the Meltano SDK's BATCH message, records in gzipped JSON Lines files),
+ * into every kind of target: the records of the files are loaded, and the STATE after the
+ * BATCH is stored only once they are.
+ */
+describe('sync target: a BATCH stream into every kind of target', () => {
+  const FIXTURE = resolve(import.meta.dirname, '../fixtures/conformance-batch');
+  const [SCHEMA, STATE_BEFORE, , STATE_AFTER] = readFileSync(join(FIXTURE, 'batch_orders.singer'), 'utf8').trim().split('\n') as [string, string, string, string];
+  const BEFORE = (JSON.parse(STATE_BEFORE) as { value: unknown }).value;
+  const AFTER = (JSON.parse(STATE_AFTER) as { value: unknown }).value;
+
+  let folders = 0;
+  /** The tap's output, its manifest naming gzipped copies of `files` in a fresh folder. */
+  function tapOutput(files: string[]): string {
+    const dir = join(tmp.dir, `batch-files-${++folders}`);
+    mkdirSync(dir);
+    const manifest = files.map((file, i) => {
+      const path = join(dir, `batch_orders-${i + 1}.jsonl.gz`);
+      writeFileSync(path, gzipSync(readFileSync(join(FIXTURE, file))));
+      return pathToFileURL(path).href;
+    });
+    const batch = JSON.stringify({ type: 'BATCH', stream: 'batch_orders', encoding: { format: 'jsonl', compression: 'gzip' }, manifest });
+    return [SCHEMA, STATE_BEFORE, batch, STATE_AFTER].join('\n') + '\n';
+  }
+
+  interface Outcome {
+    ids: unknown[];
+    state: unknown;
+  }
+
+  /** One kind of target: its spec in `dir`, and how to read back the ids it holds and its stored state. */
+  const kinds: Record<string, { spec: (dir: string) => string; read: (dir: string, stdout: string) => Outcome }> = {
+    sqlite: {
+      spec: (dir) => `sqlite:${join(dir, 'target.db')}`,
+      read: (dir) => {
+        const db = new Database(join(dir, 'target.db'), { readonly: true });
+        try {
+          const ids = (db.prepare('SELECT id FROM batch_orders ORDER BY id').all() as Array<{ id: unknown }>).map((r) => r.id);
+          const stored = db.prepare(`SELECT value FROM _sync_state WHERE id = 'singer'`).get() as { value: string } | undefined;
+          return { ids, state: stored && (JSON.parse(stored.value) as unknown) };
+        } finally {
+          db.close();
+        }
+      },
+    },
+    jsonl: {
+      spec: (dir) => `jsonl:${dir}`,
+      read: (dir) => ({
+        ids: lines(readFileSync(join(dir, 'batch_orders.jsonl'), 'utf8')).map((l) => (JSON.parse(l) as { id: unknown }).id),
+        state: storedFileState(dir),
+      }),
+    },
+    csv: {
+      spec: (dir) => `csv:${dir}`,
+      read: (dir) => {
+        const [header, ...rows] = lines(readFileSync(join(dir, 'batch_orders.csv'), 'utf8'));
+        expect(header?.startsWith('id,')).toBe(true);
+        return { ids: rows.map((row) => Number(row.split(',')[0])), state: storedFileState(dir) };
+      },
+    },
+    stdout: {
+      spec: () => '-',
+      // Singer messages in order: what a downstream target stores, and when.
+      read: (_dir, stdout) => {
+        const messages = lines(stdout).map((l) => JSON.parse(l) as { type: string; record?: { id: unknown }; value?: unknown });
+        const lastRecord = messages.findLastIndex((m) => m.type === 'RECORD');
+        const statesAfterRecords = messages.slice(lastRecord + 1).filter((m) => m.type === 'STATE');
+        return { ids: messages.filter((m) => m.type === 'RECORD').map((m) => m.record?.id), state: statesAfterRecords.at(-1)?.value };
+      },
+    },
+  };
+
+  function lines(text: string): string[] {
+    return text.split('\n').filter((l) => l !== '');
+  }
+
+  function storedFileState(dir: string): unknown {
+    return (JSON.parse(readFileSync(join(dir, '.sync-state.json'), 'utf8')) as Record<string, unknown>)['singer'];
+  }
+
+  for (const [kind, { spec, read }] of Object.entries(kinds)) {
+    it(`${kind}: loads the records of every batch file, then stores the state after them`, async () => {
+      const dir = join(tmp.dir, `batch-${kind}`);
+      const result = await runSync(['target', spec(dir), '--batch-size', '2'], { input: tapOutput(['batch_orders-0001.jsonl', 'batch_orders-0002.jsonl']) });
+      expect(result.stderr).not.toMatch(/error|warning/i);
+      expect(result.code).toBe(0);
+      const { ids, state } = read(dir, result.stdout);
+      expect(ids).toEqual([1, 2, 3, 4, 5]);
+      expect(state).toEqual(AFTER);
+      if (kind !== 'stdout') expect(lines(result.stdout).map((l) => JSON.parse(l) as unknown)).toEqual([BEFORE, AFTER]);
+    });
+
+    it(`${kind}: stores no state after a batch whose records did not all load`, async () => {
+      const dir = join(tmp.dir, `batch-broken-${kind}`);
+      const result = await runSync(['target', spec(dir), '--batch-size', '2'], { input: tapOutput(['batch_orders-0001.jsonl', 'batch_orders-broken.jsonl']) });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/line 3: BATCH file \S+batch_orders-2\.jsonl\.gz line 2: RECORD of stream "batch_orders" is invalid: id must be integer/);
+      const { ids, state } = read(dir, result.stdout);
+      // What came before the bad record is kept, under the state from before the batch.
+      expect(ids).toEqual([1, 2, 3, 4]);
+      expect(state).toEqual(kind === 'stdout' ? undefined : BEFORE);
+      expect(result.stdout).not.toContain('2025-03-05T16:45:00');
+    });
+  }
 });
