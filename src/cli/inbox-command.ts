@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConnector } from '../connector/registry.js';
+import { connectorNames, loadConnector } from '../connector/registry.js';
 import { SourceError, UsageError } from '../errors.js';
 import { isSecretParam } from '../http/redact.js';
 import { Drain } from '../listen/drain.js';
@@ -41,6 +41,7 @@ const REPLAY_BATCH = 1_000;
 export async function inboxCommand(action: string, flags: InboxFlags, io: CliIo): Promise<void> {
   const path = resolve(io.cwd, flags.journal);
   if (!existsSync(path)) throw new UsageError(`no journal at ${flags.journal}: \`sync listen\` creates it (or pass --journal)`);
+  if (flags.connector !== undefined) checkConnector(path, flags.connector);
   const filter: DeliveryFilter = {
     connector: flags.connector,
     deliveryId: flags.id,
@@ -75,6 +76,21 @@ export async function inboxCommand(action: string, flags: InboxFlags, io: CliIo)
     default:
       throw new UsageError(`unknown inbox action ${JSON.stringify(action)}; use list, show, replay, retry-dead or prune`);
   }
+}
+
+/**
+ * A misspelt --connector would select nothing, and `prune` would say it pruned none: refused,
+ * unless the journal holds deliveries of that name (from a connector since removed, say).
+ */
+function checkConnector(path: string, name: string): void {
+  if (connectorNames().includes(name)) return;
+  const journal = new Journal(path, { readonly: true });
+  try {
+    if (journal.select({ connector: name, limit: 1 }).length > 0) return;
+  } finally {
+    journal.close();
+  }
+  throw new UsageError(`unknown connector ${JSON.stringify(name)}, and the journal holds no delivery for it; known connectors: ${connectorNames().join(', ')}`);
 }
 
 async function withJournal(path: string, readonly: boolean, use: (journal: Journal) => void): Promise<void> {

@@ -21,7 +21,7 @@ export const VERSION = '0.1.0';
 const RUN_EXAMPLES = `
 Examples:
   sync run sample                                  # into ./sync.db (SQLite), incremental
-  sync run sample --target - | jq -c .record       # Singer NDJSON on stdout
+  sync run sample --target - | jq -c 'select(.type == "RECORD").record'   # Singer NDJSON on stdout
   sync run sample --target jsonl:out/              # one .jsonl file per stream
   sync run sample --streams orders --full-refresh  # re-read one stream from the start
   SYNC_SAMPLE_SEED=7 sync run sample --quiet       # settings from the environment (cron)
