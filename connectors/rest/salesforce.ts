@@ -24,13 +24,30 @@ export function salesforceAck(): WebhookReply {
   };
 }
 
+export interface SalesforceOutboundOptions {
+  /**
+   * The org whose messages are accepted (15 or 18 characters): a message with another
+   * OrganizationId, or none, is refused as a whole. The token in the URL says the sender knew
+   * the secret; this says the message is about the org the streams read.
+   */
+  organizationId?: string;
+}
+
 /**
  * `context` gives the schema each record is checked against (the description's, or the one
  * inferred at start when it gives none): values are typed by that same schema, or a schema
  * inferred from the API would see every boolean and number as text.
  */
-export function mapSalesforceOutbound(webhooks: RestWebhooks, streams: readonly RestStream[], delivery: WebhookDelivery, context?: WebhookMapContext): WebhookEvent[] {
-  const notifications = findAll(parseXml(delivery.text), 'Notification');
+export function mapSalesforceOutbound(
+  webhooks: RestWebhooks,
+  streams: readonly RestStream[],
+  delivery: WebhookDelivery,
+  context?: WebhookMapContext,
+  options: SalesforceOutboundOptions = {},
+): WebhookEvent[] {
+  const message = parseXml(delivery.text);
+  if (options.organizationId !== undefined) checkOrganization(message, options.organizationId);
+  const notifications = findAll(message, 'Notification');
   if (notifications.length === 0) throw new Error('no Notification in the message');
   const out: WebhookEvent[] = [];
   for (const notification of notifications) {
@@ -60,4 +77,20 @@ function attribute(element: XmlElement, local: string): string | undefined {
     if (name === local || name.endsWith(`:${local}`)) return value;
   }
   return undefined;
+}
+
+/** Throws unless the message's OrganizationId is `expected`. */
+function checkOrganization(message: XmlElement, expected: string): void {
+  const given = findAll(message, 'OrganizationId')[0]?.text.trim() ?? '';
+  if (given === '') throw new Error('the message has no OrganizationId');
+  if (!sameSalesforceId(given, expected)) throw new Error(`the message is from organization ${JSON.stringify(given.slice(0, 40))}, not ${expected} (organization_id)`);
+}
+
+/**
+ * Salesforce ids come in 15 case-sensitive characters or 18 (the same 15 and a checksum of
+ * their case): Setup shows an org's id in 15, outbound messages carry 18.
+ */
+export function sameSalesforceId(a: string, b: string): boolean {
+  const valid = (id: string): boolean => /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/.test(id);
+  return valid(a) && valid(b) && a.slice(0, 15) === b.slice(0, 15);
 }

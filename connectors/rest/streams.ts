@@ -34,6 +34,12 @@ export interface ResolveContext {
   signal: AbortSignal;
   /** Client options for tests (sleep, clock); the description's base URL, headers and auth still apply. */
   http?: Omit<HttpClientOptions, 'baseUrl' | 'auth' | 'log' | 'signal'>;
+  /**
+   * Credentials made by the caller, used instead of the description's `auth`: a pre-built
+   * connector that reads the token response (Salesforce's instance URL) passes one provider to
+   * each session it opens, so they share one token.
+   */
+  auth?: AuthProvider;
 }
 
 /**
@@ -47,6 +53,11 @@ export interface RestSession {
   description: RestDescription;
   /** A client with the description's base URL, headers, auth, cost pacing and budget. */
   clientFor(log: Logger, signal: AbortSignal): HttpClient;
+  /**
+   * Obtains the credentials before any request (an OAuth token, asked for through a client of
+   * the session that carries none), for a caller that needs the token response first.
+   */
+  authorize(log: Logger, signal: AbortSignal): Promise<void>;
 }
 
 /**
@@ -59,23 +70,31 @@ export function openRestSession(config: JsonObject, ctx: ResolveContext): RestSe
   if (description === undefined) {
     throw new UsageError(`invalid API description for rest (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
   }
-  const auth = makeAuth(description, config, ctx.log);
+  const auth = ctx.auth ?? makeAuth(description, config, ctx.log);
   const secrets = SECRET_SETTINGS.map((s) => config[s]).filter((v): v is string => typeof v === 'string' && v.length >= 4);
   // One cost bucket per run for GraphQL APIs: every stream's queries draw on the same budget.
   const pacer = description.streams.some((s) => s.graphql !== undefined) ? new CostBucket() : undefined;
-  const clientFor = (log: Logger, signal: AbortSignal): HttpClient =>
-    createHttpClient({
-      ...ctx.http,
-      baseUrl: description.baseUrl,
-      headers: { accept: 'application/json', ...description.headers },
-      log,
-      signal,
-      secrets,
-      ...(auth === undefined ? {} : { auth }),
-      ...(pacer === undefined ? {} : { pacer }),
-      ...budgetOf(description.rateLimit),
-    });
-  return { description, clientFor };
+  const options = (log: Logger, signal: AbortSignal): HttpClientOptions => ({
+    ...ctx.http,
+    baseUrl: description.baseUrl,
+    headers: { accept: 'application/json', ...description.headers },
+    log,
+    signal,
+    secrets,
+    ...(pacer === undefined ? {} : { pacer }),
+    ...budgetOf(description.rateLimit),
+  });
+  const clientFor = (log: Logger, signal: AbortSignal): HttpClient => createHttpClient({ ...options(log, signal), ...(auth === undefined ? {} : { auth }) });
+  const authorize = async (log: Logger, signal: AbortSignal): Promise<void> => {
+    if (auth?.authorize === undefined) return;
+    const client = createHttpClient(options(log, signal));
+    try {
+      await auth.authorize({ send: (request) => client.request(request), now: ctx.http?.now ?? Date.now });
+    } finally {
+      await client.close();
+    }
+  };
+  return { description, clientFor, authorize };
 }
 
 export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext): Promise<StreamDefinition<JsonObject>[]> {

@@ -6,6 +6,7 @@ const CONNECTORS: Record<string, () => Promise<{ default: AnyConnector }>> = {
   sample: () => import('../../connectors/sample/index.js'),
   rest: () => import('../../connectors/rest/index.js'),
   mailchimp: () => import('../../connectors/mailchimp/index.js'),
+  salesforce: () => import('../../connectors/salesforce/index.js'),
 };
 
 export function connectorNames(): string[] {

@@ -1,4 +1,4 @@
-import { isJsonObject } from '../protocol/json.js';
+import { isJsonObject, type JsonObject } from '../protocol/json.js';
 import { HttpAuthError } from './errors.js';
 import { pathOf, scrubSecrets } from './redact.js';
 import type { AuthContext, AuthTarget } from './types.js';
@@ -15,6 +15,12 @@ export interface AuthProvider {
    * the credentials were renewed and the request is worth one more try.
    */
   onUnauthorized?(target: AuthTarget, ctx: AuthContext): Promise<boolean>;
+  /**
+   * Obtains the credentials now, if they are fetched (an OAuth token), rather than on the first
+   * request: for a caller that needs what the token response says (Salesforce's instance URL)
+   * before it knows where its first request goes.
+   */
+  authorize?(ctx: AuthContext): Promise<void>;
   /** Current secret values, scrubbed from errors and recordings. */
   secrets(): readonly string[];
 }
@@ -82,6 +88,12 @@ interface OAuthCommon {
   extraParams?: Readonly<Record<string, string>>;
   /** Renew this long before expiry (default 60 s; at most half the token's lifetime). */
   marginMs?: number;
+  /**
+   * Called with each token response once its token is in use: some providers say more there
+   * than the token (Salesforce: `instance_url`, where data calls go). The body holds the
+   * token itself; keep it out of logs.
+   */
+  onToken?: (response: JsonObject) => void;
 }
 
 export interface ClientCredentialsOptions extends OAuthCommon {
@@ -138,8 +150,12 @@ class OAuth2Provider implements AuthProvider {
   }
 
   async apply(target: AuthTarget, ctx: AuthContext): Promise<void> {
-    if (this.accessToken === undefined || ctx.now() >= this.renewAt) await this.renew(ctx);
+    await this.authorize(ctx);
     target.headers['authorization'] = `Bearer ${this.accessToken ?? ''}`;
+  }
+
+  async authorize(ctx: AuthContext): Promise<void> {
+    if (this.accessToken === undefined || ctx.now() >= this.renewAt) await this.renew(ctx);
   }
 
   async onUnauthorized(target: AuthTarget, ctx: AuthContext): Promise<boolean> {
@@ -209,6 +225,8 @@ class OAuth2Provider implements AuthProvider {
       const margin = Math.min(o.marginMs ?? DEFAULT_MARGIN_MS, lifetimeMs / 2);
       this.renewAt = startedAt + lifetimeMs - margin;
     }
+    // Before the renewal resolves: no request waiting on it can leave before the caller has read it.
+    if (o.onToken && isJsonObject(body)) o.onToken(body);
   }
 
   private error(status: number, what: string, cause?: unknown): HttpAuthError {

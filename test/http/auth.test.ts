@@ -379,3 +379,47 @@ describe('OAuth2 refresh token', () => {
     expect(err.message).toBe('POST /oauth/token answered without an access_token');
   });
 });
+
+describe('OAuth2 token responses and tokens obtained before the first request', () => {
+  it('hands each token response to onToken, and authorize obtains the token the next requests reuse', async () => {
+    const responses: Array<Record<string, unknown>> = [];
+    let minted = 0;
+    let valid = '';
+    // Salesforce's token answer says where the data calls go, and has no expires_in: a token
+    // lives until the API refuses it.
+    server = await startServer((req, res) => {
+      if (req.url === '/oauth/token') {
+        valid = `at-${++minted}`;
+        return sendJson(res, 200, { access_token: valid, instance_url: `https://na${minted}.example.test`, token_type: 'Bearer' });
+      }
+      return sendJson(res, req.headers['authorization'] === `Bearer ${valid}` ? 200 : 401, {});
+    });
+    const provider = oauth2RefreshToken({
+      tokenUrl: `${server.url}/oauth/token`,
+      clientId: 'cid',
+      refreshToken: 'rt-1',
+      onToken: (body) => responses.push({ ...body }),
+    });
+    // A client without credentials lends the provider its retries, budget and cassette.
+    const bare = createHttpClient({ baseUrl: server.url });
+    try {
+      await provider.authorize?.({ send: (request) => bare.request(request), now: () => Date.now() });
+    } finally {
+      await bare.close();
+    }
+    expect(responses).toEqual([{ access_token: 'at-1', instance_url: 'https://na1.example.test', token_type: 'Bearer' }]);
+
+    client = createHttpClient({ baseUrl: server.url, auth: provider });
+    await client.request({ path: '/api/a' });
+    valid = 'expired'; // the session ends: a 401, one renewal, its answer told to onToken too
+    await client.request({ path: '/api/b' });
+    expect(responses.map((r) => r['instance_url'])).toEqual(['https://na1.example.test', 'https://na2.example.test']);
+    expect(server.seen.map((r) => `${r.method} ${r.url} ${String(r.headers['authorization'] ?? '')}`)).toEqual([
+      'POST /oauth/token ',
+      'GET /api/a Bearer at-1',
+      'GET /api/b Bearer at-1',
+      'POST /oauth/token ',
+      'GET /api/b Bearer at-2',
+    ]);
+  });
+});
