@@ -18,8 +18,10 @@ export interface PostgresLock {
   release(): Promise<void>;
 }
 
-export async function acquirePostgresLock(spec: PostgresLocation, stateId: string, what: string): Promise<PostgresLock> {
+export async function acquirePostgresLock(spec: PostgresLocation, stateId: string, command: string): Promise<PostgresLock> {
   const key = advisoryKey('sync run', spec.schema, stateId);
+  // Shown to whoever finds the lock taken: never with the password, however the caller spelt the target.
+  const what = scrubSecrets(command, spec.secrets);
   const client = new pg.Client({
     connectionString: spec.url,
     application_name: holderName(what),

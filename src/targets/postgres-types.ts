@@ -74,7 +74,8 @@ export function widenedType(existing: string, wanted: PgType): PgType | undefine
   return 'text';
 }
 
-const OWN_TYPES = new Set<string>(['numeric', 'boolean', 'timestamp with time zone', 'text', 'jsonb', 'bigint']);
+/** The types this target gives property columns (bigint, its `_sdc_table_version`, never changes kind). */
+const OWN_TYPES = new Set<string>(['numeric', 'boolean', 'timestamp with time zone', 'text', 'jsonb']);
 
 /** The SQL that converts the values of a column to `type` in `ALTER … TYPE … USING`. */
 export function conversionTo(type: PgType, column: string): string {

@@ -111,6 +111,7 @@ describe('PostgreSQL COPY text of values', () => {
     expect(widenedType('text', 'jsonb')).toBe('jsonb');
     expect(widenedType('jsonb', 'text')).toBeUndefined();
     expect(widenedType('character varying(10)', 'text')).toBeUndefined();
+    expect(widenedType('bigint', 'numeric')).toBeUndefined();
   });
 });
 

@@ -1,0 +1,101 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runSync, startListen, tempDir } from '../helpers/cli.js';
+import { POSTGRES_URL, postgresAvailable, quote, testSchema, type TestSchema } from '../helpers/postgres.js';
+import { deliver, NOW, payload, SECRET, sign } from '../listen/helpers.js';
+
+/** `sync run`, `sync state` and `sync listen` with `--target postgres://…`, as a user runs them. */
+
+const available = await postgresAvailable('test/postgres/cli.test.ts');
+
+const sampleEnv = { SYNC_SAMPLE_NOW: NOW, SYNC_SAMPLE_CUSTOMERS: '20', SYNC_SAMPLE_ORDERS: '50', SYNC_SAMPLE_WEBHOOK_SECRET: SECRET };
+
+describe.skipIf(!available)('sync with a PostgreSQL target', () => {
+  let schema: TestSchema;
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(async () => {
+    schema = await testSchema();
+    tmp = tempDir('sync-postgres-cli-');
+  });
+  afterEach(async () => {
+    tmp.cleanup();
+    await schema.drop();
+  });
+  const sync = (args: string[], env: Record<string, string> = sampleEnv) => runSync(args, { cwd: tmp.dir, env });
+  const count = async (table: string): Promise<number> =>
+    Number((await schema.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${quote(schema.name)}.${quote(table)}`))[0]?.n);
+
+  it('sync run loads the sample shop, then only what changed; its state lives in _sync_state', async () => {
+    const first = await sync(['run', 'sample', '--target', schema.url]);
+    expect(first.stderr).toMatch(/sample → postgres:\/\/.*: customers 20, orders 50/);
+    expect(first.code).toBe(0);
+    expect(await count('customers')).toBe(20);
+    expect(await count('orders')).toBe(50);
+    const lineItems = await schema.query<{ type: string }>(`SELECT jsonb_typeof(line_items) AS type FROM ${quote(schema.name)}.orders LIMIT 1`);
+    expect(lineItems).toEqual([{ type: 'array' }]);
+
+    const shown = await sync(['state', 'show', 'sample', '--target', schema.url]);
+    expect(shown.code).toBe(0);
+    const stored = JSON.parse(shown.stdout) as { bookmarks: Record<string, { replication_key_value: string }> };
+    expect(Object.keys(stored.bookmarks).sort()).toEqual(['customers', 'orders']);
+
+    const again = await sync(['run', 'sample', '--target', schema.url]);
+    expect(again.code).toBe(0);
+    // Inclusive bookmarks: only the rows at the bookmark come again, upserted.
+    expect(again.stderr).not.toMatch(/customers 20|orders 50/);
+    expect(await count('customers')).toBe(20);
+  });
+
+  it('sync state clear and set change the state kept in the database', async () => {
+    expect((await sync(['run', 'sample', '--target', schema.url, '--streams', 'customers'])).code).toBe(0);
+    const cleared = await sync(['state', 'clear', 'sample', '--target', schema.url, '--stream', 'customers']);
+    expect(cleared.code).toBe(0);
+    const after = JSON.parse((await sync(['state', 'show', 'sample', '--target', schema.url])).stdout) as { bookmarks?: Record<string, unknown> };
+    expect(after.bookmarks?.['customers']).toBeUndefined();
+    const value = '{"bookmarks":{"orders":{"replication_key":"updated_at","replication_key_value":"2025-06-01T00:00:00Z"}}}';
+    expect((await sync(['state', 'set', 'sample', value, '--target', schema.url])).code).toBe(0);
+    const stored = await schema.query<{ value: string }>(`SELECT value FROM ${quote(schema.name)}._sync_state WHERE id = 'sample'`);
+    expect(JSON.parse(stored[0]?.value ?? 'null')).toMatchObject(JSON.parse(value) as object);
+  });
+
+  it('sync listen writes a signed webhook into the same table, the newer version winning over the batch', async () => {
+    expect((await sync(['run', 'sample', '--target', schema.url, '--streams', 'customers'])).code).toBe(0);
+    const [customer] = await schema.query<{ id: string; email: string; updated_at: string }>(
+      `SELECT id::text, email, to_char(updated_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS updated_at FROM ${quote(schema.name)}.customers ORDER BY id LIMIT 1`,
+    );
+    const listener = await startListen(['sample', '--target', schema.url, '--journal', 'inbox.db'], { cwd: tmp.dir, env: sampleEnv });
+    const newer = (await sync(['run', 'sample', '--target', '-', '--streams', 'customers'])).stdout
+      .split('\n')
+      .filter((l) => l.includes('"RECORD"'))
+      .map((l) => (JSON.parse(l) as { record: Record<string, unknown> }).record)
+      .find((r) => String(r['id']) === customer?.id);
+    const changed = { ...newer, plan: 'from-webhook', updated_at: '2026-03-05T00:00:00.000Z' };
+    const reply = await deliver(listener.url, sign(payload('customers.updated', changed)));
+    expect(reply.status).toBe(200);
+    // SIGTERM: the drain writes everything stored into the target before the listener exits.
+    listener.child.kill('SIGTERM');
+    expect((await listener.done).code).toBe(0);
+    const rows = await schema.query<{ plan: string }>(`SELECT plan FROM ${quote(schema.name)}.customers WHERE id = $1`, [customer?.id]);
+    expect(rows).toEqual([{ plan: 'from-webhook' }]);
+    // The batch's copy of that customer is older: it must not win.
+    expect((await sync(['run', 'sample', '--target', schema.url, '--streams', 'customers', '--full-refresh'])).code).toBe(0);
+    expect(await schema.query(`SELECT plan FROM ${quote(schema.name)}.customers WHERE id = $1`, [customer?.id])).toEqual([{ plan: 'from-webhook' }]);
+  });
+
+  it('never prints the password of the connection string, in errors or summaries', async () => {
+    const url = new URL(POSTGRES_URL);
+    url.password = 'hunter2-secret';
+    url.pathname = '/sync_no_such_database';
+    const run = await sync(['run', 'sample', '--target', url.href]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/database "sync_no_such_database" does not exist/);
+    const target = await runSync(['target', url.href], { input: '' });
+    expect(target.code).toBe(1);
+    for (const output of [run.stderr, run.stdout, target.stderr, target.stdout]) expect(output).not.toContain('hunter2');
+    const working = new URL(schema.url);
+    working.password = 'hunter2-secret';
+    const ok = await sync(['run', 'sample', '--target', working.href, '--streams', 'customers']);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toMatch(/sample → postgres:\/\/postgres@127\.0\.0\.1:5432\/test\?schema=sync_test_\w+: customers 20/);
+    expect(ok.stderr).not.toContain('hunter2');
+  });
+});
