@@ -7,6 +7,7 @@ const CONNECTORS: Record<string, () => Promise<{ default: AnyConnector }>> = {
   rest: () => import('../../connectors/rest/index.js'),
   mailchimp: () => import('../../connectors/mailchimp/index.js'),
   salesforce: () => import('../../connectors/salesforce/index.js'),
+  shopify: () => import('../../connectors/shopify/index.js'),
 };
 
 export function connectorNames(): string[] {
