@@ -93,6 +93,9 @@ export const OBJECT_FIELDS: Record<string, FieldDef[]> = {
     { name: 'Amount', type: 'currency' }, { name: 'Probability', type: 'percent' }, { name: 'CloseDate', type: 'date' }, { name: 'IsWon', type: 'boolean' },
     { name: 'Description', type: 'textarea' }, ...AUDIT,
   ],
+  OpportunityLineItem: [
+    { name: 'Id', type: 'id' }, { name: 'OpportunityId', type: 'reference' }, { name: 'Quantity', type: 'double' }, { name: 'UnitPrice', type: 'currency' }, ...AUDIT,
+  ],
   Invoice__c: [
     { name: 'Id', type: 'id' }, { name: 'Name', type: 'string' }, { name: 'Account__c', type: 'reference' }, { name: 'Total__c', type: 'currency' },
     { name: 'Paid__c', type: 'boolean' }, { name: 'Due__c', type: 'date' }, { name: 'Lines__c', type: 'double' }, ...AUDIT,
@@ -100,7 +103,7 @@ export const OBJECT_FIELDS: Record<string, FieldDef[]> = {
   Document: [{ name: 'Id', type: 'id' }, { name: 'Name', type: 'string' }, { name: 'Body', type: 'base64' }, ...AUDIT],
 };
 
-const KEY_PREFIX: Record<string, string> = { Contact: '003', Account: '001', Lead: '00Q', Opportunity: '006', Invoice__c: 'a0B', Document: '015' };
+const KEY_PREFIX: Record<string, string> = { Contact: '003', Account: '001', Lead: '00Q', Opportunity: '006', OpportunityLineItem: '00k', Invoice__c: 'a0B', Document: '015' };
 
 export class SalesforceModel {
   login!: TestServer;

@@ -279,3 +279,25 @@ async function waitFor(condition: () => boolean | Promise<boolean>): Promise<voi
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe('salesforce settings', () => {
+  it('a malformed API version, org id or object name is a usage error naming each, from where it came', async () => {
+    const result = await run('settings.db', { api_version: '62', organization_id: '00Dshort', objects: ['Contact', 'Drop Table'] });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/api_version: an API version such as "62.0" \(got "62"\)/);
+    expect(result.stderr).toMatch(/organization_id: an org id starts with 00D/);
+    expect(result.stderr).toMatch(/objects\[1\]: an sObject API name/);
+    expect(model.login.seen).toHaveLength(0);
+  });
+
+  it('names streams snake_case and plural, custom objects by their API name', async () => {
+    const ok = await runSync(['run', 'salesforce', '--config', configFile({ objects: ['Opportunity', 'OpportunityLineItem', 'Invoice__c'] }), '--discover'], { cwd: tmp.dir });
+    expect(ok.code, ok.stderr).toBe(0);
+    const catalog = JSON.parse(ok.stdout) as { streams: Array<{ stream: string; key_properties: string[]; replication_key?: string }> };
+    expect(catalog.streams.map((s) => [s.stream, s.key_properties])).toEqual([
+      ['opportunities', ['Id']],
+      ['opportunity_line_items', ['Id']],
+      ['invoice__c', ['Id']],
+    ]);
+  });
+});
