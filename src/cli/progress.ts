@@ -48,9 +48,8 @@ export async function createProgress(io: CliIo, enabled: boolean): Promise<Progr
   };
   if (!enabled || !io.stderr.isTTY) return { ...base, stop() {} };
 
-  // cli-progress is CommonJS: its exports arrive as the default export.
-  const loaded = await import('cli-progress');
-  const { MultiBar } = (loaded as unknown as { default: typeof loaded }).default ?? loaded;
+  // Loaded only when drawn: pipes and cron never pay for it.
+  const { MultiBar } = await import('cli-progress');
   const multi = new MultiBar({
     stream: io.stderr as NodeJS.WritableStream & NodeJS.WriteStream,
     format: '{line}',

@@ -30,7 +30,7 @@ function journalWith(connectors: string[]): string {
 describe('sync inbox --connector', () => {
   const path = journalWith(['sample', 'retired']);
 
-  it("refuses an unknown connector, naming the known ones", async () => {
+  it('refuses an unknown connector, naming the known ones', async () => {
     for (const action of ['prune', 'list']) {
       const result = await runSync(['inbox', action, '--journal', path, '--connector', 'github']);
       expect(result.code, result.stderr).toBe(2);
