@@ -12,7 +12,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     controller.abort();
   });
 }
-// A closed stdout (`| head`) is reported by the writer that hit it, not as a crash.
+// A closed stdout (`| head`) is noticed by the command writing to it (src/cli/reader-gone.ts), not a crash.
 process.stdout.on('error', () => {});
 
 const io = {
