@@ -1,4 +1,4 @@
-import type { JsonValue } from '../protocol/json.js';
+import { hasLosslessNumber, type JsonValue } from '../protocol/json.js';
 import type { Message } from '../protocol/messages.js';
 import { SchemaError, SchemaRegistry, recordProblem, type StreamSchema } from '../protocol/schema.js';
 import type { Target } from './target.js';
@@ -69,7 +69,13 @@ export class Loader {
       case 'RECORD': {
         const stream = this.streams.get(message.stream);
         if (!stream) throw new LoadError(`RECORD for stream "${message.stream}" before its SCHEMA`);
-        const problem = recordProblem(stream, message, this.options.validate);
+        let problem = recordProblem(stream, message, this.options.validate);
+        // A tap's record is not scanned for exact numbers up front (that would cost every
+        // record); one that fails is checked again with them read as numbers, so a decimal
+        // beyond a double (kept exact as text) passes as the number it is.
+        if (problem !== undefined && message.lossless !== true && hasLosslessNumber(message.record)) {
+          problem = recordProblem(stream, { ...message, lossless: true }, this.options.validate);
+        }
         if (problem !== undefined) throw new LoadError(`RECORD of stream "${message.stream}" is invalid: ${problem}`);
         this.target.writeRecord(stream, message);
         this.recordsWritten++;

@@ -199,3 +199,20 @@ describe('--discover', () => {
     expect(String(meta('tags')?.['sync-deletions'])).toMatch(/not listed by the source/);
   });
 });
+
+describe('exact numbers from an API', () => {
+  it('a decimal beyond a double passes validation as the number it is and is stored exactly', async () => {
+    const { startServer } = await import('../http/server.js');
+    const api = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"records":[{"Id":"001","AnnualRevenue":98765432109876543.21}]}');
+    });
+    closers.push(() => api.close());
+    const result = await run({
+      base_url: api.url,
+      streams: [{ name: 'accounts', path: '/q', records_path: 'records', primary_key: 'Id', schema: { properties: { Id: { type: 'string' }, AnnualRevenue: { type: ['null', 'number'] } } } }],
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(rows('SELECT CAST(AnnualRevenue AS TEXT) AS revenue FROM accounts')).toEqual([{ revenue: '98765432109876543.21' }]);
+  });
+});
