@@ -1,0 +1,154 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runSync, startListen, tempDir } from '../helpers/cli.js';
+import { ShopifyModel, type Webhook } from './model.js';
+
+/** `sync listen shopify` with deliveries built and signed as Shopify does, beside `sync run shopify`. */
+
+const TOKEN = 'shpat_0123456789abcdef0123456789abcdef';
+const SECRET = 'shpss_model_client_secret_42';
+
+let tmp: ReturnType<typeof tempDir>;
+let model: ShopifyModel;
+beforeEach(async () => {
+  tmp = tempDir('sync-shopify-listen-');
+  model = await new ShopifyModel(TOKEN, SECRET).start();
+});
+afterEach(async () => {
+  await model.close();
+  tmp.cleanup();
+});
+
+function configFile(): string {
+  const path = join(tmp.dir, 'shopify.json');
+  writeFileSync(path, JSON.stringify({ shop: 'acme.myshopify.com', access_token: TOKEN, client_secret: SECRET, base_url: model.url }));
+  return path;
+}
+
+function rows(db: string, sql: string): Array<Record<string, unknown>> {
+  const conn = new Database(join(tmp.dir, db), { readonly: true });
+  try {
+    return conn.prepare(sql).all() as Array<Record<string, unknown>>;
+  } finally {
+    conn.close();
+  }
+}
+
+const row = (db: string, table: string, id: bigint) => rows(db, `SELECT * FROM ${table} WHERE CAST(id AS TEXT) = '${id}'`)[0];
+
+async function listen(db: string) {
+  return startListen(['shopify', '--config', configFile(), '--journal', join(tmp.dir, `${db}.inbox`), '--target', `sqlite:${join(tmp.dir, db)}`], { cwd: tmp.dir });
+}
+
+async function post(url: string, hook: Webhook, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  const response = await fetch(`${url}/webhooks/shopify`, { method: 'POST', headers: { ...hook.headers, ...headers }, body: hook.body });
+  return { status: response.status, text: await response.text() };
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (;;) {
+    try {
+      if (await condition()) return;
+    } catch {
+      // Not there yet (the table may not exist).
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('sync listen shopify', () => {
+  it('gives every object the row sync run gives it, field by field', async () => {
+    const ann = model.addCustomer('Ann', 'Lee', 'ann@example.com');
+    const shirt = model.addProduct('Linen Shirt', ['49.50', '55.00']);
+    const order = model.addOrder(ann, [{ product: shirt, variant: 1, quantity: 2 }, { product: shirt, variant: 0, quantity: 1 }]);
+    model.touch(order, { fulfillment: 'PARTIALLY_FULFILLED', financial: 'PARTIALLY_REFUNDED', tags: ['gift', 'rush'], note: 'leave at door' });
+    model.touch(ann, { phone: '+15555550100', note: 'VIP' });
+    // Through the bulk path, and through paging (a second database read from an early bookmark).
+    expect((await runSync(['run', 'shopify', '--config', configFile(), '--target', `sqlite:${join(tmp.dir, 'batch.db')}`], { cwd: tmp.dir })).code).toBe(0);
+    const state = join(tmp.dir, 'state.json');
+    const early = { replication_key: 'updated_at', replication_key_value: '2026-01-01T00:00:00Z' };
+    writeFileSync(state, JSON.stringify({ bookmarks: { orders: early, customers: early, products: early } }));
+    const paged = await runSync(['run', 'shopify', '--config', configFile(), '--state', state, '--target', `sqlite:${join(tmp.dir, 'paged.db')}`], { cwd: tmp.dir });
+    expect(paged.code, paged.stderr).toBe(0);
+    expect(model.searches.length).toBeGreaterThan(0);
+
+    const listener = await listen('hooks.db');
+    try {
+      for (const hook of [model.webhook('customers/update', ann), model.webhook('products/update', shirt), model.webhook('orders/updated', order)]) {
+        expect((await post(listener.url, hook)).status).toBe(200);
+      }
+      await waitFor(() => row('hooks.db', 'orders', order.id) !== undefined && row('hooks.db', 'customers', ann.id) !== undefined && row('hooks.db', 'products', shirt.id) !== undefined);
+    } finally {
+      listener.child.kill('SIGTERM');
+      await listener.done;
+    }
+    for (const [table, id] of [['orders', order.id], ['customers', ann.id], ['products', shirt.id]] as const) {
+      const fromBulk = row('batch.db', table, id);
+      expect(fromBulk, `${table} from the bulk read`).toBeDefined();
+      expect(row('paged.db', table, id), `${table} from the paged read`).toEqual(fromBulk);
+      expect(row('hooks.db', table, id), `${table} from the webhook`).toEqual(fromBulk);
+    }
+    expect(row('hooks.db', 'orders', order.id)).toMatchObject({ fulfillment_status: 'partial', financial_status: 'partially_refunded', tags: '["gift","rush"]' });
+  }, 60_000);
+
+  it('verifies the signature, stores a redelivery once, and keeps the newest version', async () => {
+    const ann = model.addCustomer('Ann', 'Lee', 'ann@example.com');
+    const created = model.webhook('customers/create', ann);
+    model.touch(ann, { firstName: 'Anne' });
+    const newer = model.webhook('customers/update', ann);
+    const listener = await listen('order.db');
+    try {
+      // A body signed with another secret, or changed after signing, is refused.
+      const forged = await post(listener.url, { ...newer, body: newer.body.replace('Anne', 'Mallory') });
+      expect(forged.status).toBe(401);
+      expect((await post(listener.url, newer)).status).toBe(200);
+      // Shopify retries with the same event id: stored once.
+      const again = await post(listener.url, newer);
+      expect(again.status).toBe(200);
+      expect(again.text).toMatch(/duplicate/);
+      // The create arrives late: older than the row, it changes nothing.
+      expect((await post(listener.url, created)).status).toBe(200);
+      await waitFor(async () => {
+        const list = await runSync(['inbox', 'list', '--journal', join(tmp.dir, 'order.db.inbox'), '--status', 'done', '--format', 'json'], { cwd: tmp.dir });
+        return list.stdout.trim().split('\n').filter((l) => l !== '').length === 2;
+      });
+      expect(row('order.db', 'customers', ann.id)).toMatchObject({ first_name: 'Anne', updated_at: ann.updatedAt, _sdc_deleted_at: null });
+      const inbox = await runSync(['inbox', 'list', '--journal', join(tmp.dir, 'order.db.inbox'), '--format', 'json'], { cwd: tmp.dir });
+      expect(inbox.stdout.trim().split('\n')).toHaveLength(2);
+    } finally {
+      listener.child.kill('SIGTERM');
+      const done = await listener.done;
+      expect(done.stderr).not.toContain(SECRET);
+    }
+  }, 60_000);
+
+  it('create, update and delete topics: a delete marks the row deleted and keeps its other columns', async () => {
+    const mug = model.addProduct('Mug', ['12.00']);
+    const bob = model.addCustomer('Bob', 'Ray', 'bob@example.com');
+    const order = model.addOrder(bob, [{ product: mug, variant: 0, quantity: 1 }]);
+    const listener = await listen('life.db');
+    let deletions: Webhook[] = [];
+    try {
+      for (const hook of [model.webhook('products/create', mug), model.webhook('customers/create', bob), model.webhook('orders/create', order)]) {
+        expect((await post(listener.url, hook)).status).toBe(200);
+      }
+      model.touch(mug, { title: 'Big Mug' });
+      expect((await post(listener.url, model.webhook('products/update', mug))).status).toBe(200);
+      deletions = [model.deletion('orders/delete', order.id), model.deletion('customers/delete', bob.id), model.deletion('products/delete', mug.id)];
+      for (const hook of deletions) expect((await post(listener.url, hook)).status).toBe(200);
+      // A topic the connector has no stream for is acknowledged and ignored.
+      expect((await post(listener.url, { ...model.deletion('collections/delete', 1n) })).status).toBe(200);
+      await waitFor(() => row('life.db', 'products', mug.id)?.['_sdc_deleted_at'] != null && row('life.db', 'orders', order.id)?.['_sdc_deleted_at'] != null && row('life.db', 'customers', bob.id)?.['_sdc_deleted_at'] != null);
+    } finally {
+      listener.child.kill('SIGTERM');
+      await listener.done;
+    }
+    expect(row('life.db', 'products', mug.id)).toMatchObject({ title: 'Big Mug', status: 'active' });
+    expect(row('life.db', 'orders', order.id)).toMatchObject({ name: '#1001', total_price: '17.00' });
+    expect(row('life.db', 'customers', bob.id)).toMatchObject({ email: 'bob@example.com' });
+    // Deleted at the event's time (X-Shopify-Triggered-At).
+    expect(row('life.db', 'orders', order.id)?.['_sdc_deleted_at']).toBe(deletions[0]?.headers['x-shopify-triggered-at']);
+  }, 60_000);
+});
