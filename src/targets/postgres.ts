@@ -1,15 +1,12 @@
-import type pg from 'pg';
 import { TargetError } from '../errors.js';
-import type { JsonValue } from '../protocol/json.js';
+import { stringifyJson, type JsonValue } from '../protocol/json.js';
 import type { RecordMessage } from '../protocol/messages.js';
 import type { StreamSchema } from '../protocol/schema.js';
-import { PostgresSession } from './postgres-connection.js';
-import { loadSegment } from './postgres-copy.js';
-import { DELETED_COLUMN, ensureTable, lockSchemaDdl, prepareSchema, TABLE_VERSION_COLUMN, type TableShape } from './postgres-ddl.js';
-import { isReservedStream, quoteIdentifier } from './postgres-names.js';
+import { isReservedStream } from './postgres-names.js';
 import { StreamRows, type StreamBatch } from './postgres-rows.js';
-import { readStateRow, writeStateRow } from './postgres-state.js';
-import { castFor } from './postgres-types.js';
+import { parseState } from './postgres-state.js';
+import { StoreThread } from './postgres-store-thread.js';
+import { PostgresStore, type PostgresStoreHandle } from './postgres-store.js';
 import type { PostgresLocation } from './postgres-url.js';
 import type { Target, TargetOptions } from './target.js';
 
@@ -17,38 +14,33 @@ import type { Target, TargetOptions } from './target.js';
  * PostgreSQL: one table per stream in the spec's schema, a column per top-level property
  * (types in postgres-types.ts), rows upserted on the key properties where the newest version
  * wins, state in `_sync_state`. Each commit is one transaction: the tables brought up to date
- * for the batch, its rows (COPY into staging, then INSERT … ON CONFLICT), and the state that
- * covers them.
+ * for the batch, its rows, and the state that covers them (postgres-store.ts).
  *
- * The Target interface is synchronous where the driver is not: operations are queued on one
- * connection in the order the loader makes them, so an ACTIVATE_VERSION or a table change
- * lands between the commits it came between. After a failure nothing more is written; the
- * failure is reported by the next commit (or by close). The stored state is read when the
- * target opens and then kept here, since only this target's commits change it during a run
- * (the run lock keeps other runs of the same state id away).
+ * Records become COPY text here, as they arrive (postgres-rows.ts); the store sends it, on this
+ * thread or, with `writer: 'thread'`, on a writer thread of its own. The Target interface is
+ * synchronous where the database is not: operations are queued in the order the loader makes
+ * them, so an ACTIVATE_VERSION or a table change lands between the commits it came between.
+ * After a failure nothing more is written; the failure is reported by the next commit (or by
+ * close). The stored state is read when the target opens and then kept here, since only this
+ * target's commits change it during a run (the run lock keeps other runs of the state id away).
  */
 
 export interface PostgresTargetOptions extends TargetOptions {
   /** Waits between attempts of a transaction that failed with the connection (tests shorten them). */
   retryDelaysMs?: readonly number[];
+  /** Where the connection is served: a writer thread for long loads, or this thread. */
+  writer?: 'inline' | 'thread';
 }
 
 export async function openPostgresTarget(location: PostgresLocation, options: PostgresTargetOptions): Promise<PostgresTarget> {
-  const session = new PostgresSession({
-    location,
-    applicationName: 'sync',
-    warn: options.warn,
-    ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
-  });
+  const storeOptions = { location, stateId: options.stateId, ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}) };
+  const store: PostgresStoreHandle = options.writer === 'thread' ? new StoreThread(storeOptions, options.warn) : new PostgresStore(storeOptions, options.warn);
   try {
-    const state = await session.transaction(`opening ${location.description}`, async (client) => {
-      await lockSchemaDdl(client, location.schema);
-      await prepareSchema(client, location.schema);
-      return readStateRow(client, location.schema, options.stateId);
-    });
-    return new PostgresTarget(location, session, state, options);
+    const text = await store.open();
+    const state = text === undefined ? undefined : parseState(text, options.stateId, location.description);
+    return new PostgresTarget(location, store, state, options);
   } catch (err) {
-    await session.close();
+    await store.close().catch(() => undefined);
     throw err;
   }
 }
@@ -57,22 +49,17 @@ export class PostgresTarget implements Target {
   readonly streaming = false;
   readonly description: string;
   private readonly streams = new Map<string, StreamRows>();
-  /** Tables as last brought up to date, with the plan revision they were made for. */
-  private readonly shapes = new Map<string, { revision: number; shape: TableShape }>();
+  /** The plan revision each stream's table was last brought up to date for. */
+  private readonly made = new Map<string, number>();
   private queue: Promise<void> = Promise.resolve();
   private failure: unknown;
   private closed = false;
-  /**
-   * Streams whose stored rows stopped a straight COPY: their segments are staged from then on
-   * rather than tried twice (an incremental run mostly updates rows that exist).
-   */
-  private readonly updating = new Set<string>();
   /** Characters stored as U+FFFD, by stream, in committed rows. */
   private readonly substituted = new Map<string, number>();
 
   constructor(
-    private readonly location: PostgresLocation,
-    private readonly session: PostgresSession,
+    location: PostgresLocation,
+    private readonly store: PostgresStoreHandle,
     private state: JsonValue | undefined,
     private readonly options: PostgresTargetOptions,
   ) {
@@ -100,7 +87,13 @@ export class PostgresTarget implements Target {
 
   commit(state: JsonValue | undefined): Promise<void> {
     const batches = this.pendingBatches();
-    return this.enqueue(() => this.write(batches, state));
+    // As text: the writer thread would lose exact numbers (LosslessNumber) in a structured clone.
+    const text = state === undefined ? undefined : stringifyJson(state);
+    return this.enqueue(async () => {
+      await this.store.write(batches, text);
+      this.remember(batches);
+      if (state !== undefined) this.state = state;
+    });
   }
 
   /**
@@ -113,7 +106,10 @@ export class PostgresTarget implements Target {
     rows.needDeletedAt();
     // Nothing of this stream is buffered (the loader committed first): only its table matters.
     const batch: StreamBatch = { plan: rows.plan(), revision: rows.revision, segments: [] };
-    this.enqueue(() => this.retire(batch, version)).catch(() => {
+    this.enqueue(async () => {
+      await this.store.retire(batch, version);
+      this.remember([batch]);
+    }).catch(() => {
       // Kept as `failure`: the next commit or close reports it.
     });
   }
@@ -124,9 +120,7 @@ export class PostgresTarget implements Target {
 
   writeState(value: JsonValue | undefined): Promise<void> {
     return this.enqueue(async () => {
-      await this.session.transaction(`writing the state of ${this.options.stateId} to ${this.description}`, (client) =>
-        writeStateRow(client, this.location.schema, this.options.stateId, value),
-      );
+      await this.store.writeState(value === undefined ? undefined : stringifyJson(value));
       this.state = value;
     });
   }
@@ -136,15 +130,18 @@ export class PostgresTarget implements Target {
     this.closed = true;
     try {
       // Streams that never got a row still get their table, as a SCHEMA promises.
-      const unmade = [...this.streams.values()].filter((rows) => this.shapes.get(rows.stream)?.revision !== rows.revision);
+      const unmade = [...this.streams.values()].filter((rows) => this.made.get(rows.stream) !== rows.revision);
       if (unmade.length > 0 && this.failure === undefined) {
         const batches = unmade.map((rows) => ({ plan: rows.plan(), revision: rows.revision, segments: [] }));
-        await this.enqueue(() => this.write(batches, undefined)).catch(() => undefined);
+        await this.enqueue(async () => {
+          await this.store.write(batches, undefined);
+          this.remember(batches);
+        }).catch(() => undefined);
       }
       await this.queue;
       if (this.failure !== undefined) throw this.failure;
     } finally {
-      await this.session.close();
+      await this.store.close();
       for (const [stream, count] of this.substituted) {
         this.options.warn(
           `stream "${stream}": ${count} ${count === 1 ? 'character' : 'characters'} PostgreSQL cannot store ` +
@@ -158,10 +155,18 @@ export class PostgresTarget implements Target {
   private pendingBatches(): StreamBatch[] {
     const batches: StreamBatch[] = [];
     for (const rows of this.streams.values()) {
-      const stale = this.shapes.get(rows.stream)?.revision !== rows.revision;
-      if (rows.bytes > 0 || stale) batches.push(rows.take());
+      if (rows.bytes > 0 || this.made.get(rows.stream) !== rows.revision) batches.push(rows.take());
     }
     return batches;
+  }
+
+  /** After a commit: which tables are up to date, and what was substituted in the rows it stored. */
+  private remember(batches: readonly StreamBatch[]): void {
+    for (const batch of batches) {
+      this.made.set(batch.plan.stream, batch.revision);
+      const count = batch.segments.reduce((n, s) => n + s.substitutions, 0);
+      if (count > 0) this.substituted.set(batch.plan.stream, (this.substituted.get(batch.plan.stream) ?? 0) + count);
+    }
   }
 
   private enqueue(operation: () => Promise<void>): Promise<void> {
@@ -173,68 +178,5 @@ export class PostgresTarget implements Target {
       this.failure ??= err;
     });
     return run;
-  }
-
-  private async write(batches: readonly StreamBatch[], state: JsonValue | undefined): Promise<void> {
-    const made = await this.session.transaction(`writing to ${this.description}`, async (client) => {
-      const shapes = await this.shapesFor(client, batches);
-      let staged = 0;
-      for (const batch of batches) {
-        const shape = shapes.get(batch.plan.stream) as TableShape;
-        const stream = batch.plan.stream;
-        for (const segment of batch.segments) {
-          const options = { stage: `_sync_stage_${++staged}`, stream, straight: !this.updating.has(stream) };
-          if ((await loadSegment(client, shape, segment, options)) === 'conflict') this.updating.add(stream);
-        }
-      }
-      if (state !== undefined) await writeStateRow(client, this.location.schema, this.options.stateId, state);
-      return shapes;
-    });
-    // Only now: a transaction that failed has changed nothing, here or in the database.
-    for (const batch of batches) {
-      const shape = made.get(batch.plan.stream);
-      if (shape) this.shapes.set(batch.plan.stream, { revision: batch.revision, shape });
-      const count = batch.segments.reduce((n, s) => n + s.substitutions, 0);
-      if (count > 0) this.substituted.set(batch.plan.stream, (this.substituted.get(batch.plan.stream) ?? 0) + count);
-    }
-    if (state !== undefined) this.state = state;
-  }
-
-  private async retire(batch: StreamBatch, version: number): Promise<void> {
-    const stream = batch.plan.stream;
-    const made = await this.session.transaction(`retiring old versions of stream "${stream}" in ${this.description}`, async (client) => {
-      const shapes = await this.shapesFor(client, [batch]);
-      const shape = shapes.get(stream) as TableShape;
-      const deletedAt = shape.columns.get(DELETED_COLUMN);
-      if (shape.tableVersionType === undefined || deletedAt === undefined) return shapes;
-      const deleted = quoteIdentifier(deletedAt.name);
-      await client.query(
-        `UPDATE ${shape.table} SET ${deleted} = ${castFor('$2::text', 'text', deletedAt.type)} ` +
-          `WHERE ${quoteIdentifier(TABLE_VERSION_COLUMN)} < $1 AND ${deleted} IS NULL`,
-        [version, new Date().toISOString()],
-      );
-      return shapes;
-    });
-    const shape = made.get(stream);
-    if (shape) this.shapes.set(stream, { revision: batch.revision, shape });
-  }
-
-  /** The tables of these batches, brought up to date where their plan changed (under the schema's DDL lock). */
-  private async shapesFor(client: pg.Client, batches: readonly StreamBatch[]): Promise<Map<string, TableShape>> {
-    const shapes = new Map<string, TableShape>();
-    let locked = false;
-    for (const batch of batches) {
-      const known = this.shapes.get(batch.plan.stream);
-      if (known && known.revision === batch.revision) {
-        shapes.set(batch.plan.stream, known.shape);
-        continue;
-      }
-      if (!locked) {
-        await lockSchemaDdl(client, this.location.schema);
-        locked = true;
-      }
-      shapes.set(batch.plan.stream, await ensureTable(client, this.location.schema, batch.plan));
-    }
-    return shapes;
   }
 }

@@ -65,7 +65,7 @@ export async function openTarget(
   spec: TargetSpec,
   options: TargetOptions & {
     stdout: NodeJS.WritableStream;
-    /** SQLite: insert on a worker thread (long loads) or on this one (tests, small jobs). */
+    /** SQLite and PostgreSQL: write on a worker thread (long loads) or on this one (tests, small jobs). */
     writer?: 'inline' | 'thread';
   },
 ): Promise<Target> {
@@ -88,7 +88,7 @@ export async function openTarget(
     }
     case 'postgres': {
       const { openPostgresTarget } = await import('./postgres.js');
-      return openPostgresTarget(spec, { stateId: options.stateId, warn: options.warn });
+      return openPostgresTarget(spec, { stateId: options.stateId, warn: options.warn, ...(options.writer ? { writer: options.writer } : {}) });
     }
   }
 }

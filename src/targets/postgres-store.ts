@@ -1,0 +1,144 @@
+import type pg from 'pg';
+import { PostgresSession } from './postgres-connection.js';
+import { loadSegment } from './postgres-copy.js';
+import { DELETED_COLUMN, ensureTable, lockSchemaDdl, prepareSchema, TABLE_VERSION_COLUMN, type TableShape } from './postgres-ddl.js';
+import { quoteIdentifier } from './postgres-names.js';
+import type { StreamBatch } from './postgres-rows.js';
+import { readStateText, writeStateText } from './postgres-state.js';
+import { castFor } from './postgres-types.js';
+import type { PostgresLocation } from './postgres-url.js';
+
+/**
+ * The database side of the PostgreSQL target: every operation one transaction, in the order
+ * called. It takes and gives plain data (batches of COPY text, state as JSON text), so it can
+ * run on the target's thread or on a writer thread of its own (postgres-worker.ts).
+ */
+
+export interface StoreOptions {
+  location: PostgresLocation;
+  stateId: string;
+  /** Waits between attempts of a transaction that failed with the connection. */
+  retryDelaysMs?: readonly number[];
+}
+
+/** What the target asks of its store, on this thread or another. */
+export interface PostgresStoreHandle {
+  /** Prepares the schema; returns the stored state of the state id, as JSON text. */
+  open(): Promise<string | undefined>;
+  /** One commit: tables brought up to date, the batches' rows, and the state (JSON text) covering them. */
+  write(batches: readonly StreamBatch[], state: string | undefined): Promise<void>;
+  /** ACTIVATE_VERSION: rows of older table versions get `_sdc_deleted_at`. */
+  retire(batch: StreamBatch, version: number): Promise<void>;
+  writeState(state: string | undefined): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class PostgresStore implements PostgresStoreHandle {
+  private readonly session: PostgresSession;
+  /** Tables as last brought up to date, with the plan revision they were made for. */
+  private readonly shapes = new Map<string, { revision: number; shape: TableShape }>();
+  /**
+   * Streams whose stored rows stopped a straight COPY: their segments are staged from then on
+   * rather than tried twice (an incremental run mostly updates rows that exist).
+   */
+  private readonly updating = new Set<string>();
+  private readonly schema: string;
+
+  constructor(
+    private readonly options: StoreOptions,
+    warn: (message: string) => void,
+  ) {
+    this.schema = options.location.schema;
+    this.session = new PostgresSession({
+      location: options.location,
+      applicationName: 'sync',
+      warn,
+      ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
+    });
+  }
+
+  private get description(): string {
+    return this.options.location.description;
+  }
+
+  open(): Promise<string | undefined> {
+    return this.session.transaction(`opening ${this.description}`, async (client) => {
+      await lockSchemaDdl(client, this.schema);
+      await prepareSchema(client, this.schema);
+      return readStateText(client, this.schema, this.options.stateId);
+    });
+  }
+
+  async write(batches: readonly StreamBatch[], state: string | undefined): Promise<void> {
+    const made = await this.session.transaction(`writing to ${this.description}`, async (client) => {
+      const shapes = await this.shapesFor(client, batches);
+      let staged = 0;
+      for (const batch of batches) {
+        const shape = shapes.get(batch.plan.stream) as TableShape;
+        const stream = batch.plan.stream;
+        for (const segment of batch.segments) {
+          const options = { stage: `_sync_stage_${++staged}`, stream, straight: !this.updating.has(stream) };
+          if ((await loadSegment(client, shape, segment, options)) === 'conflict') this.updating.add(stream);
+        }
+      }
+      if (state !== undefined) await writeStateText(client, this.schema, this.options.stateId, state);
+      return shapes;
+    });
+    // Only now: a transaction that failed has changed nothing, here or in the database.
+    this.remember(batches, made);
+  }
+
+  async retire(batch: StreamBatch, version: number): Promise<void> {
+    const stream = batch.plan.stream;
+    const made = await this.session.transaction(`retiring old versions of stream "${stream}" in ${this.description}`, async (client) => {
+      const shapes = await this.shapesFor(client, [batch]);
+      const shape = shapes.get(stream) as TableShape;
+      const deletedAt = shape.columns.get(DELETED_COLUMN);
+      if (shape.tableVersionType === undefined || deletedAt === undefined) return shapes;
+      const deleted = quoteIdentifier(deletedAt.name);
+      await client.query(
+        `UPDATE ${shape.table} SET ${deleted} = ${castFor('$2::text', 'text', deletedAt.type)} ` +
+          `WHERE ${quoteIdentifier(TABLE_VERSION_COLUMN)} < $1 AND ${deleted} IS NULL`,
+        [version, new Date().toISOString()],
+      );
+      return shapes;
+    });
+    this.remember([batch], made);
+  }
+
+  writeState(state: string | undefined): Promise<void> {
+    return this.session.transaction(`writing the state of ${this.options.stateId} to ${this.description}`, (client) =>
+      writeStateText(client, this.schema, this.options.stateId, state),
+    );
+  }
+
+  close(): Promise<void> {
+    return this.session.close();
+  }
+
+  private remember(batches: readonly StreamBatch[], made: ReadonlyMap<string, TableShape>): void {
+    for (const batch of batches) {
+      const shape = made.get(batch.plan.stream);
+      if (shape) this.shapes.set(batch.plan.stream, { revision: batch.revision, shape });
+    }
+  }
+
+  /** The tables of these batches, brought up to date where their plan changed (under the schema's DDL lock). */
+  private async shapesFor(client: pg.Client, batches: readonly StreamBatch[]): Promise<Map<string, TableShape>> {
+    const shapes = new Map<string, TableShape>();
+    let locked = false;
+    for (const batch of batches) {
+      const known = this.shapes.get(batch.plan.stream);
+      if (known && known.revision === batch.revision) {
+        shapes.set(batch.plan.stream, known.shape);
+        continue;
+      }
+      if (!locked) {
+        await lockSchemaDdl(client, this.schema);
+        locked = true;
+      }
+      shapes.set(batch.plan.stream, await ensureTable(client, this.schema, batch.plan));
+    }
+    return shapes;
+  }
+}
