@@ -228,7 +228,9 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       return done(signed.status, { event: 'handshake' });
     }
     const event = eventName(spec, request, json);
-    const deliveryId = verified.deliveryId ?? declaredDeliveryId(spec, request, json) ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    // The id the connector declares wins over the one its scheme reports: a vendor may send both
+    // (Shopify: the event id identifies the change, the webhook id only one subscription's copy).
+    const deliveryId = declaredDeliveryId(spec, request, json) ?? verified.deliveryId ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
     // Verified now and never again: a token in the URL or a header is not kept on disk.
     const kept = withoutCredentials(spec.scheme, request.url, request.headers);
     let outcome;

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSync, startListen, tempDir } from '../helpers/cli.js';
 import { hash, MailchimpModel } from './model.js';
+import { until } from '../helpers/wait.js';
 
 /** `sync run mailchimp` and `sync listen mailchimp` against the local model of Mailchimp. */
 
@@ -159,7 +160,7 @@ describe('sync listen mailchimp', () => {
       for (const body of events) expect(await post(listener.url, body)).toBe(200);
       // Then the batch catches up on the other database.
       expect((await run('batch.db')).code).toBe(0);
-      await waitFor(() => memberRow('hooks.db', 'f6a7b8c9d0', 'cy@example.com')?.['status'] === 'unsubscribed');
+      await until(() => memberRow('hooks.db', 'f6a7b8c9d0', 'cy@example.com')?.['status'] === 'unsubscribed');
       for (const [list, email] of [['a1b2c3d4e5', 'ann@example.com'], ['a1b2c3d4e5', 'fay@example.com'], ['f6a7b8c9d0', 'cy@example.com']] as const) {
         const fromBatch = memberRow('batch.db', list, email);
         const fromHook = memberRow('hooks.db', list, email);
@@ -167,7 +168,7 @@ describe('sync listen mailchimp', () => {
       }
       // A new address is a new subscriber hash: the old one is deleted at the event's time.
       expect(await post(listener.url, model.changeEmail('a1b2c3d4e5', 'bob@example.com', 'rob@example.com'))).toBe(200);
-      await waitFor(() => memberRow('hooks.db', 'a1b2c3d4e5', 'rob@example.com') !== undefined);
+      await until(() => memberRow('hooks.db', 'a1b2c3d4e5', 'rob@example.com') !== undefined);
       expect(memberRow('hooks.db', 'a1b2c3d4e5', 'bob@example.com')).toMatchObject({ status: 'archived', _sdc_deleted_at: '2026-01-10T00:00:07+00:00' });
       expect(memberRow('hooks.db', 'a1b2c3d4e5', 'rob@example.com')).toMatchObject({ email_address: 'rob@example.com', last_changed: '2026-01-10T00:00:07+00:00' });
     } finally {
@@ -181,7 +182,7 @@ describe('sync listen mailchimp', () => {
     try {
       expect(await post(listener.url, 'type=subscribe&data[list_id]=a1b2c3d4e5')).toBe(200);
       expect(await post(listener.url, 'type=profile&data[__proto__][x]=1')).toBe(200);
-      await waitFor(async () => {
+      await until(async () => {
         const list = await runSync(['inbox', 'list', '--journal', join(tmp.dir, 'dead.db.inbox'), '--status', 'dead', '--format', 'json'], { cwd: tmp.dir });
         return list.stdout.includes('without data[email]') && list.stdout.includes('__proto__');
       });
@@ -191,14 +192,3 @@ describe('sync listen mailchimp', () => {
     }
   }, 30_000);
 });
-
-async function waitFor(condition: () => boolean | Promise<boolean>): Promise<void> {
-  for (;;) {
-    try {
-      if (await condition()) return;
-    } catch {
-      // Not there yet (the table may not exist).
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

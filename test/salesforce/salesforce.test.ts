@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSync, startListen, tempDir } from '../helpers/cli.js';
 import { Decimal, SalesforceModel, type SObject } from './model.js';
+import { until } from '../helpers/wait.js';
 
 /** `sync run salesforce` and `sync listen salesforce` against the local model of a Salesforce org. */
 
@@ -190,7 +191,7 @@ describe('sync listen salesforce', () => {
       const stored = await post(listener.url, message);
       expect(stored.status).toBe(200);
       expect(stored.text).toContain('<Ack>true</Ack>');
-      await waitFor(() => contactRow('ack.db', ann['Id'] as string)?.['Email'] === 'ann@example.com');
+      await until(() => contactRow('ack.db', ann['Id'] as string)?.['Email'] === 'ann@example.com');
       const inbox = await runSync(['inbox', 'list', '--journal', join(tmp.dir, 'ack.db.inbox'), '--format', 'json'], { cwd: tmp.dir });
       expect(inbox.stdout).not.toContain(TOKEN);
     } finally {
@@ -207,7 +208,7 @@ describe('sync listen salesforce', () => {
       const other = '00D5g000009ZzZzEAK';
       expect((await post(listener.url, model.outboundMessage('Contact', [ann['Id'] as string], ['Email', 'SystemModstamp'], other))).status).toBe(200);
       expect((await post(listener.url, model.outboundMessage('Contact', [ann['Id'] as string], ['Email']))).status).toBe(200);
-      await waitFor(async () => {
+      await until(async () => {
         const dead = await deadLetters('org.db');
         return dead.includes(`the message is from organization \\"${other}\\", not ${model.orgId.slice(0, 15)}`) && dead.includes('without SystemModstamp');
       });
@@ -226,7 +227,7 @@ describe('sync listen salesforce', () => {
     try {
       const result = await post(listener.url, model.outboundMessage('Contact', ids, ['FirstName', 'LastName', 'Name', 'SystemModstamp']));
       expect(result.status).toBe(200);
-      await waitFor(() => rows('many.db', `SELECT count(*) AS n FROM contacts WHERE LastName = 'Many'`)[0]?.['n'] === 100);
+      await until(() => rows('many.db', `SELECT count(*) AS n FROM contacts WHERE LastName = 'Many'`)[0]?.['n'] === 100);
     } finally {
       listener.child.kill('SIGTERM');
       await listener.done;
@@ -248,7 +249,7 @@ describe('sync listen salesforce', () => {
       expect((await post(listener.url, model.outboundMessage('Contact', [ann['Id'] as string, eve['Id'] as string], all))).status).toBe(200);
       expect((await post(listener.url, model.outboundMessage('Contact', [cy['Id'] as string], ['Phone', 'SystemModstamp']))).status).toBe(200);
       expect((await run('batch.db')).code).toBe(0);
-      await waitFor(() => contactRow('hooks.db', cy['Id'] as string)?.['Phone'] === '+33 1 11 11 11 11' && contactRow('hooks.db', eve['Id'] as string) !== undefined);
+      await until(() => contactRow('hooks.db', cy['Id'] as string)?.['Phone'] === '+33 1 11 11 11 11' && contactRow('hooks.db', eve['Id'] as string) !== undefined);
       for (const id of [ann['Id'], eve['Id']] as string[]) {
         expect(contactRow('hooks.db', id), `contact ${id} from the outbound message`).toEqual(contactRow('batch.db', id));
       }
@@ -268,17 +269,6 @@ describe('sync listen salesforce', () => {
     }
   }, 90_000);
 });
-
-async function waitFor(condition: () => boolean | Promise<boolean>): Promise<void> {
-  for (;;) {
-    try {
-      if (await condition()) return;
-    } catch {
-      // Not there yet (the table may not exist).
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('salesforce settings', () => {
   it('a malformed API version, org id or object name is a usage error naming each, from where it came', async () => {

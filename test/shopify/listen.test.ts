@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSync, startListen, tempDir } from '../helpers/cli.js';
 import { ShopifyModel, type Webhook } from './model.js';
+import { until } from '../helpers/wait.js';
 
 /** `sync listen shopify` with deliveries built and signed as Shopify does, beside `sync run shopify`. */
 
@@ -47,17 +48,6 @@ async function post(url: string, hook: Webhook, headers: Record<string, string> 
   return { status: response.status, text: await response.text() };
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>): Promise<void> {
-  for (;;) {
-    try {
-      if (await condition()) return;
-    } catch {
-      // Not there yet (the table may not exist).
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('sync listen shopify', () => {
   it('gives every object the row sync run gives it, field by field', async () => {
     const ann = model.addCustomer('Ann', 'Lee', 'ann@example.com');
@@ -79,7 +69,7 @@ describe('sync listen shopify', () => {
       for (const hook of [model.webhook('customers/update', ann), model.webhook('products/update', shirt), model.webhook('orders/updated', order)]) {
         expect((await post(listener.url, hook)).status).toBe(200);
       }
-      await waitFor(() => row('hooks.db', 'orders', order.id) !== undefined && row('hooks.db', 'customers', ann.id) !== undefined && row('hooks.db', 'products', shirt.id) !== undefined);
+      await until(() => row('hooks.db', 'orders', order.id) !== undefined && row('hooks.db', 'customers', ann.id) !== undefined && row('hooks.db', 'products', shirt.id) !== undefined);
     } finally {
       listener.child.kill('SIGTERM');
       await listener.done;
@@ -108,9 +98,13 @@ describe('sync listen shopify', () => {
       const again = await post(listener.url, newer);
       expect(again.status).toBe(200);
       expect(again.text).toMatch(/duplicate/);
+      // The same event delivered by another subscription (another webhook id): still one change.
+      const otherSubscription = await post(listener.url, newer, { 'x-shopify-webhook-id': 'b54557e4-bdd9-4b37-8a5f-999999999999' });
+      expect(otherSubscription.status).toBe(200);
+      expect(otherSubscription.text).toMatch(/duplicate/);
       // The create arrives late: older than the row, it changes nothing.
       expect((await post(listener.url, created)).status).toBe(200);
-      await waitFor(async () => {
+      await until(async () => {
         const list = await runSync(['inbox', 'list', '--journal', join(tmp.dir, 'order.db.inbox'), '--status', 'done', '--format', 'json'], { cwd: tmp.dir });
         return list.stdout.trim().split('\n').filter((l) => l !== '').length === 2;
       });
@@ -140,7 +134,7 @@ describe('sync listen shopify', () => {
       for (const hook of deletions) expect((await post(listener.url, hook)).status).toBe(200);
       // A topic the connector has no stream for is acknowledged and ignored.
       expect((await post(listener.url, { ...model.deletion('collections/delete', 1n) })).status).toBe(200);
-      await waitFor(() => row('life.db', 'products', mug.id)?.['_sdc_deleted_at'] != null && row('life.db', 'orders', order.id)?.['_sdc_deleted_at'] != null && row('life.db', 'customers', bob.id)?.['_sdc_deleted_at'] != null);
+      await until(() => row('life.db', 'products', mug.id)?.['_sdc_deleted_at'] != null && row('life.db', 'orders', order.id)?.['_sdc_deleted_at'] != null && row('life.db', 'customers', bob.id)?.['_sdc_deleted_at'] != null);
     } finally {
       listener.child.kill('SIGTERM');
       await listener.done;

@@ -5,6 +5,7 @@ import { parseMessage, type Message } from '../../src/protocol/messages.js';
 import { Loader } from '../../src/targets/loader.js';
 import type { ChildProcess } from 'node:child_process';
 import { runSync, startSync, tempDir } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * What the SQLite target must never do, whatever the input or the neighbours: state ahead of
@@ -272,17 +273,6 @@ describe('SQLite target: numbers and versions', () => {
     ]);
   });
 });
-
-async function until(condition: () => boolean): Promise<void> {
-  for (;;) {
-    try {
-      if (condition()) return;
-    } catch {
-      // The database may not exist yet.
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Exit code and output of a child whose stdin the test writes itself. */
 function outputOf(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
