@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,11 @@ import { collect, SYNC_BIN, tempDir } from '../helpers/cli.js';
  */
 
 const CHECKOUT = resolve(SYNC_BIN, '../..');
+const CRON_PATH = '/usr/bin:/bin';
+/** systemd's PATH for services. */
+const SYSTEMD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Whether `#!/usr/bin/env node` finds node on `path`; where it does not, the README names node by its path. */
+const nodeOn = (path: string): boolean => path.split(':').some((dir) => existsSync(join(dir, 'node')));
 const tmp = tempDir('sync-install-');
 afterAll(tmp.cleanup);
 
@@ -52,9 +58,17 @@ async function runAsCron(command: string): Promise<{ code: number | null; srv: s
   mkdirSync(srv, { recursive: true });
   installInto(srv);
   const line = command.replaceAll('/usr/local/bin/node', process.execPath).replaceAll('/srv/sync', srv);
-  const child = spawn('env', ['-i', 'PATH=/usr/bin:/bin', `HOME=${home}`, '/bin/sh', '-c', line], { cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('env', ['-i', `PATH=${CRON_PATH}`, `HOME=${home}`, '/bin/sh', '-c', line], { cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
   const result = await collect(child);
   return { code: result.code, srv, stderr: result.stderr };
+}
+
+/** The README's systemd unit: its ExecStart, WorkingDirectory and stop timeout. */
+function systemdUnit(): { execStart: string[]; workingDirectory: string; timeoutStopSec: number } {
+  const readme = readFileSync(join(CHECKOUT, 'README.md'), 'utf8');
+  const unit = /```ini\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+  const value = (key: string): string => new RegExp(`^${key}=(.*)$`, 'm').exec(unit)?.[1] ?? '';
+  return { execStart: value('ExecStart').split(' '), workingDirectory: value('WorkingDirectory'), timeoutStopSec: Number(value('TimeoutStopSec')) };
 }
 
 function customers(db: string): number {
@@ -69,25 +83,76 @@ function customers(db: string): number {
 describe('installed for cron', () => {
   const commands = crontabCommands();
 
-  it('package.json names the command sync-cli too, and the README shows both crontab forms', () => {
+  const sample = commands.filter((c) => c.includes(' run sample '));
+
+  it('package.json names the command sync-cli too, and the README shows both crontab forms for sample', () => {
     expect(installInto(join(tmp.dir, 'names'))).toContain('sync-cli');
-    expect(commands).toHaveLength(2);
-    expect(commands[0]).toContain('/srv/sync/node_modules/.bin/sync-cli run sample');
-    expect(commands[1]).toMatch(/^SYNC_SAMPLE_SEED=7 \/usr\/local\/bin\/node \/srv\/sync\/node_modules\/sync-cli\/bin\/sync\.js run sample/);
+    expect(sample).toHaveLength(2);
+    expect(sample[0]).toContain('/srv/sync/node_modules/.bin/sync-cli run sample');
+    expect(sample[1]).toMatch(/^SYNC_SAMPLE_SEED=7 \/usr\/local\/bin\/node \/srv\/sync\/node_modules\/sync-cli\/bin\/sync\.js run sample/);
+  });
+
+  it('every crontab line starts its program by an absolute path, never through npx or a bare sync', () => {
+    for (const command of commands) {
+      // What runs: past any VAR=value and any `cd /folder &&`.
+      const program = command.replace(/^cd \/\S* && /, '').replace(/^(\w+=\S+ )+/, '').split(' ')[0] ?? '';
+      expect(program, command).toMatch(/^\//);
+      expect(program, command).not.toMatch(/\/(npx|npm|sync)$/);
+    }
   });
 
   // The bin's `#!/usr/bin/env node` needs node where cron looks; the README says so, and gives the other form.
-  it.skipIf(!existsSync('/usr/bin/node') && !existsSync('/bin/node'))('the sync-cli line syncs, quietly, from any folder in cron\'s environment', async () => {
-    const { code, srv, stderr } = await runAsCron(commands[0] ?? '');
+  it.skipIf(!nodeOn(CRON_PATH))('the sync-cli line syncs, quietly, from any folder in cron\'s environment', async () => {
+    const { code, srv, stderr } = await runAsCron(sample[0] ?? '');
     expect(code, stderr).toBe(0);
     expect(readFileSync(join(srv, 'sync.log'), 'utf8')).toBe('');
     expect(customers(join(srv, 'sync.db'))).toBe(100);
   });
 
   it('the line that names node syncs the same way', async () => {
-    const { code, srv, stderr } = await runAsCron(commands[1] ?? '');
+    const { code, srv, stderr } = await runAsCron(sample[1] ?? '');
     expect(code, stderr).toBe(0);
     expect(readFileSync(join(srv, 'sync.log'), 'utf8')).toBe('');
     expect(customers(join(srv, 'sync.db'))).toBe(100);
   });
 });
+
+describe('installed as a systemd service', () => {
+  it.skipIf(!nodeOn(SYSTEMD_PATH))('the unit\'s ExecStart starts the listener without a shell or npx, and SIGTERM stops it with exit 0', async () => {
+    const unit = systemdUnit();
+    expect(unit.execStart[0]).toBe('/srv/sync/node_modules/.bin/sync-cli');
+    // Longer than the listener's own stop: 10 s for requests in flight, 30 s for the drain.
+    expect(unit.timeoutStopSec).toBeGreaterThan(40);
+    const root = join(tmp.dir, 'systemd');
+    const srv = join(root, 'srv', 'sync');
+    mkdirSync(srv, { recursive: true });
+    installInto(srv);
+    const port = await freePort();
+    const [program = '', ...args] = unit.execStart.map((a) => a.replaceAll('/srv/sync', srv).replace(/^8080$/, String(port)));
+    // As systemd starts it: no shell, its own PATH, the EnvironmentFile's variables, WorkingDirectory.
+    const child = spawn(program, args, {
+      cwd: unit.workingDirectory.replaceAll('/srv/sync', srv),
+      env: { PATH: SYSTEMD_PATH, SYNC_SAMPLE_WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      if (c.toString().includes('listening on')) child.kill('SIGTERM');
+    });
+    const result = await collect(child);
+    expect(result.stderr).toContain(`listening on http://127.0.0.1:${port}`);
+    expect(result.code, result.stderr).toBe(0);
+    expect(existsSync(join(srv, 'sync-inbox.db'))).toBe(true);
+  });
+});
+
+/** A port nobody listens on right now, for the unit's fixed --port. */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

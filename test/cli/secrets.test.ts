@@ -158,10 +158,12 @@ async function runAgainstEchoingApi(source: Source, format: 'text' | 'json') {
   return { result, secrets, recorded: filesUnder(cassette), mintedNow: minted.length - mintedBefore };
 }
 
-/** Lines of stderr at `level`: `warning: ...` in text, `{"level": "warn", ...}` in JSON. */
-function linesAt(stderr: string, format: 'text' | 'json', level: 'warn' | 'debug'): string[] {
+const TEXT_PREFIX = { warn: 'warning: ', debug: 'debug: ', error: 'sync: error: ' } as const;
+
+/** Lines of stderr at `level`: `warning: ...` in text, `{"level": "warn", ...}` in JSON (errors too). */
+function linesAt(stderr: string, format: 'text' | 'json', level: 'warn' | 'debug' | 'error'): string[] {
   const lines = stderr.split('\n');
-  if (format === 'text') return lines.filter((l) => l.startsWith(level === 'warn' ? 'warning: ' : 'debug: '));
+  if (format === 'text') return lines.filter((l) => l.startsWith(TEXT_PREFIX[level]));
   return lines.filter((l) => l.startsWith('{') && (JSON.parse(l) as { level: string }).level === level);
 }
 
@@ -176,7 +178,7 @@ describe('secrets never reach stderr, stdout or a recording, whatever the encodi
         if (source === 'oauth') expect(mintedNow).toBe(2); // the refused token was renewed once
         // The API did echo the secret everywhere the test looks: each place shows a marker, the
         // HTTP client's (REDACTED) or the log's (********), which has the last word.
-        const error = result.stderr.split('\n').find((l) => l.startsWith('sync: error: '));
+        const error = linesAt(result.stderr, format, 'error')[0];
         expect(error, result.stderr).toMatch(/answered 401 Unauthorized: .*(REDACTED|\*{8})/);
         expect(linesAt(result.stderr, format, 'warn').filter((l) => l.includes('********')).length, result.stderr).toBeGreaterThanOrEqual(4);
         expect(linesAt(result.stderr, format, 'debug').some((l) => /retrying GET \/items\/.*(REDACTED|\*{8})/.test(l)), result.stderr).toBe(true);
