@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, readlinkSync, realpathSync, renameSync, unlink
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { BusyError } from '../errors.js';
+import { BusyError, UsageError } from '../errors.js';
 
 /**
  * One run at a time per (state id, target), so overlapping cron runs never interleave
@@ -24,7 +24,14 @@ const require = createRequire(import.meta.url);
 
 export function acquireLock(path: string, what: string): Lock {
   const lockPath = canonicalLockPath(path);
-  mkdirSync(dirname(lockPath), { recursive: true });
+  try {
+    mkdirSync(dirname(lockPath), { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // The target's folder is a file (`jsonl:out.txt`): the user's path, not a bug.
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new UsageError(`${what}: ${dirname(path)} is a file, not a folder`);
+    throw err;
+  }
   const Database = require('better-sqlite3') as typeof BetterSqlite3;
   let db: BetterSqlite3.Database | undefined;
   try {

@@ -51,10 +51,12 @@ export function isBusy(err: unknown): boolean {
 
 /** Opens a connection with the settings every writer of a target database uses. */
 export function configureConnection(db: Database.Database, busyTimeoutMs = BUSY_TIMEOUT_MS): void {
+  // First: switching to WAL takes a lock, and without a busy timeout a writer that holds one
+  // (another run, a listener) would fail the open at once instead of being waited for.
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
   db.pragma('journal_mode = WAL');
   // FULL: a commit is on disk before the state it carries is reported to anyone.
   db.pragma('synchronous = FULL');
-  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
   // 4 MiB of page cache instead of the build's 16: upserts touch the right edge of the key
   // index and the pages just written, so loads run as fast, and memory stays lower (the
   // operating system caches the file anyway).

@@ -121,7 +121,14 @@ export class SqliteTarget implements Target {
           chosen.set(p, column);
           wanted.push([column, sqlType(stream.properties[p])]);
         }
-        keyColumns = stream.keyProperties.map((k) => chosen.get(k) ?? this.names.column(tableName, k, existing));
+        // A key the schema does not list (a schema without properties) still needs its column.
+        for (const k of stream.keyProperties) {
+          if (chosen.has(k)) continue;
+          const column = this.names.column(tableName, k, [...existing, ...wanted.map(([c]) => c)]);
+          chosen.set(k, column);
+          wanted.push([column, '']);
+        }
+        keyColumns = stream.keyProperties.map((k) => chosen.get(k) as string);
         if (hasVersion) wanted.push([VERSION_COLUMN, '']);
         if (existing.length === 0 && wanted.length === 0) {
           // SQLite has no zero-column tables: created with the first property a record brings.
@@ -530,7 +537,8 @@ function toSqlValue(value: JsonValue | undefined): SqlValue {
       // (`202.0`): whole numbers go in as integers.
       return Number.isSafeInteger(value) ? BigInt(value) : value;
     case 'boolean':
-      return value ? 1 : 0;
+      // As integers: a column of no declared type would keep the number 1 as the REAL 1.0.
+      return value ? 1n : 0n;
   }
   if (value instanceof LosslessNumber) {
     // `-0.0` is kept as written in JSON output; a database column holds the number zero.

@@ -214,6 +214,24 @@ describe('SQLite target: names', () => {
   });
 });
 
+describe('SQLite target: odd shapes', () => {
+  it('a keyed stream whose schema lists no properties gets its key column and upserts on it', async () => {
+    const bare = line({ type: 'SCHEMA', stream: 'bare', schema: { type: 'object' }, key_properties: ['id'] });
+    const result = await target([bare, record('bare', { id: 1, v: 'a' }), record('bare', { id: 1, v: 'b' })], '--no-validate');
+    expect(result.code, result.stderr).toBe(0);
+    expect(query('SELECT id, v FROM bare')).toEqual([{ id: 1n, v: 'b' }]);
+  });
+
+  it('sync run into jsonl:FILE where FILE is a file is a usage error naming it', async () => {
+    const file = join(tmp.dir, 'out.txt');
+    (await import('node:fs')).writeFileSync(file, 'x');
+    const result = await runSync(['run', 'sample', '--target', `jsonl:${file}`], { cwd: tmp.dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/out\.txt is a file, not a folder/);
+    expect(result.stderr).not.toMatch(/internal error/);
+  });
+});
+
 describe('SQLite target: numbers and versions', () => {
   it('keeps integers beyond 64 bits exact, so distinct ids stay distinct rows', async () => {
     const input = [schema('big'), '{"type":"RECORD","stream":"big","record":{"id":12345678901234567890123}}', '{"type":"RECORD","stream":"big","record":{"id":18446744073709551616}}', '{"type":"RECORD","stream":"big","record":{"id":18446744073709551617}}'];

@@ -119,7 +119,7 @@ describe('SQLite target', () => {
     expect(query('SELECT id, name, surprise, flag FROM c ORDER BY id')).toEqual([
       { id: 1n, name: 'a', surprise: null, flag: null },
       { id: 2n, name: 'b', surprise: '{"deep":[1]}', flag: null },
-      { id: 3n, name: null, surprise: 1, flag: null },
+      { id: 3n, name: null, surprise: 1n, flag: null },
       { id: 4n, name: null, surprise: null, flag: 1n },
     ]);
     expect(warnings.filter((w) => w.includes('"surprise"'))).toHaveLength(1);
