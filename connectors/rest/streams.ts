@@ -66,7 +66,8 @@ export interface RestSession {
  * token renewals, budget and recordings. Throws a UsageError listing every problem.
  */
 export function openRestSession(config: JsonObject, ctx: ResolveContext): RestSession {
-  const { description, problems } = parseDescription(config);
+  // A replay answers from recordings: credentials are neither sent nor needed.
+  const { description, problems } = parseDescription(config, { credentialsOptional: ctx.http?.replayer !== undefined });
   if (description === undefined) {
     throw new UsageError(`invalid API description for rest (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
   }

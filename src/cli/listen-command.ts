@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { envName, resolveConfig, secretValues, ConfigError } from '../connector/config.js';
+import { envName } from '../connector/config.js';
 import type { AnyConnector, WebhookSpec } from '../connector/contract.js';
 import { loadConnector } from '../connector/registry.js';
 import { BusyError, SyncError, UsageError } from '../errors.js';
@@ -65,7 +65,7 @@ async function listen(names: string[], flags: ListenFlags, io: CliIo, log: Logge
   for (const name of unique) {
     const loaded = await loadConnector(name);
     if (!loaded.webhooks && !loaded.resolveWebhooks) throw new UsageError(`${loaded.name} has no webhook support`);
-    const config = connectorConfig(loaded, unique.length > 1 ? pickSection(file, loaded.name, flags.config) : file, flags.config, io);
+    const config = connectorConfig(loaded, unique.length > 1 ? pickSection(file, loaded.name, flags.config) : file, flags.config, io, { log });
     const connector = await resolveForListen(loaded, config, { log, signal: io.signal });
     const webhooks = connector.webhooks;
     if (!webhooks) throw new UsageError(`${connector.name}: the config describes no webhooks`);

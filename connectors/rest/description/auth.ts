@@ -14,12 +14,13 @@ const AUTH_SECRETS: Record<string, readonly string[]> = {
 };
 
 
-export function parseAuth(c: Checker, raw: JsonValue | undefined, config: JsonObject): AuthSpec | undefined {
+/** `credentialsOptional`: a replay (`--replay`) sends nothing, so needs no credential. */
+export function parseAuth(c: Checker, raw: JsonValue | undefined, config: JsonObject, credentialsOptional = false): AuthSpec | undefined {
   if (raw === undefined) return { type: 'none' };
   if (!c.object(raw, 'auth')) return undefined;
   const type = c.oneOf(raw['type'], 'auth.type', Object.keys(AUTH_SECRETS), true);
   if (type === undefined) return undefined;
-  for (const setting of AUTH_SECRETS[type] ?? []) {
+  for (const setting of credentialsOptional ? [] : (AUTH_SECRETS[type] ?? [])) {
     if (typeof config[setting] !== 'string' || config[setting] === '') {
       c.problem(setting, `required by auth.type "${type}" (set it in the file or in SYNC_REST_${setting.toUpperCase()})`);
     }

@@ -17,12 +17,12 @@ export * from './types.js';
 const TOP_KEYS = ['base_url', 'headers', 'auth', 'start_date', 'streams', 'refresh_token_file', 'webhooks', 'rate_limit', ...SECRET_SETTINGS, ...WEBHOOK_SECRET_SETTINGS];
 
 /** Reads the description out of a validated config; throws nothing, returns the problems instead. */
-export function parseDescription(config: JsonObject): { description: RestDescription | undefined; problems: string[] } {
+export function parseDescription(config: JsonObject, options: { credentialsOptional?: boolean } = {}): { description: RestDescription | undefined; problems: string[] } {
   const c = new Checker();
   c.unknownKeys(config, '', TOP_KEYS);
   const baseUrl = c.url(config['base_url'], 'base_url', true);
   const headers = c.stringMap(config['headers'], 'headers');
-  const auth = parseAuth(c, config['auth'], config);
+  const auth = parseAuth(c, config['auth'], config, options.credentialsOptional === true);
   const startDate = c.dateTime(config['start_date'], 'start_date');
   const streams: RestStream[] = [];
   const list = config['streams'];
