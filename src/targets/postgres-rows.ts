@@ -45,6 +45,8 @@ interface Column {
   kind: ColumnKind;
   /** Named like an Object.prototype member (`constructor`…): read only as an own property. */
   inherited: boolean;
+  /** A key property: its field is part of the line's key. */
+  key: boolean;
 }
 
 export class StreamRows {
@@ -62,8 +64,8 @@ export class StreamRows {
   private current: Segment | undefined;
   /** The key fields of the current segment's lines, until one repeats. */
   private seenKeys = new Set<string>();
-  /** Positions of the key properties in `columns`. */
-  private keyPositions: number[];
+  /** The key fields of the line just built (`line`'s second result, kept here to spare an object per record). */
+  private lineKey = '';
   private text = '';
   private readonly recordSubs: Substitutions = { count: 0 };
   /** Characters of COPY text buffered, about the bytes held. */
@@ -82,7 +84,8 @@ export class StreamRows {
     for (const column of previous?.columns ?? []) kinds.set(column.property, column.kind);
     for (const [property, definition] of Object.entries(schema.properties)) kinds.set(property, propertyKind(definition));
     for (const key of schema.keyProperties) if (!kinds.has(key)) kinds.set(key, 'any');
-    this.columns = [...kinds].map(([property, kind]) => ({ property, kind, inherited: property in Object.prototype }));
+    const keys = new Set(schema.keyProperties);
+    this.columns = [...kinds].map(([property, kind]) => column(property, kind, keys.has(property)));
     this.index = new Map(this.columns.map((c, i) => [c.property, i]));
     this.keys = schema.keyProperties;
     const versioned = schema.keyProperties.length > 0 && schema.versionProperty !== undefined;
@@ -90,7 +93,6 @@ export class StreamRows {
     this.versionKind = versioned && schema.versionProperty !== undefined ? propertyKind(schema.properties[schema.versionProperty]) : undefined;
     this.tableVersion = previous?.tableVersion ?? false;
     this.warned = previous?.warned ?? new Set();
-    this.keyPositions = this.keys.map((k) => this.index.get(k) as number);
   }
 
   /** Adds a record's line; throws a TargetError naming the property when a value cannot be stored. */
@@ -102,15 +104,14 @@ export class StreamRows {
     }
     const subs = this.recordSubs;
     subs.count = 0;
-    let fields = this.fields(record, subs);
-    if (fields === undefined) {
+    let line = this.line(record, subs);
+    if (line === undefined) {
       this.addUnknownProperties(record);
       subs.count = 0;
-      fields = this.fields(record, subs) as string[];
+      line = this.line(record, subs) as string;
     }
     const segment = this.segment();
-    if (this.keyPositions.length > 0 && !segment.repeatsKey) this.noteKey(segment, fields);
-    let line = fields.join('\t');
+    if (this.keys.length > 0 && !segment.repeatsKey) this.noteKey(segment, this.lineKey);
     if (segment.version !== undefined) {
       const numeric = segment.version === 'integer' || segment.version === 'number';
       const value = this.versionProperty === undefined ? undefined : record[this.versionProperty];
@@ -136,7 +137,7 @@ export class StreamRows {
   needDeletedAt(): void {
     if (this.index.has(DELETED_COLUMN)) return;
     this.index.set(DELETED_COLUMN, this.columns.length);
-    this.columns.push({ property: DELETED_COLUMN, kind: 'date-time', inherited: false });
+    this.columns.push(column(DELETED_COLUMN, 'date-time', false));
     this.revision++;
   }
 
@@ -159,10 +160,7 @@ export class StreamRows {
     return { plan: this.plan(), revision: this.revision, segments };
   }
 
-  private noteKey(segment: Segment, fields: readonly string[]): void {
-    const positions = this.keyPositions;
-    let key = fields[positions[0] as number] as string;
-    for (let i = 1; i < positions.length; i++) key += '\t' + (fields[positions[i] as number] as string);
+  private noteKey(segment: Segment, key: string): void {
     if (this.seenKeys.has(key)) {
       segment.repeatsKey = true;
       this.seenKeys.clear();
@@ -171,30 +169,37 @@ export class StreamRows {
     }
   }
 
-  /** The record's property fields, or undefined when it has properties the plan lacks. */
-  private fields(record: JsonObject, subs: Substitutions): string[] | undefined {
+  /**
+   * The record's property fields as one line (no newline), its key fields in `lineKey`; or
+   * undefined when the record has properties the plan lacks.
+   */
+  private line(record: JsonObject, subs: Substitutions): string | undefined {
     const columns = this.columns;
-    const fields = new Array<string>(columns.length);
+    let line = '';
+    let key = '';
     let matched = 0;
-    for (let i = 0; i < columns.length; i++) {
-      const column = columns[i] as Column;
-      const value = column.inherited && !Object.hasOwn(record, column.property) ? undefined : record[column.property];
-      if (value !== undefined) matched++;
-      let field: string;
-      try {
-        field = copyField(value, column.kind, subs);
-      } catch (err) {
-        if (!(err instanceof ValueMismatch)) throw err;
-        throw new TargetError(
-          `stream "${this.stream}": property ${JSON.stringify(column.property)}: ${err.message}, as its schema (${column.kind}) requires; ` +
-            `the record cannot be stored (validation, on unless --no-validate, refuses such records)`,
-        );
+    let at = 0;
+    try {
+      for (; at < columns.length; at++) {
+        const column = columns[at] as Column;
+        const value = column.inherited && !Object.hasOwn(record, column.property) ? undefined : record[column.property];
+        if (value !== undefined) matched++;
+        const field = copyField(value, column.kind, subs);
+        line = at === 0 ? field : line + '\t' + field;
+        if (column.key) key = key === '' ? field : key + '\t' + field;
       }
-      fields[i] = field;
+    } catch (err) {
+      if (!(err instanceof ValueMismatch)) throw err;
+      const column = columns[at] as Column;
+      throw new TargetError(
+        `stream "${this.stream}": property ${JSON.stringify(column.property)}: ${err.message}, as its schema (${column.kind}) requires; ` +
+          `the record cannot be stored (validation, on unless --no-validate, refuses such records)`,
+      );
     }
     let keys = 0;
     for (const _ in record) keys++;
-    return keys === matched ? fields : undefined;
+    this.lineKey = key;
+    return keys === matched ? line : undefined;
   }
 
   private addUnknownProperties(record: JsonObject): void {
@@ -208,7 +213,7 @@ export class StreamRows {
       // the Singer deletion time, a date-time by convention.
       const kind: ColumnKind = property === DELETED_COLUMN ? 'date-time' : 'any';
       this.index.set(property, this.columns.length);
-      this.columns.push({ property, kind, inherited: property in Object.prototype });
+      this.columns.push(column(property, kind, false));
       this.revision++;
     }
   }
@@ -240,4 +245,8 @@ export class StreamRows {
     this.current = undefined;
     this.seenKeys = new Set();
   }
+}
+
+function column(property: string, kind: ColumnKind, key: boolean): Column {
+  return { property, kind, inherited: property in Object.prototype, key };
 }

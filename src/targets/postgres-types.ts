@@ -105,30 +105,57 @@ export class ValueMismatch extends Error {
 
 export const NULL_FIELD = '\\N';
 
-/** The COPY text field of `value` in a column of `kind` (escaped, or `\N`). */
+/**
+ * The COPY text field of `value` in a column of `kind` (escaped, or `\N`); throws ValueMismatch
+ * when it does not fit. One switch rather than a function per column: the call site stays
+ * monomorphic, which measured faster on the per-record path.
+ */
 export function copyField(value: JsonValue | undefined, kind: ColumnKind, subs: Substitutions): string {
-  if (value === undefined || value === null) return NULL_FIELD;
   switch (kind) {
     case 'integer':
     case 'number':
-      if (typeof value === 'number') return String(value);
-      if (value instanceof LosslessNumber) return value.text;
-      throw new ValueMismatch(`${preview(value)} is not a number`);
+      return numberField(value);
     case 'boolean':
-      if (typeof value === 'boolean') return value ? 't' : 'f';
-      throw new ValueMismatch(`${preview(value)} is not a boolean`);
-    case 'date-time': {
-      const instant = typeof value === 'string' ? utcInstant(value) : undefined;
-      if (instant === undefined) throw new ValueMismatch(`${preview(value)} is not a date-time`);
-      return instant;
-    }
+      return booleanField(value);
+    case 'date-time':
+      return dateTimeField(value);
     case 'string':
-      // Text holds any scalar as its JSON spelling, and objects as JSON text.
-      if (typeof value === 'string') return copyText(value, subs);
-      return copyText(typeof value === 'object' && !(value instanceof LosslessNumber) ? stringifyJson(value) : String(value), subs);
+      return stringField(value, subs);
     default:
-      return copyText(jsonText(value, subs), subs);
+      return jsonField(value, subs);
   }
+}
+
+function numberField(value: JsonValue | undefined): string {
+  if (typeof value === 'number') return String(value);
+  if (value === undefined || value === null) return NULL_FIELD;
+  if (value instanceof LosslessNumber) return value.text;
+  throw new ValueMismatch(`${preview(value)} is not a number`);
+}
+
+function booleanField(value: JsonValue | undefined): string {
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  if (value === undefined || value === null) return NULL_FIELD;
+  throw new ValueMismatch(`${preview(value)} is not a boolean`);
+}
+
+function dateTimeField(value: JsonValue | undefined): string {
+  if (value === undefined || value === null) return NULL_FIELD;
+  const instant = typeof value === 'string' ? utcInstant(value) : undefined;
+  if (instant === undefined) throw new ValueMismatch(`${preview(value)} is not a date-time`);
+  return instant;
+}
+
+/** Text holds any scalar as its JSON spelling, and objects as JSON text. */
+function stringField(value: JsonValue | undefined, subs: Substitutions): string {
+  if (typeof value === 'string') return copyText(value, subs);
+  if (value === undefined || value === null) return NULL_FIELD;
+  return copyText(typeof value === 'object' && !(value instanceof LosslessNumber) ? stringifyJson(value) : String(value), subs);
+}
+
+function jsonField(value: JsonValue | undefined, subs: Substitutions): string {
+  if (value === undefined || value === null) return NULL_FIELD;
+  return copyText(jsonText(value, subs), subs);
 }
 
 /**
