@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { LosslessNumber } from '../../src/protocol/json.js';
 import { candidateName, derivedName, isReservedStream } from '../../src/targets/postgres-names.js';
@@ -132,6 +133,20 @@ describe('PostgreSQL target spec', () => {
   it('refuses an empty or too long schema name', () => {
     expect(() => parseTargetSpec('postgres://u@h/db?schema=')).toThrow(/must name a schema/);
     expect(() => parseTargetSpec(`postgres://u@h/db?schema=${'s'.repeat(64)}`)).toThrow(/longer than 63 bytes/);
+  });
+
+  it('loads nothing of PostgreSQL until a PostgreSQL target is opened', () => {
+    // The built modules, in a process of their own: which CommonJS modules (pg is one) were loaded.
+    const spec = new URL('../../dist/src/targets/spec.js', import.meta.url).href;
+    const script = `import { createRequire } from 'node:module';
+      const { openTarget, parseTargetSpec } = await import(${JSON.stringify(spec)});
+      parseTargetSpec('postgres://u@h/db?schema=s');
+      await openTarget(parseTargetSpec('-'), { stateId: 's', warn: () => {}, stdout: process.stdout });
+      const loaded = Object.keys(createRequire(import.meta.url).cache);
+      process.stderr.write(JSON.stringify(loaded.filter((m) => /node_modules\\/pg/.test(m))));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(child.status).toBe(0);
+    expect(JSON.parse(child.stderr)).toEqual([]);
   });
 
   it('has no lock file: its run lock lives in the database', () => {
