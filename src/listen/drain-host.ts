@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import type { Logger, LogFields, LogLevel } from '../log.js';
+import type { Logger } from '../log.js';
+import { relayLog, type LogMessage } from '../worker-calls.js';
 import { Drain, DrainLoop, type DrainCounts, type DrainOptions } from './drain.js';
 
 /**
@@ -40,7 +41,7 @@ export interface DrainWorkerData {
 }
 
 export type WorkerToMain =
-  | { type: 'log'; level: LogLevel; message: string; fields?: LogFields }
+  | LogMessage
   /** Lines for target `-`; the main thread answers `written` with the same id once stdout took them. */
   | { type: 'stdout'; id: number; chunk: string }
   | { type: 'stopped'; done: number; dead: number; records: Array<[string, number]> };
@@ -64,7 +65,7 @@ export function startWorkerDrain(
   worker.on('message', (message: WorkerToMain) => {
     switch (message.type) {
       case 'log':
-        log[message.level](message.message, message.fields);
+        relayLog(log, message);
         break;
       case 'stdout': {
         const { id } = message;

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadConnector } from '../connector/registry.js';
-import type { Logger, LogFields, LogLevel } from '../log.js';
+import { PendingCalls, workerLogger } from '../worker-calls.js';
 import { openTarget, parseTargetSpec, describeTarget } from '../targets/spec.js';
 import { Drain, DrainLoop } from './drain.js';
 import type { DrainWorkerData, MainToWorker, WorkerToMain } from './drain-host.js';
@@ -17,13 +17,10 @@ if (!port) throw new Error('drain-worker.js runs only as a worker thread');
 const data = workerData as DrainWorkerData;
 const send = (message: WorkerToMain): void => port.postMessage(message);
 
-const emit = (level: LogLevel) => (message: string, fields?: LogFields): void =>
-  send(fields ? { type: 'log', level, message, fields } : { type: 'log', level, message });
-const log: Logger = { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+const log = workerLogger(send);
 
-/** Chunks for target `-` the main thread has not yet reported written, by id. */
-const unwritten = new Map<number, (err?: Error) => void>();
-let lastChunk = 0;
+/** Chunks for target `-` the main thread has not yet reported written. */
+const unwritten = new PendingCalls<void>();
 
 /**
  * Target `-`: the main thread owns the process's stdout, so lines travel there. A chunk counts
@@ -35,17 +32,15 @@ function mainThreadStdout(): Writable {
   return new Writable({
     decodeStrings: false,
     write(chunk: Buffer | string, _encoding, callback) {
-      const id = ++lastChunk;
-      unwritten.set(id, callback);
-      send({ type: 'stdout', id, chunk: typeof chunk === 'string' ? chunk : chunk.toString('utf8') });
+      const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+      unwritten.call((id) => send({ type: 'stdout', id, chunk: text })).then(() => callback(), (err: Error) => callback(err));
     },
   });
 }
 
 function written(id: number, failure: { code: string; message: string } | undefined): void {
-  const callback = unwritten.get(id);
-  unwritten.delete(id);
-  callback?.(failure ? Object.assign(new Error(failure.message), { code: failure.code }) : undefined);
+  if (failure) unwritten.reject(id, Object.assign(new Error(failure.message), { code: failure.code }));
+  else unwritten.resolve(id, undefined);
 }
 
 const mappers = new Map<string, WebhookMapper>();

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import type { Logger, LogFields, LogLevel } from '../log.js';
+import type { Logger } from '../log.js';
+import { PendingCalls, relayLog, type LogMessage } from '../worker-calls.js';
 import type { AppendOutcome, NewDelivery } from './journal.js';
 import { JournalUnavailable, classify, type JournalSink } from './journal-writer.js';
 
@@ -25,7 +26,7 @@ export type JournalToMain =
   | { type: 'ready' }
   | { type: 'appended'; id: number; outcomes: AppendOutcome[] }
   | { type: 'failed'; id: number; code: string; message: string }
-  | { type: 'log'; level: LogLevel; message: string; fields?: LogFields }
+  | LogMessage
   | { type: 'closed' };
 
 export interface JournalThread extends JournalSink {
@@ -39,8 +40,7 @@ export interface JournalThread extends JournalSink {
  */
 export async function startJournalThread(data: JournalThreadData, log: Logger, onFailure: (err: Error) => void): Promise<JournalThread> {
   const worker = new Worker(new URL('./journal-worker.js', import.meta.url), { workerData: data });
-  const waiting = new Map<number, { resolve: (outcomes: AppendOutcome[]) => void; reject: (err: Error) => void }>();
-  let nextId = 0;
+  const calls = new PendingCalls<AppendOutcome[]>();
   let dead: JournalUnavailable | undefined;
   let closing = false;
   let markReady: (() => void) | undefined;
@@ -54,8 +54,7 @@ export async function startJournalThread(data: JournalThreadData, log: Logger, o
   const die = (err: Error): void => {
     if (dead) return;
     dead = new JournalUnavailable(`the journal thread stopped (${err.message})`, false);
-    for (const w of waiting.values()) w.reject(dead);
-    waiting.clear();
+    calls.failAll(dead);
     failStart?.(err);
     if (!closing) onFailure(err);
   };
@@ -65,20 +64,14 @@ export async function startJournalThread(data: JournalThreadData, log: Logger, o
       case 'ready':
         markReady?.();
         break;
-      case 'appended': {
-        const w = waiting.get(message.id);
-        waiting.delete(message.id);
-        w?.resolve(message.outcomes);
+      case 'appended':
+        calls.resolve(message.id, message.outcomes);
         break;
-      }
-      case 'failed': {
-        const w = waiting.get(message.id);
-        waiting.delete(message.id);
-        w?.reject(classify(Object.assign(new Error(message.message), { code: message.code })));
+      case 'failed':
+        calls.reject(message.id, classify(Object.assign(new Error(message.message), { code: message.code })));
         break;
-      }
       case 'log':
-        log[message.level](message.message, message.fields);
+        relayLog(log, message);
         break;
       case 'closed':
         break;
@@ -91,12 +84,7 @@ export async function startJournalThread(data: JournalThreadData, log: Logger, o
   return {
     append(entries) {
       if (dead) return Promise.reject(dead);
-      const id = ++nextId;
-      return new Promise<AppendOutcome[]>((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
-        const message: MainToJournal = { type: 'append', id, entries: [...entries] };
-        worker.postMessage(message);
-      });
+      return calls.call((id) => worker.postMessage({ type: 'append', id, entries: [...entries] } satisfies MainToJournal));
     },
     async close() {
       closing = true;

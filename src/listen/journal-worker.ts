@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Logger, LogFields, LogLevel } from '../log.js';
+import { workerLogger } from '../worker-calls.js';
 import { Journal, type NewDelivery } from './journal.js';
 import type { JournalThreadData, JournalToMain, MainToJournal } from './journal-thread.js';
 import { Retention } from './retention.js';
@@ -11,9 +11,7 @@ if (!port) throw new Error('journal-worker.js runs only as a worker thread');
 const data = workerData as JournalThreadData;
 const send = (message: JournalToMain): void => port.postMessage(message);
 
-const emit = (level: LogLevel) => (message: string, fields?: LogFields): void =>
-  send(fields ? { type: 'log', level, message, fields } : { type: 'log', level, message });
-const log: Logger = { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+const log = workerLogger(send);
 
 const journal = new Journal(data.journalPath, { busyTimeoutMs: data.busyTimeoutMs });
 const retention = data.retention ? new Retention(journal, { ...data.retention, log }) : undefined;

@@ -12,6 +12,7 @@ import type { Target, TargetOptions } from './target.js';
 import { SqliteNames } from './sqlite-names.js';
 import { applyCommit, BUSY_TIMEOUT_MS, configureConnection, isBusy, type CommitRequest, type SqlValue } from './sqlite-commit.js';
 import type { WriterReply } from './sqlite-worker.js';
+import { PendingCalls } from '../worker-calls.js';
 
 /**
  * SQLite, the default target. One table per stream, named as the stream; one column per
@@ -449,10 +450,8 @@ class InlineWriter implements RowWriter {
 
 class ThreadWriter implements RowWriter {
   private readonly worker: Worker;
-  private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  private readonly commits = new PendingCalls<void>();
   private readonly exited: Promise<void>;
-  private failure: Error | undefined;
-  private nextId = 1;
 
   constructor(path: string, busyTimeoutMs: number) {
     // The writer only holds a batch or two of rows: a small young generation keeps its memory low.
@@ -461,27 +460,20 @@ class ThreadWriter implements RowWriter {
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });
     this.worker.on('message', (reply: WriterReply) => {
-      const waiter = this.waiting.get(reply.id);
-      this.waiting.delete(reply.id);
-      if (reply.ok) waiter?.resolve();
-      else waiter?.reject(Object.assign(new Error(reply.message ?? 'commit failed'), reply.code ? { code: reply.code } : {}));
+      if (reply.ok) this.commits.resolve(reply.id, undefined);
+      else this.commits.reject(reply.id, Object.assign(new Error(reply.message ?? 'commit failed'), reply.code ? { code: reply.code } : {}));
     });
-    this.worker.on('error', (err) => this.failAll(err));
+    this.worker.on('error', (err) => this.commits.failAll(err));
     this.exited = new Promise((resolve) =>
       this.worker.once('exit', () => {
-        this.failAll(new Error('the writer thread stopped'));
+        this.commits.failAll(new Error('the writer thread stopped'));
         resolve();
       }),
     );
   }
 
   write(request: CommitRequest): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ ...request, id });
-    });
+    return this.commits.call((id) => this.worker.postMessage({ ...request, id }));
   }
 
   async close(): Promise<void> {
@@ -489,11 +481,6 @@ class ThreadWriter implements RowWriter {
     await this.exited;
   }
 
-  private failAll(err: Error): void {
-    this.failure ??= err;
-    for (const waiter of this.waiting.values()) waiter.reject(err);
-    this.waiting.clear();
-  }
 }
 
 /** A SQLite failure as the error class that says what happens next: locked means retry later. */
