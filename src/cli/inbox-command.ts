@@ -9,7 +9,7 @@ import { resolveForListen } from '../listen/resolve.js';
 import { connectorConfig, pickSection } from './connector-config.js';
 import { readJsonFile } from './files.js';
 import { WebhookMapper } from '../listen/mapping.js';
-import { DEFAULT_RETAIN, LONGEST_RETRY_HORIZON_MS, RETENTION_BATCH, parseDurationMs } from '../listen/retention.js';
+import { DEFAULT_RETAIN, RETENTION_BATCH, parseDurationMs, retryHorizonWarning } from '../listen/retention.js';
 import { formatInstant, normalizeInstant } from '../protocol/instant.js';
 import { describeTarget, openTarget, parseTargetSpec } from '../targets/spec.js';
 import { summarize } from './progress.js';
@@ -118,9 +118,8 @@ function prune(journal: Journal, flags: InboxFlags, io: CliIo): void {
   const text = flags.olderThan ?? DEFAULT_RETAIN;
   const ms = parseDurationMs(text);
   if (ms === undefined) throw new UsageError(`--older-than must be a duration such as 7d, 72h or 90m, got ${JSON.stringify(text)}`);
-  if (status === 'done' && ms < LONGEST_RETRY_HORIZON_MS) {
-    log.warn(`--older-than ${text} is shorter than some senders retry (up to ~76 hours): a retry of a pruned delivery is stored and processed again`);
-  }
+  const horizon = status === 'done' ? retryHorizonWarning('--older-than', text, ms) : undefined;
+  if (horizon !== undefined) log.warn(horizon);
   const before = formatInstant((Date.now() - ms) * 1000);
   let total = 0;
   for (;;) {

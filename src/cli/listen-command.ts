@@ -6,7 +6,7 @@ import { BusyError, SyncError, UsageError } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../protocol/json.js';
 import type { ServedConnector } from '../listen/server.js';
 import { resolveForListen } from '../listen/resolve.js';
-import { DEFAULT_RETAIN, LONGEST_RETRY_HORIZON_MS, parseDurationMs } from '../listen/retention.js';
+import { DEFAULT_RETAIN, parseDurationMs, retryHorizonWarning } from '../listen/retention.js';
 import { serveConnector, startService, type Service, type ServiceReport } from '../listen/service.js';
 import { describeTarget, parseTargetSpec } from '../targets/spec.js';
 import { connectorConfig, pickSection } from './connector-config.js';
@@ -55,9 +55,8 @@ async function listen(names: string[], flags: ListenFlags, io: CliIo, log: Logge
   const requestTimeoutMs = integer(flags.requestTimeout, '--request-timeout', 1, 3_600) * 1_000;
   const target = describeTarget(parseTargetSpec(flags.target));
   const retainMs = retention(flags.retain ?? DEFAULT_RETAIN);
-  if (retainMs !== undefined && retainMs < LONGEST_RETRY_HORIZON_MS) {
-    log.warn(`--retain ${flags.retain ?? ''} is shorter than some senders retry (Stripe 3 days, Standard Webhooks ~76 hours): a retry arriving after its delivery was pruned is stored and processed again`);
-  }
+  const horizon = retainMs === undefined ? undefined : retryHorizonWarning('--retain', flags.retain ?? '', retainMs);
+  if (horizon !== undefined) log.warn(horizon);
   const unique = [...new Set(names)];
   const file = flags.config ? readJsonFile(flags.config, '--config') : undefined;
   const served = new Map<string, ServedConnector>();

@@ -25,6 +25,15 @@ export interface RetentionOptions {
 export const DEFAULT_RETAIN = '7d';
 /** The longest retry horizon of a sender in webhooks.md §0 rule 6 (Standard Webhooks, ~75.5 h), rounded up. */
 export const LONGEST_RETRY_HORIZON_MS = 76 * 3_600_000;
+
+/**
+ * The warning for a retention (`--retain`, `inbox prune --older-than`) shorter than senders
+ * retry, or undefined: a redelivery after its entry is gone is stored and processed again.
+ */
+export function retryHorizonWarning(flag: string, text: string, ms: number): string | undefined {
+  if (ms >= LONGEST_RETRY_HORIZON_MS) return undefined;
+  return `${flag} ${text} is shorter than some senders retry (Stripe 3 days, Standard Webhooks ~76 hours): a retry arriving after its delivery was pruned is stored and processed again`;
+}
 export const RETENTION_EVERY_MS = 5 * 60_000;
 export const RETENTION_BATCH = 500;
 

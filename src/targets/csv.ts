@@ -5,7 +5,7 @@ import { LosslessNumber, stringifyJson, type JsonObject, type JsonValue } from '
 import type { RecordMessage } from '../protocol/messages.js';
 import type { StreamSchema } from '../protocol/schema.js';
 import { TargetFolder, appendToFile, readAt, writeAll } from './file-state.js';
-import type { Target, TargetOptions } from './target.js';
+import { notInSchemaWarning, type Target, type TargetOptions } from './target.js';
 
 /**
  * CSV files (RFC 4180), one per stream, appended to across runs. The first row names the
@@ -89,7 +89,7 @@ export class CsvTarget implements Target {
       if (Object.hasOwn(s.schema.properties, key) || s.extra.has(key)) continue;
       checkText(key, stream.stream, key);
       s.extra.add(key);
-      this.options.warn(`stream "${stream.stream}": property "${key}" is not in its schema; adding a column for it`);
+      this.options.warn(notInSchemaWarning(stream.stream, key));
     }
     s.records.push(record);
     this.buffered += bytes;

@@ -8,10 +8,11 @@ import type { RecordMessage } from '../protocol/messages.js';
 import { columnKind, type StreamSchema } from '../protocol/schema.js';
 import { TargetBusyError, TargetError, UsageError } from '../errors.js';
 import { makeFolder } from './file-state.js';
-import type { Target, TargetOptions } from './target.js';
+import { notInSchemaWarning, type Target, type TargetOptions } from './target.js';
 import { SqliteNames } from './sqlite-names.js';
 import { applyCommit, BUSY_TIMEOUT_MS, configureConnection, isBusy, type CommitRequest, type SqlValue } from './sqlite-commit.js';
 import type { WriterReply } from './sqlite-worker.js';
+import { STATE_HISTORY_DDL } from './sqlite-history.js';
 import { PendingCalls } from '../worker-calls.js';
 
 /**
@@ -91,7 +92,8 @@ export class SqliteTarget implements Target {
       configureConnection(this.db, busyTimeoutMs);
       this.db.defaultSafeIntegers(true);
       this.db.exec(
-        `CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (id TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)`,
+        // Every state committed is also kept, by triggers, for `sync state history|rewind`.
+        `CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (id TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);${STATE_HISTORY_DDL}`,
       );
     } catch (err) {
       throw targetError(`cannot open SQLite database ${path}`, err);
@@ -310,7 +312,7 @@ export class SqliteTarget implements Target {
       if (writer.propIndex.has(key)) continue;
       if (!writer.warned.has(key)) {
         writer.warned.add(key);
-        this.options.warn(`stream "${writer.stream.stream}": property ${JSON.stringify(key)} is not in its schema; adding a column for it`);
+        this.options.warn(notInSchemaWarning(writer.stream.stream, key));
       }
       this.addColumn(writer, key);
     }

@@ -45,3 +45,8 @@ export interface TargetOptions {
   /** Non-fatal problems (e.g. a property missing from the schema). */
   warn: (message: string) => void;
 }
+
+/** The one wording for a record property its stream's schema does not list (each keyed target adds a column). */
+export function notInSchemaWarning(stream: string, property: string): string {
+  return `stream "${stream}": property ${JSON.stringify(property)} is not in its schema; adding a column for it`;
+}
