@@ -90,8 +90,9 @@ function expectation(property: ConfigProperty): string {
     case 'boolean':
       return 'must be boolean: true or false (also 1/0, yes/no, on/off)';
     case 'object':
+      return 'must be an object as JSON';
     case 'array':
-      return `must be ${property.type} as JSON`;
+      return 'must be a list: comma-separated (a,b,c) or JSON';
     default:
       return `must be ${property.type}`;
   }
@@ -120,12 +121,23 @@ function fromEnvironment(raw: string, property: ConfigProperty): JsonValue | und
       if (['0', 'false', 'no', 'off'].includes(v)) return false;
       return undefined;
     }
+    case 'array': {
+      // A list is comma-separated in the environment (`SYNC_MAILCHIMP_LIST_IDS=a1,b2`), the way
+      // shells and service files write one; JSON still works for values holding commas.
+      const text = raw.trim();
+      if (text.startsWith('[')) return parsedJson(text);
+      return text === '' ? [] : text.split(',').map((item) => item.trim()).filter((item) => item !== '');
+    }
     default:
-      try {
-        return JSON.parse(raw) as JsonValue;
-      } catch {
-        return undefined;
-      }
+      return parsedJson(raw);
+  }
+}
+
+function parsedJson(text: string): JsonValue | undefined {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    return undefined;
   }
 }
 

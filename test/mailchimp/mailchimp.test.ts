@@ -95,10 +95,15 @@ describe('sync run mailchimp', () => {
     expect(rows('throttled.db', 'SELECT count(*) AS n FROM list_members')).toEqual([{ n: 3 }]);
   }, 60_000);
 
-  it('only the audiences of list_ids, also from the environment', async () => {
-    const result = await run('some.db', {}, { SYNC_MAILCHIMP_LIST_IDS: '["f6a7b8c9d0"]' });
-    expect(result.code, result.stderr).toBe(0);
-    expect(rows('some.db', 'SELECT DISTINCT list_id FROM list_members')).toEqual([{ list_id: 'f6a7b8c9d0' }]);
+  it('only the audiences of list_ids: a JSON list in the file, comma-separated in the environment', async () => {
+    const fromFile = await run('file.db', { list_ids: ['f6a7b8c9d0'] });
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    expect(rows('file.db', 'SELECT DISTINCT list_id FROM list_members')).toEqual([{ list_id: 'f6a7b8c9d0' }]);
+    model.addList('0a0b0c0d0e', 'Partners');
+    model.subscribe('0a0b0c0d0e', 'pat@example.com', { FNAME: 'Pat' });
+    const fromEnv = await run('env.db', {}, { SYNC_MAILCHIMP_LIST_IDS: 'f6a7b8c9d0, 0a0b0c0d0e' });
+    expect(fromEnv.code, fromEnv.stderr).toBe(0);
+    expect(rows('env.db', 'SELECT DISTINCT list_id FROM list_members ORDER BY list_id')).toEqual([{ list_id: '0a0b0c0d0e' }, { list_id: 'f6a7b8c9d0' }]);
   });
 
   it('a wrong key fails with the API\'s words, never the key', async () => {
