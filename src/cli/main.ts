@@ -40,7 +40,11 @@ Examples:
   sync state set sample --stream orders --value 2025-06-01T00:00:00Z   # one bookmark; the others stay
   sync state clear sample --stream orders          # next run re-reads orders in full
   sync state set sample --file backup.json --replace                    # the whole state, as saved
-  sync state show --state-id singer --target sqlite:copy.db             # what \`sync target\` stored`;
+  sync state show --state-id singer --target sqlite:copy.db             # what \`sync target\` stored
+  sync state history sample                        # every state committed, newest first, with ids
+  sync state rewind sample --to 41                 # put back state #41: the next run re-reads from there
+  sync state rewind sample --to 2026-03-01T00:00:00Z   # the newest state committed at or before a time
+  sync state rewind sample --to 6h                 # ... or before six hours ago`;
 
 const LISTEN_EXAMPLES = `
 Examples:
@@ -176,8 +180,8 @@ function buildProgram(io: CliIo, output: ReportOptions, connectors: readonly str
 
   program
     .command('state')
-    .description('show, change or clear the state (bookmarks) a target keeps for a connector')
-    .argument('<action>', 'show, set or clear')
+    .description('show, change, clear or rewind the state (bookmarks) a target keeps for a connector; list the states it committed')
+    .argument('<action>', 'show, set, clear, history or rewind')
     .argument('[connector]', 'connector name (optional with --state-id)')
     .argument('[state]', 'for set: a state as JSON, merged stream by stream into the stored one (whole with --replace)')
     .option('-t, --target <spec>', 'sqlite:PATH, jsonl:DIR or csv:DIR', 'sqlite:sync.db')
@@ -186,6 +190,9 @@ function buildProgram(io: CliIo, output: ReportOptions, connectors: readonly str
     .option('--value <bookmark>', 'set --stream: the new bookmark, e.g. 2025-06-01T00:00:00Z')
     .option('--file <file>', 'set: read the state from this file')
     .option('--replace', 'set: the state given replaces the whole stored state (other streams\' bookmarks too)')
+    .option('--to <id|time>', 'rewind: the committed state to put back: its id (sync state history), or the newest at or before a time (RFC 3339, or 2h ago)')
+    .option('--limit <n>', 'history: list at most n states (default 20)')
+    .addOption(new Option('--format <format>', 'history: text or JSON lines').choices(OUTPUT_FORMATS).default('text'))
     .addHelpText('after', STATE_EXAMPLES)
     .action(async (action: string, connector: string | undefined, value: string | undefined, _options: unknown, command: Command) => {
       const { stateCommand } = await import('./state-command.js');
@@ -394,5 +401,8 @@ function readStateFlags(command: Command): StateFlags {
     ...ifGiven('value', o.text('value')),
     ...ifGiven('file', o.text('file')),
     replace: o.switch('replace'),
+    ...ifGiven('to', o.text('to')),
+    ...ifGiven('limit', o.text('limit')),
+    ...ifGiven('format', o.choice('format', OUTPUT_FORMATS)),
   };
 }

@@ -1,6 +1,6 @@
 import type { AnyConnector, HttpSession } from '../connector/contract.js';
 import { loadConnector } from '../connector/registry.js';
-import { SourceError, UsageError } from '../errors.js';
+import { BusyError, SourceError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { stringifyJson, type JsonObject, type JsonValue } from '../protocol/json.js';
 import type { Message } from '../protocol/messages.js';
@@ -8,7 +8,8 @@ import { StateError, toSyncState } from '../protocol/state.js';
 import { discoverCatalog, selectAll, selectByNames, selectFromCatalog } from '../tap/catalog.js';
 import { runTap } from '../tap/runner.js';
 import { LoadError, Loader } from '../targets/loader.js';
-import { describeTarget, lockPathFor, openTarget, parseTargetSpec } from '../targets/spec.js';
+import { bookmarkValues } from '../targets/history.js';
+import { describeTarget, lockPathFor, openTarget, parseTargetSpec, type TargetSpec } from '../targets/spec.js';
 import { aboutConnector, formatAbout } from './about.js';
 import { connectorConfig } from './connector-config.js';
 import { readJsonFile } from './files.js';
@@ -17,6 +18,8 @@ import { cliLogger, terminalWidth, type CliIo, type OutputOptions } from './io.j
 import { acquireLock } from './lock.js';
 import { createProgress, fitToWidth, formatCount, summarize } from './progress.js';
 import { ReaderGoneError, watchReader } from './reader-gone.js';
+import { recordRunHistory } from './run-history.js';
+import { emptyTally, runRecord, type RunTally } from './run-outcome.js';
 
 export interface RunFlags extends OutputOptions {
   config?: string;
@@ -49,6 +52,40 @@ export async function runCommand(name: string, flags: RunFlags, io: CliIo): Prom
     io.stdout.write(JSON.stringify(discoverCatalog(connector), null, 2) + '\n');
     return;
   }
+  // From here on the run is recorded in its target's history, failures included (a config
+  // that stopped working is what an operator needs to see), unless it never got its turn.
+  const started = new Date();
+  const spec = parseTargetSpec(flags.target);
+  const stateId = flags.stateId ?? connector.name;
+  const tally = emptyTally();
+  let outcome: unknown;
+  let recorded = flags.discover !== true;
+  try {
+    connector = await prepareAndSync(connector, flags, io, log, spec, stateId, tally, () => {
+      recorded = false;
+    });
+  } catch (err) {
+    outcome = err;
+    throw err;
+  } finally {
+    if (recorded) {
+      const run = runRecord({ connector: connector.name, stateId, startedAt: started, endedAt: new Date() }, tally, outcome, io.secrets);
+      await recordRunHistory(spec, run, log);
+    }
+  }
+}
+
+/** Everything of a run after the connector is known; returns the connector with its streams resolved. */
+async function prepareAndSync(
+  connector: AnyConnector,
+  flags: RunFlags,
+  io: CliIo,
+  log: Logger,
+  spec: TargetSpec,
+  stateId: string,
+  tally: RunTally,
+  notRecorded: () => void,
+): Promise<AnyConnector> {
   const config = loadConfig(connector, flags, io, log);
   const http = await httpSession(flags);
   if (connector.resolveStreams) {
@@ -56,7 +93,7 @@ export async function runCommand(name: string, flags: RunFlags, io: CliIo): Prom
   }
   if (flags.discover) {
     io.stdout.write(JSON.stringify(discoverCatalog(connector), null, 2) + '\n');
-    return;
+    return connector;
   }
 
   const streams = flags.catalog
@@ -66,13 +103,19 @@ export async function runCommand(name: string, flags: RunFlags, io: CliIo): Prom
       : selectAll(connector);
   if (streams.length === 0) throw new UsageError('no stream is selected: check --streams or the "selected" metadata of --catalog');
 
-  const spec = parseTargetSpec(flags.target);
-  const stateId = flags.stateId ?? connector.name;
   const lockPath = lockPathFor(spec, stateId, flags.state);
-  const lock = lockPath ? acquireLock(lockPath, `sync run ${connector.name} → ${describeTarget(spec)}`) : undefined;
+  let lock;
+  try {
+    lock = lockPath ? acquireLock(lockPath, `sync run ${connector.name} → ${describeTarget(spec)}`) : undefined;
+  } catch (err) {
+    // Refused because another run is busy: this one touched nothing, its history included.
+    if (err instanceof BusyError) notRecorded();
+    throw err;
+  }
   const reader = spec.kind === 'stdout' ? watchReader(io.stdout) : undefined;
   try {
-    await syncInto(connector, config, streams, flags, io, log, stateId, http, () => reader?.gone() === true);
+    await syncInto(connector, config, streams, flags, io, log, stateId, http, tally, () => reader?.gone() === true);
+    return connector;
   } catch (err) {
     // Whatever the write that hit the closed pipe reported, the reader leaving is what happened.
     if (reader?.gone()) throw new ReaderGoneError();
@@ -92,6 +135,7 @@ async function syncInto(
   log: Logger,
   stateId: string,
   http: HttpSession | undefined,
+  tally: RunTally,
   readerGone: () => boolean,
 ): Promise<void> {
   const spec = parseTargetSpec(flags.target);
@@ -109,6 +153,8 @@ async function syncInto(
       if (err instanceof StateError) throw new UsageError(`${flags.state ? `--state ${flags.state}` : `state in ${target.description}`}: ${err.message}`);
       throw err;
     }
+    tally.bookmarksBefore = tally.bookmarksAfter = bookmarkValues(stored);
+    tally.records = progress.counts();
     const stateFile = flags.state;
     // Into a pipe, a commit only means the records were handed to the reader, not that it took
     // them in: `--state` is written once, after a complete run. A reader that stops early or an
@@ -125,7 +171,10 @@ async function syncInto(
       maxBatchAgeMs: MAX_BATCH_AGE_MS,
       warn: (m) => log.warn(m),
       onRecord: (s) => progress.record(s),
-      ...(stateFile ? { onCommit: (value) => saveState(stateFile, value) } : {}),
+      onCommit: (value) => {
+        tally.bookmarksAfter = bookmarkValues(value);
+        if (stateFile) saveState(stateFile, value);
+      },
     });
     loader = active;
     // The runner reads streams one after another: a stream is done when the next one starts.

@@ -10,6 +10,7 @@ import { readJsonFile } from './files.js';
 import type { CliIo } from './io.js';
 import { acquireLock, type Lock } from './lock.js';
 import { mergeState, storedKey, withBookmark, type BookmarkKey } from './state-edits.js';
+import { chooseSnapshot, DEFAULT_HISTORY_LIMIT, listStateHistory, rewindTo } from './state-history.js';
 
 export interface StateFlags {
   target: string;
@@ -22,9 +23,15 @@ export interface StateFlags {
   file?: string;
   /** set: the given state replaces the whole stored state, instead of being merged stream by stream. */
   replace?: boolean;
+  /** rewind: the committed state to put back, by id or time. */
+  to?: string;
+  /** history: how many states to list. */
+  limit?: string;
+  /** history: text or one JSON object per line. */
+  format?: 'text' | 'json';
 }
 
-const ACTIONS = ['show', 'set', 'clear'] as const;
+const ACTIONS = ['show', 'set', 'clear', 'history', 'rewind'] as const;
 type Action = (typeof ACTIONS)[number];
 
 /** The state `sync target` keeps what it receives under, unless told otherwise. */
@@ -39,7 +46,7 @@ type Change = { kind: 'bookmark'; stream: string; value: string } | { kind: 'mer
  */
 export async function stateCommand(action: string, first: string | undefined, second: string | undefined, flags: StateFlags, io: CliIo): Promise<void> {
   const verb = ACTIONS.find((a) => a === action);
-  if (verb === undefined) throw new UsageError(`unknown state action ${JSON.stringify(action)}; use show, set or clear`);
+  if (verb === undefined) throw new UsageError(`unknown state action ${JSON.stringify(action)}; use show, set, clear, history or rewind`);
   // `sync state set --state-id singer '{...}'`: the one argument is the state, not a connector.
   const [name, value] = first?.trimStart().startsWith('{') && second === undefined ? [undefined, first] : [first, second];
   if (name === undefined && flags.stateId === undefined) {
@@ -56,6 +63,10 @@ export async function stateCommand(action: string, first: string | undefined, se
   if (verb !== 'set' && value !== undefined) throw new UsageError(`sync state ${verb} takes no state; did you mean sync state set?`);
   if (verb === 'show' && flags.stream !== undefined) throw new UsageError('--stream is for set and clear');
   if (verb !== 'set' && (flags.value !== undefined || flags.replace)) throw new UsageError('--value and --replace are for sync state set');
+  if (verb !== 'rewind' && flags.to !== undefined) throw new UsageError('--to is for sync state rewind');
+  if (verb !== 'history' && flags.limit !== undefined) throw new UsageError('--limit is for sync state history');
+  if (verb === 'history') return listStateHistory(spec, where, stateId, historyLimit(flags.limit), flags.format ?? 'text', io);
+  if (verb === 'rewind') return rewind(spec, where, stateId, flags, io);
 
   // Looking, or clearing what is not there, must not create a database or a folder.
   if (verb !== 'set' && !targetExists(spec)) {
@@ -80,6 +91,27 @@ export async function stateCommand(action: string, first: string | undefined, se
   } finally {
     lock?.release();
   }
+}
+
+/** `sync state rewind --to`: the snapshot is chosen first, then put back under the run lock. */
+async function rewind(spec: TargetSpec, where: string, stateId: string, flags: StateFlags, io: CliIo): Promise<void> {
+  if (flags.to === undefined) throw new UsageError('sync state rewind needs --to: an id from sync state history, or a time (2026-03-01T00:00:00Z, 2h)');
+  if (flags.stream !== undefined) throw new UsageError('sync state rewind puts back a whole state; --stream is for set and clear');
+  if (!targetExists(spec)) throw new UsageError(`nothing to rewind: ${where} does not exist`);
+  const snapshot = await chooseSnapshot(spec, where, stateId, flags.to);
+  const lock = stateLock(spec, stateId, 'rewind', where);
+  try {
+    await rewindTo(spec, stateId, snapshot, io);
+  } finally {
+    lock?.release();
+  }
+}
+
+function historyLimit(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_HISTORY_LIMIT;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--limit must be a positive integer, got ${JSON.stringify(text)}`);
+  return n;
 }
 
 function plannedChange(value: string | undefined, flags: StateFlags): Change {

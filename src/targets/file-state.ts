@@ -6,6 +6,7 @@ import { TargetError, UsageError } from '../errors.js';
 import { fsyncDir, writeFileAtomic } from '../fs-atomic.js';
 import { isJsonObject, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../protocol/json.js';
 import { fileInside, streamFileName } from './file-names.js';
+import { appendWithId } from './history-lines.js';
 import type { TargetOptions } from './target.js';
 
 /**
@@ -20,6 +21,10 @@ import type { TargetOptions } from './target.js';
  */
 
 export const STATE_FILE = '.sync-state.json';
+/** Every state committed, one JSON line each (history-lines.ts), for `sync state history|rewind`. */
+export const STATE_HISTORY_FILE = '.sync-state-history.jsonl';
+/** One line per `sync run` into this folder (file-history.ts). */
+export const RUNS_FILE = '.sync-runs.jsonl';
 // Run locks are `.sync-<id>.lock` with `.` never in <id> (spec.ts), so this name cannot clash.
 const LOCK_FILE = '.sync-state.json.lock';
 // An operating-system lock taken through SQLite, as in cli/lock.ts, but waited for: it is held
@@ -110,6 +115,20 @@ export class TargetFolder {
     } catch (err) {
       throw new TargetError(`cannot write the state file ${this.statePath}: ${(err as Error).message}`);
     }
+    if (value !== undefined) this.keepSnapshot(value);
+  }
+
+  /**
+   * The state just committed, appended to the history. After the state file: a crash in
+   * between loses one snapshot, never a commit; a failure here is a warning for the same reason.
+   */
+  private keepSnapshot(value: JsonValue): void {
+    const path = fileInside(this.dir, STATE_HISTORY_FILE);
+    try {
+      appendWithId(path, { state_id: this.options.stateId, committed_at: new Date().toISOString(), value });
+    } catch (err) {
+      this.options.warn(`cannot add to the state history ${path}: ${(err as Error).message}`);
+    }
   }
 
   private readAll(): JsonObject {
@@ -139,7 +158,8 @@ export class TargetFolder {
     return value;
   }
 
-  private locked(work: () => void): void {
+  /** Runs `work` holding the folder lock that every commit takes. */
+  locked(work: () => void): void {
     let db = this.lockDb;
     try {
       db ??= this.lockDb = new Database(fileInside(this.dir, LOCK_FILE), { timeout: LOCK_WAIT_MS });

@@ -117,7 +117,7 @@ describe('sync state', () => {
     expect(notObject.stderr).toMatch(/state must be a JSON object/);
     const noAction = await sync(['state', 'wipe', 'sample']);
     expect(noAction.code).toBe(2);
-    expect(noAction.stderr).toMatch(/unknown state action "wipe"; use show, set or clear/);
+    expect(noAction.stderr).toMatch(/unknown state action "wipe"; use show, set, clear, history or rewind/);
     const typo = await sync(['state', 'show', 'sampel']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/unknown connector "sampel"/);

@@ -1,0 +1,113 @@
+import { existsSync } from 'node:fs';
+import { isJsonObject, type JsonValue } from '../protocol/json.js';
+import type { TargetSpec } from './spec.js';
+
+/**
+ * What a target keeps about the runs into it, beside its state: one row per `sync run`, and
+ * every state it ever committed. Both live in the target's own store (where an operator
+ * already looks, and where they survive with the data), bounded so they never grow without end.
+ */
+
+/** Per stream: changes a batch run found, and how many of them webhooks had already delivered. */
+export interface StreamChanges {
+  /** Records the run wrote whose key was already stored (a change to a known object). */
+  found: number;
+  /** Of those, the stored row already held this version: a webhook (or an earlier run) had it. */
+  delivered: number;
+}
+
+export interface RunRecord {
+  connector: string;
+  stateId: string;
+  /** RFC 3339, UTC. */
+  startedAt: string;
+  endedAt: string;
+  exitCode: number;
+  /** Records read and handed to the target, per stream. */
+  records: Record<string, number>;
+  /** The error line, scrubbed of secrets; null on success. */
+  error: string | null;
+  /** Bookmark value per stream, at the start and after the last commit. */
+  bookmarksBefore: Record<string, JsonValue>;
+  bookmarksAfter: Record<string, JsonValue>;
+  /** Webhook coverage, per stream, where the target can tell (SQLite). */
+  changes?: Record<string, StreamChanges>;
+}
+
+export interface StoredRun extends RunRecord {
+  id: number;
+}
+
+export interface StateSnapshot {
+  id: number;
+  stateId: string;
+  committedAt: string;
+  value: JsonValue;
+}
+
+export interface HistoryStore {
+  readonly description: string;
+  /** Adds a run and prunes both histories past their bounds. */
+  recordRun(run: RunRecord): void;
+  /** The newest runs first, at most `limit`; of one state id when given. */
+  runs(options: { stateId?: string; limit: number; succeeded?: boolean }): StoredRun[];
+  /** State ids with runs or a stored state, with the connector of their newest run. */
+  stateIds(): Array<{ stateId: string; connector: string | undefined }>;
+  /** The committed states of a state id, newest first. */
+  states(stateId: string, limit: number): StateSnapshot[];
+  /** The state stored now for a state id. */
+  currentState(stateId: string): JsonValue | undefined;
+  close(): void;
+}
+
+/** Runs and states older than this are pruned when a run is recorded. */
+export const HISTORY_MAX_AGE_MS = 90 * 86_400_000;
+/** At most this many runs, and as many states, per state id. */
+export const HISTORY_MAX_ROWS = 10_000;
+/** A recording waits this long for a database locked by another writer, then gives up with a warning. */
+export const HISTORY_BUSY_MS = 2_000;
+
+/** The oldest instant kept when pruning at `now`. */
+export function pruneBefore(now: number): string {
+  return new Date(now - HISTORY_MAX_AGE_MS).toISOString();
+}
+
+/**
+ * The history of a target, or undefined when it keeps none (stdout) or does not exist yet:
+ * opening it never creates a database or a folder, so `sync status` and a run that failed
+ * before it reached its target leave nothing behind.
+ */
+export async function openHistory(spec: TargetSpec, mode: 'read' | 'write'): Promise<HistoryStore | undefined> {
+  switch (spec.kind) {
+    case 'sqlite': {
+      if (!existsSync(spec.path)) return undefined;
+      const { SqliteHistory } = await import('./sqlite-history.js');
+      return SqliteHistory.open(spec.path, mode);
+    }
+    case 'jsonl':
+    case 'csv': {
+      if (!existsSync(spec.dir)) return undefined;
+      const { FileHistory } = await import('./file-history.js');
+      return new FileHistory(spec.dir, `${spec.kind}:${spec.dir}`);
+    }
+    default:
+      // stdout keeps nothing; PostgreSQL keeps its history in its own tables (postgres*.ts).
+      return undefined;
+  }
+}
+
+/** The bookmark value of each stream of a Singer state: what an operator compares between runs. */
+export function bookmarkValues(state: JsonValue | undefined): Record<string, JsonValue> {
+  const out: Record<string, JsonValue> = {};
+  const bookmarks = isJsonObject(state) ? state['bookmarks'] : undefined;
+  if (!isJsonObject(bookmarks)) return out;
+  for (const stream of Object.keys(bookmarks)) {
+    const entry = bookmarks[stream];
+    if (!isJsonObject(entry)) continue;
+    // A partitioned stream (one bookmark per parent) or the classic shape: kept whole.
+    const value = entry['replication_key_value'] ?? entry;
+    // defineProperty: a stream named `__proto__` stays an ordinary key.
+    Object.defineProperty(out, stream, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}

@@ -1,0 +1,196 @@
+import Database from 'better-sqlite3';
+import { isJsonObject, parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
+import {
+  HISTORY_BUSY_MS,
+  HISTORY_MAX_ROWS,
+  pruneBefore,
+  type HistoryStore,
+  type RunRecord,
+  type StateSnapshot,
+  type StoredRun,
+  type StreamChanges,
+} from './history.js';
+
+/**
+ * Run and state history in the SQLite target's own database: `_sync_runs` and
+ * `_sync_state_history` beside `_sync_state`.
+ *
+ * Committed states are copied by triggers on `_sync_state`, so every writer of the state (a
+ * run's commits on the writer thread, `sync target`, `sync state set`, a rewind) leaves its
+ * snapshot in the same transaction, with no second statement to forget on any path.
+ */
+
+export const STATE_HISTORY_DDL = `
+CREATE TABLE IF NOT EXISTS _sync_state_history (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  state_id TEXT NOT NULL,
+  value TEXT NOT NULL,
+  committed_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _sync_state_history_by_id ON _sync_state_history (state_id, id);
+CREATE TRIGGER IF NOT EXISTS _sync_state_history_insert AFTER INSERT ON _sync_state BEGIN
+  INSERT INTO _sync_state_history (state_id, value, committed_at) VALUES (NEW.id, NEW.value, NEW.updated_at);
+END;
+CREATE TRIGGER IF NOT EXISTS _sync_state_history_update AFTER UPDATE ON _sync_state BEGIN
+  INSERT INTO _sync_state_history (state_id, value, committed_at) VALUES (NEW.id, NEW.value, NEW.updated_at);
+END;
+`;
+
+const RUNS_DDL = `
+CREATE TABLE IF NOT EXISTS _sync_runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  connector TEXT NOT NULL,
+  state_id TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  ended_at TEXT NOT NULL,
+  exit_code INTEGER NOT NULL,
+  records TEXT NOT NULL,
+  error TEXT,
+  bookmarks_before TEXT NOT NULL,
+  bookmarks_after TEXT NOT NULL,
+  changes TEXT
+);
+CREATE INDEX IF NOT EXISTS _sync_runs_by_id ON _sync_runs (state_id, id);
+`;
+
+interface RunRow {
+  id: number;
+  connector: string;
+  state_id: string;
+  started_at: string;
+  ended_at: string;
+  exit_code: number;
+  records: string;
+  error: string | null;
+  bookmarks_before: string;
+  bookmarks_after: string;
+  changes: string | null;
+}
+
+export class SqliteHistory implements HistoryStore {
+  readonly description: string;
+
+  private constructor(
+    private readonly db: Database.Database,
+    path: string,
+  ) {
+    this.description = `sqlite:${path}`;
+  }
+
+  /** `read` opens the file read-only (`sync status`); `write` adds the history tables if missing. */
+  static open(path: string, mode: 'read' | 'write'): SqliteHistory {
+    const db = new Database(path, { readonly: mode === 'read', fileMustExist: true });
+    try {
+      // A run, a listener or `sync target` may hold the write lock: wait a little, not 15 s.
+      db.pragma(`busy_timeout = ${HISTORY_BUSY_MS}`);
+      if (mode === 'write') db.exec(`CREATE TABLE IF NOT EXISTS _sync_state (id TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);${STATE_HISTORY_DDL}${RUNS_DDL}`);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return new SqliteHistory(db, path);
+  }
+
+  recordRun(run: RunRecord): void {
+    const before = pruneBefore(Date.now());
+    this.db
+      .transaction(() => {
+        this.db
+          .prepare(
+            `INSERT INTO _sync_runs (connector, state_id, started_at, ended_at, exit_code, records, error, bookmarks_before, bookmarks_after, changes)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            run.connector,
+            run.stateId,
+            run.startedAt,
+            run.endedAt,
+            run.exitCode,
+            JSON.stringify(run.records),
+            run.error,
+            stringifyJson(run.bookmarksBefore),
+            stringifyJson(run.bookmarksAfter),
+            run.changes === undefined ? null : JSON.stringify(run.changes),
+          );
+        // Bounded by count and by age; the index on (state_id, id) makes both a short range scan.
+        for (const [table, time] of [['_sync_runs', 'started_at'], ['_sync_state_history', 'committed_at']] as const) {
+          this.db
+            .prepare(
+              `DELETE FROM ${table} WHERE state_id = ? AND (${time} < ? OR id <= (SELECT id FROM ${table} WHERE state_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?))`,
+            )
+            .run(run.stateId, before, run.stateId, HISTORY_MAX_ROWS);
+        }
+      })
+      .immediate();
+  }
+
+  runs(options: { stateId?: string; limit: number; succeeded?: boolean }): StoredRun[] {
+    if (!this.hasTable('_sync_runs')) return [];
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (options.stateId !== undefined) {
+      where.push('state_id = ?');
+      params.push(options.stateId);
+    }
+    if (options.succeeded === true) where.push('exit_code = 0');
+    const sql = `SELECT * FROM _sync_runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...params, options.limit) as RunRow[];
+    return rows.map(toRun);
+  }
+
+  stateIds(): Array<{ stateId: string; connector: string | undefined }> {
+    const ids = new Map<string, string | undefined>();
+    if (this.hasTable('_sync_state')) {
+      for (const row of this.db.prepare('SELECT id FROM _sync_state ORDER BY id').all() as Array<{ id: string }>) ids.set(row.id, undefined);
+    }
+    if (this.hasTable('_sync_runs')) {
+      const rows = this.db
+        .prepare('SELECT state_id, connector FROM _sync_runs WHERE id IN (SELECT max(id) FROM _sync_runs GROUP BY state_id) ORDER BY state_id')
+        .all() as Array<{ state_id: string; connector: string }>;
+      for (const row of rows) ids.set(row.state_id, row.connector);
+    }
+    return [...ids].sort(([a], [b]) => a.localeCompare(b)).map(([stateId, connector]) => ({ stateId, connector }));
+  }
+
+  states(stateId: string, limit: number): StateSnapshot[] {
+    if (!this.hasTable('_sync_state_history')) return [];
+    const rows = this.db
+      .prepare('SELECT id, state_id, value, committed_at FROM _sync_state_history WHERE state_id = ? ORDER BY id DESC LIMIT ?')
+      .all(stateId, limit) as Array<{ id: number; state_id: string; value: string; committed_at: string }>;
+    return rows.map((r) => ({ id: Number(r.id), stateId: r.state_id, committedAt: r.committed_at, value: parseJson(r.value).value }));
+  }
+
+  currentState(stateId: string): JsonValue | undefined {
+    if (!this.hasTable('_sync_state')) return undefined;
+    const row = this.db.prepare('SELECT value FROM _sync_state WHERE id = ?').get(stateId) as { value: string } | undefined;
+    return row === undefined ? undefined : parseJson(row.value).value;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private hasTable(name: string): boolean {
+    return this.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) !== undefined;
+  }
+}
+
+function toRun(row: RunRow): StoredRun {
+  return {
+    id: Number(row.id),
+    connector: row.connector,
+    stateId: row.state_id,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    exitCode: Number(row.exit_code),
+    records: JSON.parse(row.records) as Record<string, number>,
+    error: row.error,
+    bookmarksBefore: objectOf(parseJson(row.bookmarks_before).value),
+    bookmarksAfter: objectOf(parseJson(row.bookmarks_after).value),
+    ...(row.changes === null ? {} : { changes: JSON.parse(row.changes) as Record<string, StreamChanges> }),
+  };
+}
+
+function objectOf(value: JsonValue): Record<string, JsonValue> {
+  return isJsonObject(value) ? value : {};
+}

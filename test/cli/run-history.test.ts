@@ -1,0 +1,176 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { recordRunHistory } from '../../src/cli/run-history.js';
+import { createLogger } from '../../src/log.js';
+import { runSync, tempDir } from '../helpers/cli.js';
+
+const tmp = tempDir('sync-history-');
+afterAll(tmp.cleanup);
+let n = 0;
+const fresh = (): string => {
+  const dir = join(tmp.dir, `case-${++n}`);
+  mkdirSync(dir);
+  return dir;
+};
+const at = (now: string) => ({ SYNC_SAMPLE_NOW: now });
+
+interface RunRow {
+  id: number;
+  connector: string;
+  state_id: string;
+  started_at: string;
+  ended_at: string;
+  exit_code: number;
+  records: string;
+  error: string | null;
+  bookmarks_before: string;
+  bookmarks_after: string;
+}
+
+function rows<T>(db: string, sql: string): T[] {
+  const d = new Database(db, { readonly: true });
+  try {
+    return d.prepare(sql).all() as T[];
+  } finally {
+    d.close();
+  }
+}
+
+describe('run history', () => {
+  it('records every run in _sync_runs: records per stream, bookmarks before and after, exit code and error line', async () => {
+    const dir = fresh();
+    const sync = (args: string[], env: Record<string, string>) => runSync(args, { cwd: dir, env });
+    expect((await sync(['run', 'sample'], at('2026-01-15T00:00:00Z'))).code).toBe(0);
+    expect((await sync(['run', 'sample'], at('2026-03-01T00:00:00Z'))).code).toBe(0);
+    const failed = await sync(['run', 'sample'], { ...at('2026-03-01T00:00:00Z'), SYNC_SAMPLE_ORDERS: '-5' });
+    expect(failed.code).toBe(2);
+
+    const runs = rows<RunRow>(join(dir, 'sync.db'), 'SELECT * FROM _sync_runs ORDER BY id');
+    expect(runs.map((r) => [r.connector, r.state_id, r.exit_code])).toEqual([
+      ['sample', 'sample', 0],
+      ['sample', 'sample', 0],
+      ['sample', 'sample', 2],
+    ]);
+    const [first, second, third] = runs as [RunRow, RunRow, RunRow];
+    expect(JSON.parse(first.records)).toEqual({ customers: 100, orders: 500 });
+    expect(JSON.parse(first.bookmarks_before)).toEqual({});
+    const after = JSON.parse(first.bookmarks_after) as Record<string, string>;
+    expect(Object.keys(after)).toEqual(['customers', 'orders']);
+    // The second run starts where the first ended, and ends later.
+    expect(JSON.parse(second.bookmarks_before)).toEqual(after);
+    expect((JSON.parse(second.bookmarks_after) as Record<string, string>)['customers']! > after['customers']!).toBe(true);
+    expect(first.error).toBeNull();
+    expect(Date.parse(first.ended_at)).toBeGreaterThanOrEqual(Date.parse(first.started_at));
+    expect(third.error).toMatch(/^invalid configuration for sample \(1 problem\): orders \(SYNC_SAMPLE_ORDERS\): must be >= 0 \(got -5\)$/);
+    expect(JSON.parse(third.records)).toEqual({});
+  });
+
+  it('a run refused because another holds the lock adds nothing; a connector unknown adds nothing', async () => {
+    const dir = fresh();
+    await runSync(['run', 'sample'], { cwd: dir, env: at('2026-01-15T00:00:00Z') });
+    const lock = new Database(join(dir, '.sync.db.sample.lock'));
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('BEGIN EXCLUSIVE');
+    try {
+      const busy = await runSync(['run', 'sample'], { cwd: dir, env: at('2026-01-15T00:00:00Z') });
+      expect(busy.code).toBe(75);
+    } finally {
+      lock.close();
+    }
+    expect((await runSync(['run', 'nosuch'], { cwd: dir })).code).toBe(2);
+    expect(rows<RunRow>(join(dir, 'sync.db'), 'SELECT * FROM _sync_runs').length).toBe(1);
+  });
+
+  it('prunes runs and states older than 90 days when it records a run', async () => {
+    const dir = fresh();
+    const db = join(dir, 'sync.db');
+    await runSync(['run', 'sample'], { cwd: dir, env: at('2026-01-15T00:00:00Z') });
+    const d = new Database(db);
+    d.prepare("UPDATE _sync_runs SET started_at = '2000-01-01T00:00:00.000Z'").run();
+    d.prepare("UPDATE _sync_state_history SET committed_at = '2000-01-01T00:00:00.000Z'").run();
+    d.close();
+    await runSync(['run', 'sample'], { cwd: dir, env: at('2026-01-16T00:00:00Z') });
+    expect(rows<{ started_at: string }>(db, 'SELECT started_at FROM _sync_runs').map((r) => r.started_at.slice(0, 4))).toEqual([String(new Date().getUTCFullYear())]);
+    expect(rows<{ n: number }>(db, "SELECT count(*) AS n FROM _sync_state_history WHERE committed_at < '2001'")[0]?.n).toBe(0);
+    expect(rows<{ n: number }>(db, 'SELECT count(*) AS n FROM _sync_state_history')[0]?.n).toBeGreaterThan(0);
+  });
+
+  it('a database locked past the short wait is a warning, not a failure', async () => {
+    const dir = fresh();
+    const db = join(dir, 'sync.db');
+    await runSync(['run', 'sample'], { cwd: dir, env: at('2026-01-15T00:00:00Z') });
+    const holder = new Database(db);
+    holder.exec('BEGIN IMMEDIATE');
+    const warnings: string[] = [];
+    const log = createLogger({ format: 'text', level: 'warn', write: (line) => warnings.push(line) });
+    try {
+      const run = { connector: 'sample', stateId: 'sample', startedAt: 'x', endedAt: 'y', exitCode: 0, records: {}, error: null, bookmarksBefore: {}, bookmarksAfter: {} };
+      await expect(recordRunHistory({ kind: 'sqlite', path: db }, run, log)).resolves.toBeUndefined();
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    expect(warnings.join('')).toMatch(/^warning: this run was not added to the run history of sqlite:.*sync\.db: the database stayed locked by another writer\n$/);
+  });
+});
+
+describe('sync state history and rewind', () => {
+  it('lists every committed state; a rewind puts one back and the next run re-reads from it', async () => {
+    const dir = fresh();
+    const sync = (args: string[], env: Record<string, string> = {}) => runSync(args, { cwd: dir, env });
+    await sync(['run', 'sample'], at('2026-01-15T00:00:00Z'));
+    const second = await sync(['run', 'sample'], at('2026-03-01T00:00:00Z'));
+    const again = await sync(['run', 'sample'], at('2026-03-01T00:00:00Z'));
+    const readBy = (stderr: string): number => Number(/\((\d+) records/.exec(stderr)?.[1] ?? 0);
+    expect(readBy(second.stderr)).toBeGreaterThan(20);
+    // Without a rewind, the same moment re-reads only the records at the bookmark.
+    expect(readBy(again.stderr)).toBeLessThan(5);
+
+    const history = await sync(['state', 'history', 'sample', '--format', 'json']);
+    expect(history.code).toBe(0);
+    const states = history.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number; committed_at: string });
+    expect(states.length).toBeGreaterThanOrEqual(3);
+    expect(states.map((s) => s.id)).toEqual([...states.map((s) => s.id)].sort((a, b) => b - a));
+    const firstRunEnd = states[states.length - 1] as { id: number };
+
+    const text = await sync(['state', 'history', 'sample']);
+    expect(text.stdout.split('\n')[0]).toMatch(/^\s*id\s+committed at\s+bookmarks$/);
+    expect(text.stdout).toMatch(/customers=2026-01-1\d.* orders=/);
+
+    const rewound = await sync(['state', 'rewind', 'sample', '--to', String(firstRunEnd.id)]);
+    expect(rewound.code, rewound.stderr).toBe(0);
+    expect(rewound.stderr).toMatch(new RegExp(`^state of sample in sqlite:sync.db rewound to #${firstRunEnd.id} \\(committed at .*\\): customers=.*; the next run reads from there\\n$`));
+    const reread = await sync(['run', 'sample'], at('2026-03-01T00:00:00Z'));
+    expect(readBy(reread.stderr)).toBe(readBy(second.stderr));
+  });
+
+  it('rewind refuses an unknown id, a time before every state, and a missing target', async () => {
+    const dir = fresh();
+    const sync = (args: string[]) => runSync(args, { cwd: dir });
+    const missing = await sync(['state', 'rewind', 'sample', '--to', '1']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nothing to rewind: sqlite:sync.db does not exist/);
+    await runSync(['run', 'sample'], { cwd: dir, env: at('2026-01-15T00:00:00Z') });
+    expect((await sync(['state', 'rewind', 'sample', '--to', '999'])).stderr).toMatch(/--to 999: no state of sample has that id/);
+    expect((await sync(['state', 'rewind', 'sample', '--to', '2020-01-01T00:00:00Z'])).stderr).toMatch(/the oldest state of sample kept was committed at/);
+    expect((await sync(['state', 'rewind', 'sample'])).stderr).toMatch(/needs --to/);
+  });
+
+  it('a jsonl target keeps its runs and states as JSON Lines beside its state file, and rewinds the same way', async () => {
+    const dir = fresh();
+    const sync = (args: string[], env: Record<string, string> = {}) => runSync(args, { cwd: dir, env });
+    await sync(['run', 'sample', '--target', 'jsonl:out'], at('2026-01-15T00:00:00Z'));
+    const second = await sync(['run', 'sample', '--target', 'jsonl:out'], at('2026-03-01T00:00:00Z'));
+    const runs = readFileSync(join(dir, 'out/.sync-runs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: number; exit_code: number; records: Record<string, number> });
+    expect(runs.map((r) => [r.id, r.exit_code])).toEqual([[1, 0], [2, 0]]);
+    expect(runs[0]?.records).toEqual({ customers: 100, orders: 500 });
+    const states = readFileSync(join(dir, 'out/.sync-state-history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: number; state_id: string });
+    expect(states.map((s) => s.state_id)).toEqual(states.map(() => 'sample'));
+    const rewound = await sync(['state', 'rewind', 'sample', '--target', 'jsonl:out', '--to', String(states[0]?.id)]);
+    expect(rewound.code, rewound.stderr).toBe(0);
+    const reread = await sync(['run', 'sample', '--target', 'jsonl:out'], at('2026-03-01T00:00:00Z'));
+    expect(/\((\d+) records/.exec(reread.stderr)?.[1]).toBe(/\((\d+) records/.exec(second.stderr)?.[1]);
+  });
+});
