@@ -8,6 +8,7 @@ import { ifGiven, LOG_FORMATS, OptionReader, readOutputOptions } from './options
 import { READER_GONE_EXIT_CODE, ReaderGoneError } from './reader-gone.js';
 import type { RunFlags } from './run-command.js';
 import type { StateFlags } from './state-command.js';
+import type { StatusFlags } from './status-command.js';
 import type { TargetFlags } from './target-command.js';
 
 /**
@@ -65,6 +66,20 @@ Examples:
   sync inbox retry-dead                            # dead letters again, through the current mapping
   sync inbox replay --since 2026-03-01T00:00:00Z   # push stored deliveries into the target again
   sync inbox prune --status dead --older-than 30d  # forget old dead letters`;
+
+const STATUS_EXAMPLES = `
+Examples:
+  sync status                                      # every connector synced into ./sync.db: runs, bookmarks, ages
+  sync status --target sqlite:/srv/sync/sync.db --journal /srv/sync/sync-inbox.db
+  sync status --format json | jq '.connectors[] | {stateId, lastSuccess}'
+  sync status --check --max-age 1h                 # exit 1 and one line per problem when not fresh
+  sync status --check --max-age 30m,orders=2h      # and the newest order at most 2 h old
+  sync status --check --journal sync-inbox.db --max-dead 0 --max-age 1h,webhooks:sample=6h
+
+--check prints nothing and exits 0 when everything is fresh; otherwise one line per problem
+on stdout and exit 1: a last run that failed (exit 75, retry later, excepted), a last
+successful run older than --max-age, a stream whose bookmark is older than its age, more dead
+deliveries than --max-dead, no webhook delivery for longer than webhooks:<connector>=AGE.`;
 
 const OUTPUT_FORMATS = ['text', 'json'] as const;
 const DELIVERY_STATUSES = ['pending', 'done', 'dead'] as const;
@@ -200,6 +215,21 @@ function buildProgram(io: CliIo, output: ReportOptions, connectors: readonly str
     });
 
   program
+    .command('status')
+    .description('how fresh the data is: last run and last success per connector, bookmarks and their age, webhook deliveries; --check for alarms')
+    .option('-t, --target <spec>', 'sqlite:PATH, jsonl:DIR or csv:DIR', 'sqlite:sync.db')
+    .option('--journal <file>', "the journal of `sync listen`: last delivery per event type, pending and dead deliveries")
+    .addOption(new Option('--format <format>', 'text or JSON').choices(OUTPUT_FORMATS).default('text'))
+    .option('--check', 'print only problems, one per line, and exit 1 if there is any')
+    .option('--max-age <ages>', 'with --check: the last successful run at most this old (30m, 2h), and/or stream=AGE, webhooks:CONNECTOR=AGE, comma-separated')
+    .option('--max-dead <n>', 'with --check and --journal: at most n dead deliveries per connector')
+    .addHelpText('after', STATUS_EXAMPLES)
+    .action(async (_options: unknown, command: Command) => {
+      const { statusCommand } = await import('./status-command.js');
+      await statusCommand(readStatusFlags(command), io);
+    });
+
+  program
     .command('connectors')
     .description('list the connectors: what each reads, its streams, batch (sync run) and webhooks (sync listen)')
     .addOption(new Option('--format <format>', 'text or JSON').choices(OUTPUT_FORMATS).default('text'))
@@ -217,6 +247,7 @@ Examples:
   sync run sample                                  # batch: a simulated shop into ./sync.db
   sync run rest --config api.json --target -       # any JSON API, as Singer NDJSON on stdout
   sync listen sample                               # trigger: webhooks into the same tables
+  sync status --check --max-age 1h                 # exit 1, one line per problem, when data is stale
   sync help run                                    # every flag of a command, with examples
 
 Exit codes: 0 ok, 1 the sync failed, 2 usage or configuration error,
@@ -389,6 +420,18 @@ function readInboxFlags(command: Command): InboxFlags {
     ...ifGiven('config', o.text('config')),
     target: o.textWithDefault('target'),
     format: o.choice('format', OUTPUT_FORMATS) ?? 'text',
+  };
+}
+
+function readStatusFlags(command: Command): StatusFlags {
+  const o = new OptionReader(command);
+  return {
+    target: o.textWithDefault('target'),
+    ...ifGiven('journal', o.text('journal')),
+    format: o.choice('format', OUTPUT_FORMATS) ?? 'text',
+    check: o.switch('check'),
+    ...ifGiven('maxAge', o.text('maxAge')),
+    ...ifGiven('maxDead', o.text('maxDead')),
   };
 }
 

@@ -87,7 +87,8 @@ describe('installed for cron', () => {
 
   it('package.json names the command sync-cli too, and the README shows both crontab forms for sample', () => {
     expect(installInto(join(tmp.dir, 'names'))).toContain('sync-cli');
-    expect(sample).toHaveLength(2);
+    // The third is the one of "Operating sync", with its `status --check` line.
+    expect(sample).toHaveLength(3);
     expect(sample[0]).toContain('/srv/sync/node_modules/.bin/sync-cli run sample');
     expect(sample[1]).toMatch(/^SYNC_SAMPLE_SEED=7 \/usr\/local\/bin\/node \/srv\/sync\/node_modules\/sync-cli\/bin\/sync\.js run sample/);
   });
@@ -114,6 +115,18 @@ describe('installed for cron', () => {
     expect(code, stderr).toBe(0);
     expect(readFileSync(join(srv, 'sync.log'), 'utf8')).toBe('');
     expect(customers(join(srv, 'sync.db'))).toBe(100);
+  });
+});
+
+describe('watched by cron', () => {
+  it.skipIf(!nodeOn(CRON_PATH))('the status --check line of "Operating sync" is silent after the sync line ran, and exits 0', async () => {
+    const commands = crontabCommands();
+    const check = commands.find((c) => c.includes(' status --check '));
+    const run = commands.filter((c) => c.includes(' run sample '))[2];
+    expect(check).toBeDefined();
+    const { code, srv, stderr } = await runAsCron(`${run ?? ''}; ${check ?? ''} > /srv/sync/check.out`);
+    expect(code, stderr).toBe(0);
+    expect(readFileSync(join(srv, 'check.out'), 'utf8')).toBe('');
   });
 });
 

@@ -1,0 +1,49 @@
+import { readJournalSummary } from '../listen/journal-status.js';
+import { openHistory } from '../targets/history.js';
+import { describeTarget, parseTargetSpec } from '../targets/spec.js';
+import { SyncError, UsageError } from '../errors.js';
+import { stringifyJson } from '../protocol/json.js';
+import type { CliIo } from './io.js';
+import { findProblems, parseCheckLimits } from './status-check.js';
+import { formatStatus } from './status-format.js';
+import { gatherStatus } from './status-report.js';
+
+export interface StatusFlags {
+  target: string;
+  journal?: string;
+  format: 'text' | 'json';
+  check: boolean;
+  maxAge?: string;
+  maxDead?: string;
+}
+
+/**
+ * `sync status`: per connector the last run and the last successful one, each stream's
+ * bookmark and its age, and with a journal the listener's deliveries. Only reads: it never
+ * creates a target or a journal.
+ */
+export async function statusCommand(flags: StatusFlags, io: CliIo): Promise<void> {
+  const spec = parseTargetSpec(flags.target);
+  if (spec.kind === 'stdout') throw new UsageError('target "-" keeps no history: give the target runs write into (sqlite:PATH, jsonl:DIR, csv:DIR)');
+  if (!flags.check && (flags.maxAge !== undefined || flags.maxDead !== undefined)) throw new UsageError('--max-age and --max-dead are limits for --check');
+  const limits = parseCheckLimits(flags.maxAge, flags.maxDead);
+  const history = await openHistory(spec, 'read');
+  let report;
+  try {
+    const journal = flags.journal === undefined ? undefined : { path: flags.journal, summary: readJournalSummary(flags.journal) };
+    report = gatherStatus(describeTarget(spec), history, journal, Date.now());
+  } finally {
+    history?.close();
+  }
+  const problems = flags.check ? findProblems(report, limits) : [];
+  if (flags.format === 'json') {
+    // Through stringifyJson: a bookmark may hold a number beyond a double.
+    io.stdout.write(JSON.stringify(JSON.parse(stringifyJson(flags.check ? { ...report, problems } : report)), null, 2) + '\n');
+  } else if (flags.check) {
+    // Nothing at all when fresh: cron mails a check only when it has something to say.
+    for (const p of problems) io.stdout.write(`${p}\n`);
+  } else {
+    io.stdout.write(formatStatus(report));
+  }
+  if (problems.length) throw new SyncError(`sync status --check: ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'} (listed on stdout)`);
+}

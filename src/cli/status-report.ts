@@ -1,0 +1,115 @@
+import type { JsonValue } from '../protocol/json.js';
+import { parseInstant } from '../protocol/instant.js';
+import type { JournalSummary } from '../listen/journal-status.js';
+import type { HistoryStore, StoredRun, StreamChanges } from '../targets/history.js';
+import { bookmarkValues } from '../targets/history.js';
+
+/**
+ * The facts `sync status` shows, gathered once from a target's history and a journal, as
+ * plain data: printed as a table or JSON, and checked against the limits of `--check`.
+ */
+
+export interface RunFacts {
+  id: number;
+  startedAt: string;
+  endedAt: string;
+  /** Milliseconds between the end of the run and now. */
+  ageMs: number;
+  durationMs: number;
+  exitCode: number;
+  records: number;
+  error: string | null;
+}
+
+export interface StreamFacts {
+  stream: string;
+  bookmark: JsonValue;
+  /** When the bookmark is a time: how long ago that was. */
+  bookmarkAgeMs: number | null;
+  /** Over the runs counted: changes found by batch runs and the share webhooks had delivered first. */
+  coverage: (StreamChanges & { runs: number; share: number | null }) | null;
+}
+
+export interface ConnectorFacts {
+  connector: string | null;
+  stateId: string;
+  lastRun: RunFacts | null;
+  lastSuccess: RunFacts | null;
+  streams: StreamFacts[];
+}
+
+export interface StatusReport {
+  target: string;
+  /** False when the target does not exist: nothing was ever synced into it. */
+  exists: boolean;
+  now: string;
+  connectors: ConnectorFacts[];
+  journal: (JournalSummary & { exists: true }) | { path: string; exists: false } | null;
+}
+
+/** How many recent runs the webhook coverage is computed over. */
+export const COVERAGE_RUNS = 10;
+
+export function gatherStatus(
+  target: string,
+  history: HistoryStore | undefined,
+  journal: { path: string; summary: JournalSummary | undefined } | undefined,
+  now: number,
+): StatusReport {
+  const connectors: ConnectorFacts[] = [];
+  for (const { stateId, connector } of history?.stateIds() ?? []) {
+    const recent = history?.runs({ stateId, limit: COVERAGE_RUNS }) ?? [];
+    const last = recent[0];
+    const success = last?.exitCode === 0 ? last : history?.runs({ stateId, limit: 1, succeeded: true })[0];
+    const state = history?.currentState(stateId);
+    const bookmarks = bookmarkValues(state);
+    connectors.push({
+      connector: connector ?? null,
+      stateId,
+      lastRun: last ? runFacts(last, now) : null,
+      lastSuccess: success ? runFacts(success, now) : null,
+      streams: Object.keys(bookmarks).map((stream) => {
+        const bookmark = bookmarks[stream] as JsonValue;
+        const micros = typeof bookmark === 'string' ? parseInstant(bookmark) : undefined;
+        return { stream, bookmark, bookmarkAgeMs: micros === undefined ? null : now - micros / 1000, coverage: coverageOf(recent, stream) };
+      }),
+    });
+  }
+  return {
+    target,
+    exists: history !== undefined,
+    now: new Date(now).toISOString(),
+    connectors,
+    journal: journal === undefined ? null : journal.summary ? { ...journal.summary, exists: true } : { path: journal.path, exists: false },
+  };
+}
+
+function runFacts(run: StoredRun, now: number): RunFacts {
+  const ended = Date.parse(run.endedAt);
+  return {
+    id: run.id,
+    startedAt: run.startedAt,
+    endedAt: run.endedAt,
+    ageMs: now - ended,
+    durationMs: ended - Date.parse(run.startedAt),
+    exitCode: run.exitCode,
+    records: Object.values(run.records).reduce((a, b) => a + b, 0),
+    error: run.error,
+  };
+}
+
+/** Summed over the recent runs that measured it; null when none did. */
+function coverageOf(runs: readonly StoredRun[], stream: string): StreamFacts['coverage'] {
+  let found = 0;
+  let delivered = 0;
+  let counted = 0;
+  for (const run of runs) {
+    const changes = run.changes?.[stream];
+    if (changes === undefined) continue;
+    counted++;
+    found += changes.found;
+    delivered += changes.delivered;
+  }
+  if (counted === 0) return null;
+  return { found, delivered, runs: counted, share: found === 0 ? null : delivered / found };
+}
