@@ -28,7 +28,9 @@ Examples:
   SYNC_SAMPLE_SEED=7 sync run sample --quiet       # settings from the environment (cron)
   sync run sample --discover > catalog.json        # the catalog, to edit and pass to --catalog
   sync run sample --about                          # settings and streams of a connector
-  sync run rest --config api.json --record cassettes/   # then: --replay cassettes/ (offline)`;
+  sync run rest --config api.json --record cassettes/   # then: --replay cassettes/ (offline)
+  sync run sample --quiet --ping https://hc-ping.com/<uuid>   # URL/start, then URL or URL/fail
+  sync run sample --quiet --metrics-file /var/lib/node_exporter/textfile/sync.prom`;
 
 const TARGET_EXAMPLES = `
 Examples:
@@ -119,6 +121,7 @@ function buildProgram(io: CliIo, output: ReportOptions, connectors: readonly str
       .option('--about', "print the connector's streams and settings and exit")
       .option('--record <dir>', 'save every HTTP exchange in DIR, secrets redacted (for tests and bug reports)')
       .option('--replay <dir>', 'answer HTTP requests from the exchanges saved in DIR, with no network')
+      .option('--ping <url>', "dead-man's switch (healthchecks.io, Cronitor): URL/start at the start, URL on success, URL/fail with the error line on failure")
       .addOption(new Option('--format <format>', 'format of --about').choices(OUTPUT_FORMATS).default('text')),
   )
     .addHelpText('after', RUN_EXAMPLES)
@@ -376,6 +379,7 @@ function readRunFlags(command: Command): RunFlags {
     ...ifGiven('format', o.choice('format', OUTPUT_FORMATS)),
     ...ifGiven('record', o.text('record')),
     ...ifGiven('replay', o.text('replay')),
+    ...ifGiven('ping', o.text('ping')),
   };
 }
 

@@ -18,6 +18,7 @@ import { cliLogger, terminalWidth, type CliIo, type OutputOptions } from './io.j
 import { acquireLock } from './lock.js';
 import { createProgress, fitToWidth, formatCount, summarize } from './progress.js';
 import { ReaderGoneError, watchReader } from './reader-gone.js';
+import { createPinger } from './ping.js';
 import { recordRunHistory } from './run-history.js';
 import { emptyTally, runRecord, type RunTally } from './run-outcome.js';
 
@@ -34,6 +35,8 @@ export interface RunFlags extends OutputOptions {
   format?: string;
   record?: string;
   replay?: string;
+  /** Dead-man's switch: URL/start, URL, URL/fail (ping.ts). */
+  ping?: string;
 }
 
 export const DEFAULT_TARGET = 'sqlite:sync.db';
@@ -60,6 +63,8 @@ export async function runCommand(name: string, flags: RunFlags, io: CliIo): Prom
   const tally = emptyTally();
   let outcome: unknown;
   let recorded = flags.discover !== true;
+  const pinger = flags.ping !== undefined && recorded ? createPinger(flags.ping, log, io) : undefined;
+  await pinger?.start();
   try {
     connector = await prepareAndSync(connector, flags, io, log, spec, stateId, tally, () => {
       recorded = false;
@@ -71,7 +76,9 @@ export async function runCommand(name: string, flags: RunFlags, io: CliIo): Prom
     if (recorded) {
       const run = runRecord({ connector: connector.name, stateId, startedAt: started, endedAt: new Date() }, tally, outcome, io.secrets);
       await recordRunHistory(spec, run, log);
+      await pinger?.finish(run);
     }
+    await pinger?.close();
   }
 }
 
