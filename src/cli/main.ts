@@ -121,6 +121,7 @@ function buildProgram(io: CliIo, output: ReportOptions, connectors: readonly str
       .option('--about', "print the connector's streams and settings and exit")
       .option('--record <dir>', 'save every HTTP exchange in DIR, secrets redacted (for tests and bug reports)')
       .option('--replay <dir>', 'answer HTTP requests from the exchanges saved in DIR, with no network')
+      .option('--metrics-file <path>', 'write the run\'s figures in Prometheus text format to PATH after the run (node_exporter textfile collector)')
       .option('--ping <url>', "dead-man's switch (healthchecks.io, Cronitor): URL/start at the start, URL on success, URL/fail with the error line on failure")
       .addOption(new Option('--format <format>', 'format of --about').choices(OUTPUT_FORMATS).default('text')),
   )
@@ -380,6 +381,7 @@ function readRunFlags(command: Command): RunFlags {
     ...ifGiven('record', o.text('record')),
     ...ifGiven('replay', o.text('replay')),
     ...ifGiven('ping', o.text('ping')),
+    ...ifGiven('metricsFile', o.text('metricsFile')),
   };
 }
 

@@ -8,7 +8,7 @@ import { StateError, toSyncState } from '../protocol/state.js';
 import { discoverCatalog, selectAll, selectByNames, selectFromCatalog } from '../tap/catalog.js';
 import { runTap } from '../tap/runner.js';
 import { LoadError, Loader } from '../targets/loader.js';
-import { bookmarkValues } from '../targets/history.js';
+import { bookmarkValues, openHistory } from '../targets/history.js';
 import { describeTarget, lockPathFor, openTarget, parseTargetSpec, type TargetSpec } from '../targets/spec.js';
 import { aboutConnector, formatAbout } from './about.js';
 import { connectorConfig } from './connector-config.js';
@@ -18,6 +18,7 @@ import { cliLogger, terminalWidth, type CliIo, type OutputOptions } from './io.j
 import { acquireLock } from './lock.js';
 import { createProgress, fitToWidth, formatCount, summarize } from './progress.js';
 import { ReaderGoneError, watchReader } from './reader-gone.js';
+import { writeMetricsFile } from './metrics-file.js';
 import { createPinger } from './ping.js';
 import { recordRunHistory } from './run-history.js';
 import { emptyTally, runRecord, type RunTally } from './run-outcome.js';
@@ -37,6 +38,8 @@ export interface RunFlags extends OutputOptions {
   replay?: string;
   /** Dead-man's switch: URL/start, URL, URL/fail (ping.ts). */
   ping?: string;
+  /** Prometheus text file written after the run (metrics-file.ts). */
+  metricsFile?: string;
 }
 
 export const DEFAULT_TARGET = 'sqlite:sync.db';
@@ -77,8 +80,27 @@ export async function runCommand(name: string, flags: RunFlags, io: CliIo): Prom
       const run = runRecord({ connector: connector.name, stateId, startedAt: started, endedAt: new Date() }, tally, outcome, io.secrets);
       await recordRunHistory(spec, run, log);
       await pinger?.finish(run);
+      if (flags.metricsFile !== undefined) {
+        const lastSuccessMs = run.exitCode === 0 ? Date.parse(run.endedAt) : await lastSuccess(spec, stateId);
+        writeMetricsFile(flags.metricsFile, { run, lastSuccessMs, now: Date.now() }, log);
+      }
     }
     await pinger?.close();
+  }
+}
+
+/** When the last successful run recorded in the target ended (ms), for a metrics file written after a failure. */
+async function lastSuccess(spec: TargetSpec, stateId: string): Promise<number | undefined> {
+  try {
+    const history = await openHistory(spec, 'read');
+    try {
+      const run = history?.runs({ stateId, limit: 1, succeeded: true })[0];
+      return run === undefined ? undefined : Date.parse(run.endedAt);
+    } finally {
+      history?.close();
+    }
+  } catch {
+    return undefined; // the metric is left out; recording the run already warned about the store
   }
 }
 
