@@ -90,7 +90,7 @@ describe('sync run sample', () => {
   it('writes one file per stream with jsonl: and csv:', async () => {
     const out = fresh();
     expect((await runSync(['run', 'sample', '--target', `jsonl:${out}`], { env: env() })).code).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['.sync-sample.lock', '.sync-state.json', '.sync-state.json.lock', 'customers.jsonl', 'orders.jsonl']);
+    expect(readdirSync(out).sort()).toEqual(['.sync-runs.jsonl', '.sync-sample.lock', '.sync-state-history.jsonl', '.sync-state.json', '.sync-state.json.lock', 'customers.jsonl', 'orders.jsonl']);
     expect(readFileSync(join(out, 'orders.jsonl'), 'utf8').trimEnd().split('\n')).toHaveLength(500);
     const csv = fresh();
     expect((await runSync(['run', 'sample', '--target', `csv:${csv}`], { env: env() })).code).toBe(0);
