@@ -32,7 +32,7 @@ describe('csv: temporary files of an interrupted widening', () => {
     expect(second.code).toBe(0);
     expect(second.stderr).toContain(`${stale}: removed a temporary file left by an interrupted run`);
     expect(existsSync(stale)).toBe(false);
-    expect(readdirSync(dir).sort()).toEqual(['.sync-4242-0123456789ab.tmp.bak', '.sync-notes.tmp', '.sync-state.json', '.sync-state.json.lock', 'users.csv', 'users.csv.tmp']);
+    expect(readdirSync(dir).sort()).toEqual(['.sync-4242-0123456789ab.tmp.bak', '.sync-notes.tmp', '.sync-state-history.jsonl', '.sync-state.json', '.sync-state.json.lock', 'users.csv', 'users.csv.tmp']);
     expect(readFileSync(join(dir, 'users.csv'), 'utf8')).toBe('id,name\n1,\n2,Ada\n');
     expect(JSON.parse(readFileSync(join(dir, '.sync-state.json'), 'utf8'))).toEqual({ singer: { n: 2 } });
   });
