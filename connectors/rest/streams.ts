@@ -122,7 +122,8 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
       name: stream.name,
       ...(stream.description === undefined ? {} : { description: stream.description }),
       schema: stream.deletedWhen === undefined ? withParent : withDeletedProperty(withParent),
-      ...(stream.deletedWhen === undefined ? {} : { deletions: describeDeletions(stream) }),
+      ...(stream.deletedWhen === undefined && stream.reconcileDeletes === undefined ? {} : { deletions: describeDeletions(stream) }),
+      ...(stream.reconcileDeletes === undefined ? {} : { reconcileDeletes: stream.reconcileDeletes }),
       keyProperties: stream.primaryKey,
       ...(stream.replicationKey === undefined ? {} : { replicationKey: stream.replicationKey }),
       sorted: stream.sorted,
@@ -302,10 +303,17 @@ function deletionMarker(rule: DeletedRule, key: string | undefined, startedAt: D
 }
 
 function describeDeletions(stream: RestStream): string {
-  const rule = stream.deletedWhen as DeletedRule;
-  const values = rule.values.map((v) => stringifyJson(v)).join(' or ');
-  const listings = stream.variants.length ? ` (also read with ${stream.variants.map((v) => stringifyJson(v)).join(', ')})` : '';
-  return `records whose ${rule.path} is ${values} are marked deleted (_sdc_deleted_at)${listings}`;
+  const parts: string[] = [];
+  const rule = stream.deletedWhen;
+  if (rule !== undefined) {
+    const values = rule.values.map((v) => stringifyJson(v)).join(' or ');
+    const listings = stream.variants.length ? ` (also read with ${stream.variants.map((v) => stringifyJson(v)).join(', ')})` : '';
+    parts.push(`records whose ${rule.path} is ${values} are marked deleted (_sdc_deleted_at)${listings}`);
+  }
+  if (stream.reconcileDeletes !== undefined) {
+    parts.push(`a full read marks rows it did not see as deleted, at most ${Math.round(stream.reconcileDeletes.maxShare * 100)}% of the table at once`);
+  }
+  return parts.join('; ');
 }
 
 /** Whether a record's value at the rule's path is one of its values (compared as JSON). */

@@ -73,6 +73,12 @@ export interface StreamDefinition<Config> {
    */
   deletions?: string;
   /**
+   * A complete full read (no bookmark: the first run, `--full-refresh`, or a stream without a
+   * replication key) marks the rows it did not see as deleted, unless they would be more than
+   * `maxShare` of the table (0.1: a tenth), which is refused with a warning instead.
+   */
+  reconcileDeletes?: { maxShare: number };
+  /**
    * Keeps one bookmark per partition (e.g. per parent object: each project's tasks) instead
    * of one for the stream; `sorted` then means sorted within each partition.
    */

@@ -45,6 +45,19 @@ export interface ActivateVersionMessage {
   type: 'ACTIVATE_VERSION';
   stream: string;
   version: number;
+  /** Set by the runner for a reconciling full read (not part of the wire format). */
+  guard?: ActivationGuard;
+}
+
+/**
+ * How far a reconciling full read may go: rows it did not see are retired only when they are
+ * at most `maxShare` of the live rows (a partial read must never wipe a table), and never a
+ * row whose version is at or after `since` (changed during the read, by a webhook say).
+ */
+export interface ActivationGuard {
+  maxShare: number;
+  /** The read's start, as an instant. */
+  since: string;
 }
 
 export type Message = SchemaMessage | RecordMessage | StateMessage | ActivateVersionMessage;

@@ -103,6 +103,10 @@ async function syncStream(
   const startBookmark = key ? getBookmark(state, name, key) : undefined;
   const partitionOf = key ? definition.partitionOf?.bind(definition) : undefined;
   const startPartitions = key && partitionOf ? getPartitionBookmarks(state, name, key) : {};
+  // A complete read with no bookmark sees every live object: rows it does not see were deleted.
+  // Its records carry the read's table version; ACTIVATE_VERSION at the end retires the rest.
+  const reconcile = definition.reconcileDeletes !== undefined && startBookmark === undefined && partitionOf === undefined;
+  const tableVersion = reconcile ? options.startedAt.getTime() : undefined;
   /** Greatest replication value seen per partition (partitioned streams only). */
   const seenByPartition = new Map<string, JsonValue>();
   await emit({ type: 'STATE', value: state });
@@ -167,7 +171,7 @@ async function syncStream(
         } else if (key) {
           seen = track(name, key, sorted, seen, record[key]);
         }
-        const pending = emit({ type: 'RECORD', stream: name, record });
+        const pending = emit(tableVersion === undefined ? { type: 'RECORD', stream: name, record } : { type: 'RECORD', stream: name, record, version: tableVersion });
         if (pending) await pending;
         records++;
         if ((records & 1023) === 0 && Date.now() - lastYieldAt >= YIELD_EVERY_MS) {
@@ -191,6 +195,10 @@ async function syncStream(
     // Commit what was read; a sorted stream resumes after it, an unsorted one starts over.
     if (sorted) await checkpoint(false);
     throw interrupted(options);
+  }
+  if (tableVersion !== undefined && definition.reconcileDeletes !== undefined) {
+    const guard = { maxShare: definition.reconcileDeletes.maxShare, since: options.startedAt.toISOString() };
+    await emit({ type: 'ACTIVATE_VERSION', stream: name, version: tableVersion, guard });
   }
   await checkpoint(true);
   if (key && seen === undefined && startBookmark === undefined) {

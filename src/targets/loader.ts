@@ -118,7 +118,7 @@ export class Loader {
         const stream = this.streams.get(message.stream);
         if (!stream) throw new LoadError(`ACTIVATE_VERSION for stream "${message.stream}" before its SCHEMA`);
         const activate = (): void => {
-          if (this.target.activateVersion) this.target.activateVersion(stream, message.version);
+          if (this.target.activateVersion) this.target.activateVersion(stream, message.version, message.guard);
           else if (!this.warnedUnknown.has('ACTIVATE_VERSION')) {
             // Files are logs: there are no older rows to retire. Say so once instead of silently.
             this.warnedUnknown.add('ACTIVATE_VERSION');

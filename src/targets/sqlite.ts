@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { normalizeInstant } from '../protocol/instant.js';
 import { LosslessNumber, parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
-import type { RecordMessage } from '../protocol/messages.js';
+import type { ActivationGuard, RecordMessage } from '../protocol/messages.js';
 import { columnKind, type StreamSchema } from '../protocol/schema.js';
 import { TargetBusyError, TargetError, UsageError } from '../errors.js';
 import { makeFolder } from './file-state.js';
@@ -357,15 +357,36 @@ export class SqliteTarget implements Target {
    * ACTIVATE_VERSION: the records of `version` are all written, so rows of older table
    * versions are retired. Soft delete (`_sdc_deleted_at`), strictly older versions only.
    */
-  activateVersion(stream: StreamSchema, version: number): void {
+  activateVersion(stream: StreamSchema, version: number, guard?: ActivationGuard): void {
     const writer = this.tables.get(stream.stream);
     if (!writer || !writer.columns.includes(TABLE_VERSION_COLUMN)) return;
     if (!writer.columns.includes(DELETED_COLUMN)) this.addColumn(writer, DELETED_COLUMN, 'TEXT', true);
     const deleted = quoteIdentifier(DELETED_COLUMN);
+    let where = `${quoteIdentifier(TABLE_VERSION_COLUMN)} < ? AND ${deleted} IS NULL`;
+    const params: SqlValue[] = [version];
+    if (guard !== undefined && writer.columns.includes(VERSION_COLUMN)) {
+      // A row whose version is at or after the read's start changed during the read (a webhook
+      // wrote it, or created it): it exists, whatever the read saw.
+      where += ` AND (${quoteIdentifier(VERSION_COLUMN)} IS NULL OR ${quoteIdentifier(VERSION_COLUMN)} < ?)`;
+      params.push(normalizeInstant(guard.since) ?? guard.since);
+    }
     try {
       this.db
-        .prepare(`UPDATE ${writer.table} SET ${deleted} = ? WHERE ${quoteIdentifier(TABLE_VERSION_COLUMN)} < ? AND ${deleted} IS NULL`)
-        .run(new Date().toISOString(), version);
+        .transaction(() => {
+          if (guard !== undefined) {
+            const retire = Number(this.db.prepare(`SELECT count(*) FROM ${writer.table} WHERE ${where}`).pluck().get(...params));
+            const live = Number(this.db.prepare(`SELECT count(*) FROM ${writer.table} WHERE ${deleted} IS NULL`).pluck().get());
+            if (retire > 0 && retire > guard.maxShare * live) {
+              this.options.warn(
+                `stream "${stream.stream}": the full read did not see ${retire} of ${live} rows, more than ${Math.round(guard.maxShare * 100)}% of the table; ` +
+                  'nothing is marked deleted (a partial answer from the source must not wipe the table). If the deletions are real, raise the stream\'s limit or run --full-refresh again',
+              );
+              return;
+            }
+          }
+          this.db.prepare(`UPDATE ${writer.table} SET ${deleted} = ? WHERE ${where}`).run(new Date().toISOString(), ...params);
+        })
+        .immediate();
     } catch (err) {
       throw targetError(`cannot retire old versions of stream ${JSON.stringify(stream.stream)} in ${this.path}`, err);
     }
@@ -401,7 +422,15 @@ function insertSql(table: string, columns: string[], keys: readonly string[]): s
   let sql = `INSERT INTO ${table} (${names.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
   if (keys.length) {
     const keySet = new Set(keys);
-    const updates = columns.filter((c) => !keySet.has(c)).map((c) => `${quoteIdentifier(c)} = excluded.${quoteIdentifier(c)}`);
+    // A record without a table version (an incremental run, a webhook) keeps the row's: it says
+    // which complete read last saw the row, and a later reconciling read retires by it.
+    const updates = columns
+      .filter((c) => !keySet.has(c))
+      .map((c) =>
+        c === TABLE_VERSION_COLUMN
+          ? `${quoteIdentifier(c)} = coalesce(excluded.${quoteIdentifier(c)}, ${table}.${quoteIdentifier(c)})`
+          : `${quoteIdentifier(c)} = excluded.${quoteIdentifier(c)}`,
+      );
     const conflict = `ON CONFLICT (${keys.map(quoteIdentifier).join(', ')})`;
     if (updates.length === 0) {
       sql += ` ${conflict} DO NOTHING`;

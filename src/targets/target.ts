@@ -1,5 +1,5 @@
 import type { JsonValue } from '../protocol/json.js';
-import type { RecordMessage } from '../protocol/messages.js';
+import type { ActivationGuard, RecordMessage } from '../protocol/messages.js';
 import type { StreamSchema } from '../protocol/schema.js';
 
 /**
@@ -22,8 +22,11 @@ export interface Target {
   writeRecord(stream: StreamSchema, message: RecordMessage): void;
   /** About how many bytes of records are buffered since the last commit (the loader commits past a cap). */
   bufferedBytes?(): number;
-  /** All records of this stream with an older table version are retired (soft-deleted). */
-  activateVersion?(stream: StreamSchema, version: number): void;
+  /**
+   * All records of this stream with an older table version are retired (soft-deleted); with a
+   * guard, only within its bounds (see ActivationGuard).
+   */
+  activateVersion?(stream: StreamSchema, version: number, guard?: ActivationGuard): void;
   /**
    * For streaming targets: a promise when the destination is full (a slow pipe), so the
    * loader waits instead of buffering without bound; undefined otherwise.

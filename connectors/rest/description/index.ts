@@ -37,6 +37,9 @@ export function parseDescription(config: JsonObject, options: { credentialsOptio
       if (s.parent !== undefined && !names.has(s.parent.stream)) {
         c.problem(`streams[${i}].parent.stream`, `must name an earlier stream (${names.size ? [...names].join(', ') : 'none before this one'}), got ${JSON.stringify(s.parent.stream)}`);
       }
+      if (s.reconcileDeletes !== undefined && startDate !== undefined) {
+        c.problem(`streams[${i}].reconcile_deletes`, 'a read bounded by start_date does not see every object: not with a top-level start_date');
+      }
       names.add(s.name);
       streams.push(s);
     });

@@ -11,7 +11,7 @@ import type { RestParent, RestStream } from './types.js';
 const STREAM_KEYS = [
   'name', 'path', 'method', 'records_path', 'primary_key', 'replication_key', 'sorted', 'start_date',
   'incremental', 'pagination', 'params', 'body', 'schema', 'description', 'parent', 'graphql', 'records_optional', 'deleted_when', 'keep_when',
-  'variants',
+  'variants', 'reconcile_deletes',
 ];
 const SNAKE = /^[a-z][a-z0-9_]*$/;
 
@@ -70,11 +70,40 @@ export function parseStream(c: Checker, raw: JsonValue, at: string): RestStream 
   if (parent !== undefined && path !== undefined && !usesParent(path, params, graphql === undefined ? body : graphql.variables)) {
     c.problem(`${at}.path`, 'a child stream must use {parent} in its path, a param value, the body or the GraphQL variables');
   }
+  const reconcileDeletes = parseReconcile(c, raw['reconcile_deletes'], `${at}.reconcile_deletes`, startDate, primaryKey, parent !== undefined);
   if (name === undefined || path === undefined || primaryKey === undefined || pagination === undefined) return undefined;
   return {
     name, description, path, method: graphql === undefined ? method : 'POST', recordsPath, primaryKey, replicationKey, sorted, startDate,
-    incremental, pagination, params, body, schema, parent, graphql, recordsOptional, deletedWhen, keepWhen, variants,
+    incremental, pagination, params, body, schema, parent, graphql, recordsOptional, deletedWhen, keepWhen, variants, reconcileDeletes,
   };
+}
+
+/**
+ * `reconcile_deletes`: `true` (at most a tenth of the table) or `{"max_share": 0.25}`. Only a
+ * read that sees every live object can tell what is gone: not one bounded by a start date,
+ * not a child stream (read per parent), not a stream without keys.
+ */
+function parseReconcile(
+  c: Checker,
+  raw: JsonValue | undefined,
+  at: string,
+  startDate: string | undefined,
+  keys: string[] | undefined,
+  child: boolean,
+): { maxShare: number } | undefined {
+  if (raw === undefined || raw === false) return undefined;
+  let maxShare = 0.1;
+  if (raw !== true) {
+    if (!c.object(raw, at)) return undefined;
+    c.unknownKeys(raw, at, ['max_share']);
+    const share = c.number(raw['max_share'], `${at}.max_share`, 0);
+    if (share !== undefined && share > 1) c.problem(`${at}.max_share`, 'is a share of the table, from 0 to 1 (0.1: a tenth)');
+    else if (share !== undefined) maxShare = share;
+  }
+  if (startDate !== undefined) c.problem(at, 'a read bounded by start_date does not see every object: leave out the stream\'s start_date');
+  if (child) c.problem(at, 'a child stream is read per parent: not for child streams');
+  if (keys !== undefined && keys.length === 0) c.problem(at, 'needs a primary_key: rows are told apart by it');
+  return { maxShare };
 }
 
 function usesParent(path: string, params: Record<string, string | number | boolean>, body: JsonObject | undefined): boolean {

@@ -42,6 +42,8 @@ export interface RestStream {
    * (`{"status": "archived"}`: archived members are listed only when asked for).
    */
   variants: Array<Record<string, string | number | boolean>>;
+  /** A complete full read marks rows it did not see as deleted, up to this share of the table. */
+  reconcileDeletes: { maxShare: number } | undefined;
 }
 
 export interface RestGraphql {
