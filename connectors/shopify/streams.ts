@@ -15,6 +15,8 @@ import { STREAM_SHAPES, type ShopifyStream } from './records.js';
  */
 
 const DELETIONS = 'the Admin API lists no deleted objects: deletions arrive through webhooks (sync listen shopify), which mark the row deleted';
+const RECONCILED =
+  `${DELETIONS}; a full read (the first run, --full-refresh) also marks rows it did not see as deleted, at most 10% of the table at once`;
 
 export async function resolveShopifyStreams(config: JsonObject, ctx: ResolveContext): Promise<StreamDefinition<JsonObject>[]> {
   const settings = settingsOf(config);
@@ -32,7 +34,9 @@ export async function resolveShopifyStreams(config: JsonObject, ctx: ResolveCont
       keyProperties: definition.keyProperties,
       replicationKey: 'updated_at',
       sorted: false,
-      deletions: DELETIONS,
+      // A full read sees every object unless start_date bounds it: then it can tell what is gone.
+      deletions: settings.start_date === undefined ? RECONCILED : DELETIONS,
+      ...(settings.start_date === undefined ? { reconcileDeletes: { maxShare: 0.1 } } : {}),
       async *read(rc) {
         if (rc.bookmark === undefined && !recorded) {
           const client = session.clientFor(rc.log, rc.signal);

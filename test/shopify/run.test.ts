@@ -118,6 +118,18 @@ describe('sync run shopify', () => {
     expect(await bookmarks('inc.db')).toMatchObject({ customers: cy.updatedAt, products: shirt.updatedAt });
   });
 
+  it('a full read marks what the shop no longer lists as deleted, as webhooks would have', async () => {
+    const products = Array.from({ length: 12 }, (_, i) => model.addProduct(`Mug ${i}`, ['9.00']));
+    expect((await run('gone.db')).code).toBe(0);
+    // Deleted in the shop while no listener ran: only a full read can tell.
+    const gone = products[4];
+    model.products.splice(model.products.indexOf(gone as (typeof model.products)[number]), 1);
+    const result = await run('gone.db', {}, ['--full-refresh', '--streams', 'products']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(rows('gone.db', 'SELECT CAST(id AS TEXT) AS id FROM products WHERE _sdc_deleted_at IS NOT NULL')).toEqual([{ id: String(gone?.id) }]);
+    expect(rows('gone.db', 'SELECT count(*) AS n FROM products WHERE _sdc_deleted_at IS NULL')).toEqual([{ n: model.products.length }]);
+  });
+
   it('pages through several pages with the cursor in the variables', async () => {
     for (let i = 0; i < 12; i++) model.addProduct(`Poster ${i}`, ['5.00']);
     expect((await run('pages.db')).code).toBe(0);
