@@ -115,7 +115,11 @@ async function stageAndMerge(client: pg.Client, shape: TableShape, fields: reado
   const newest = version ? [`${expression(version)}${isText(version.columnType) ? ' COLLATE "C"' : ''} DESC`] : [];
   const select = `SELECT DISTINCT ON (${keys.join(', ')}) ${values} FROM ${stage} AS s ORDER BY ${[...keys, ...newest, 's.arrival DESC'].join(', ')}`;
   const keySet = new Set(keyFields);
-  const updates = fields.filter((f) => !keySet.has(f)).map((f) => `${f.column} = excluded.${f.column}`);
+  // A record without a table version (an incremental run, a webhook) keeps the row's: it says
+  // which complete read last saw the row, and a later reconciling read retires by it.
+  const updates = fields
+    .filter((f) => !keySet.has(f))
+    .map((f) => (f.staged === 'tv' ? `${f.column} = coalesce(excluded.${f.column}, _sync_old.${f.column})` : `${f.column} = excluded.${f.column}`));
   const conflict = `ON CONFLICT (${keyFields.map((f) => f.column).join(', ')})`;
   if (updates.length === 0) {
     await client.query(`${into} ${select} ${conflict} DO NOTHING`);

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { TargetBusyError, TargetError } from '../errors.js';
 import type { StreamBatch } from './postgres-rows.js';
-import type { PostgresStoreHandle, StoreOptions } from './postgres-store.js';
+import type { PostgresStoreHandle, RetireGuard, StoreOptions } from './postgres-store.js';
 
 /**
  * A PostgreSQL store on a writer thread of its own. The target's thread parses and validates
@@ -14,7 +14,7 @@ import type { PostgresStoreHandle, StoreOptions } from './postgres-store.js';
 export type StoreRequest =
   | { id: number; op: 'open' }
   | { id: number; op: 'write'; batches: readonly StreamBatch[]; state: string | undefined }
-  | { id: number; op: 'retire'; batch: StreamBatch; version: number }
+  | { id: number; op: 'retire'; batch: StreamBatch; version: number; guard: RetireGuard | undefined }
   | { id: number; op: 'writeState'; state: string | undefined }
   | { id: number; op: 'close' };
 
@@ -60,8 +60,8 @@ export class StoreThread implements PostgresStoreHandle {
     await this.call({ op: 'write', batches, state });
   }
 
-  async retire(batch: StreamBatch, version: number): Promise<void> {
-    await this.call({ op: 'retire', batch, version });
+  async retire(batch: StreamBatch, version: number, guard: RetireGuard | undefined): Promise<void> {
+    await this.call({ op: 'retire', batch, version, guard });
   }
 
   async writeState(state: string | undefined): Promise<void> {

@@ -1,11 +1,11 @@
 import type pg from 'pg';
 import { PostgresSession } from './postgres-connection.js';
 import { loadSegment } from './postgres-copy.js';
-import { DELETED_COLUMN, ensureTable, lockSchemaDdl, prepareSchema, TABLE_VERSION_COLUMN, type TableShape } from './postgres-ddl.js';
+import { DELETED_COLUMN, ensureTable, lockSchemaDdl, prepareSchema, TABLE_VERSION_COLUMN, VERSION_COLUMN, type TableShape } from './postgres-ddl.js';
 import { quoteIdentifier } from './postgres-names.js';
 import type { StreamBatch } from './postgres-rows.js';
 import { readStateText, writeStateText } from './postgres-state.js';
-import { castFor } from './postgres-types.js';
+import { castFor, utcInstant } from './postgres-types.js';
 import type { PostgresLocation } from './postgres-url.js';
 
 /**
@@ -13,6 +13,16 @@ import type { PostgresLocation } from './postgres-url.js';
  * called. It takes and gives plain data (batches of COPY text, state as JSON text), so it can
  * run on the target's thread or on a writer thread of its own (postgres-worker.ts).
  */
+
+/**
+ * The bounds of a reconciling full read (the loader's ActivationGuard): rows it did not see are
+ * retired only when they are at most `maxShare` of the live rows, and never a row whose version
+ * is at or after `since` (changed during the read, by a webhook say).
+ */
+export interface RetireGuard {
+  maxShare: number;
+  since: string;
+}
 
 export interface StoreOptions {
   location: PostgresLocation;
@@ -27,8 +37,8 @@ export interface PostgresStoreHandle {
   open(): Promise<string | undefined>;
   /** One commit: tables brought up to date, the batches' rows, and the state (JSON text) covering them. */
   write(batches: readonly StreamBatch[], state: string | undefined): Promise<void>;
-  /** ACTIVATE_VERSION: rows of older table versions get `_sdc_deleted_at`. */
-  retire(batch: StreamBatch, version: number): Promise<void>;
+  /** ACTIVATE_VERSION: rows of older table versions get `_sdc_deleted_at` (within the guard's bounds). */
+  retire(batch: StreamBatch, version: number, guard: RetireGuard | undefined): Promise<void>;
   writeState(state: string | undefined): Promise<void>;
   close(): Promise<void>;
 }
@@ -46,7 +56,7 @@ export class PostgresStore implements PostgresStoreHandle {
 
   constructor(
     private readonly options: StoreOptions,
-    warn: (message: string) => void,
+    private readonly warn: (message: string) => void,
   ) {
     this.schema = options.location.schema;
     this.session = new PostgresSession({
@@ -88,7 +98,7 @@ export class PostgresStore implements PostgresStoreHandle {
     this.remember(batches, made);
   }
 
-  async retire(batch: StreamBatch, version: number): Promise<void> {
+  async retire(batch: StreamBatch, version: number, guard: RetireGuard | undefined): Promise<void> {
     const stream = batch.plan.stream;
     const made = await this.session.transaction(`retiring old versions of stream "${stream}" in ${this.description}`, async (client) => {
       const shapes = await this.shapesFor(client, [batch]);
@@ -96,11 +106,32 @@ export class PostgresStore implements PostgresStoreHandle {
       const deletedAt = shape.columns.get(DELETED_COLUMN);
       if (shape.tableVersionType === undefined || deletedAt === undefined) return shapes;
       const deleted = quoteIdentifier(deletedAt.name);
-      await client.query(
-        `UPDATE ${shape.table} SET ${deleted} = ${castFor('$2::text', 'text', deletedAt.type)} ` +
-          `WHERE ${quoteIdentifier(TABLE_VERSION_COLUMN)} < $1 AND ${deleted} IS NULL`,
-        [version, new Date().toISOString()],
-      );
+      let where = `${quoteIdentifier(TABLE_VERSION_COLUMN)} < $1 AND ${deleted} IS NULL`;
+      const params: Array<string | number> = [version];
+      if (guard !== undefined && shape.versionType === 'text') {
+        // A row whose version is at or after the read's start changed during the read (a webhook
+        // wrote or created it): it exists, whatever the read saw.
+        const v = quoteIdentifier(VERSION_COLUMN);
+        where += ` AND (${v} IS NULL OR ${v} < $2)`;
+        params.push(utcInstant(guard.since) ?? guard.since);
+      }
+      if (guard !== undefined) {
+        const { rows } = await client.query<{ retire: string; live: string }>(
+          `SELECT count(*) FILTER (WHERE ${where})::text AS retire, count(*) FILTER (WHERE ${deleted} IS NULL)::text AS live FROM ${shape.table}`,
+          params,
+        );
+        const retire = Number(rows[0]?.retire ?? 0);
+        const live = Number(rows[0]?.live ?? 0);
+        if (retire > 0 && retire > guard.maxShare * live) {
+          this.warn(
+            `stream "${stream}": the full read did not see ${retire} of ${live} rows, more than ${Math.round(guard.maxShare * 100)}% of the table; ` +
+              "nothing is marked deleted (a partial answer from the source must not wipe the table). If the deletions are real, raise the stream's limit or run --full-refresh again",
+          );
+          return shapes;
+        }
+      }
+      const now = `$${params.length + 1}::text`;
+      await client.query(`UPDATE ${shape.table} SET ${deleted} = ${castFor(now, 'text', deletedAt.type)} WHERE ${where}`, [...params, new Date().toISOString()]);
       return shapes;
     });
     this.remember([batch], made);

@@ -16,7 +16,7 @@ async function run(request: StoreRequest): Promise<string | undefined> {
     case 'write':
       return store.write(request.batches, request.state).then(() => undefined);
     case 'retire':
-      return store.retire(request.batch, request.version).then(() => undefined);
+      return store.retire(request.batch, request.version, request.guard).then(() => undefined);
     case 'writeState':
       return store.writeState(request.state).then(() => undefined);
     case 'close':

@@ -6,7 +6,7 @@ import { isReservedStream } from './postgres-names.js';
 import { StreamRows, type StreamBatch } from './postgres-rows.js';
 import { parseState } from './postgres-state.js';
 import { StoreThread } from './postgres-store-thread.js';
-import { PostgresStore, type PostgresStoreHandle } from './postgres-store.js';
+import { PostgresStore, type PostgresStoreHandle, type RetireGuard } from './postgres-store.js';
 import type { PostgresLocation } from './postgres-url.js';
 import type { Target, TargetOptions } from './target.js';
 
@@ -98,16 +98,17 @@ export class PostgresTarget implements Target {
 
   /**
    * Queued behind the commits before it (the loader has committed the rows of this version
-   * first), as a transaction of its own: rows of older table versions get `_sdc_deleted_at`.
+   * first), as a transaction of its own: rows of older table versions get `_sdc_deleted_at`;
+   * with a guard (a reconciling full read), only within its bounds.
    */
-  activateVersion(stream: StreamSchema, version: number): void {
+  activateVersion(stream: StreamSchema, version: number, guard?: RetireGuard): void {
     const rows = this.streams.get(stream.stream);
     if (!rows) return;
     rows.needDeletedAt();
     // Nothing of this stream is buffered (the loader committed first): only its table matters.
     const batch: StreamBatch = { plan: rows.plan(), revision: rows.revision, segments: [] };
     this.enqueue(async () => {
-      await this.store.retire(batch, version);
+      await this.store.retire(batch, version, guard);
       this.remember([batch]);
     }).catch(() => {
       // Kept as `failure`: the next commit or close reports it.
