@@ -95,6 +95,8 @@ async function listen(names: string[], flags: ListenFlags, io: CliIo, log: Logge
         drain: 'worker',
         retention: retainMs === undefined ? undefined : { olderThanMs: retainMs },
         configs,
+        // A service's own process: its CPU, memory and event-loop lag belong beside its deliveries at /metrics.
+        processMetrics: true,
         onFailure: () => failed.abort(),
       });
     } catch (err) {

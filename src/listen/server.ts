@@ -7,7 +7,8 @@ import { formatInstant } from '../protocol/instant.js';
 import { isJsonObject, LosslessNumber, parseJson, type JsonValue } from '../protocol/json.js';
 import { readBody } from './body.js';
 import { JournalUnavailable, type JournalWriter } from './journal-writer.js';
-import { withoutCredentials } from './verify/index.js';
+import type { ConnectorRecorder, ListenMetrics, Outcome, UnavailableReason } from './metrics.js';
+import { withoutCredentials, type RefusalReason } from './verify/index.js';
 
 /**
  * The HTTP side of `sync listen`: raw bytes in under a cap, verify, append to the journal,
@@ -15,7 +16,16 @@ import { withoutCredentials } from './verify/index.js';
  * answered 2xx that is not on disk. Mapping and the target are the drain's business.
  */
 
-export type VerifyOutcome = { ok: true; deliveryId?: string | undefined } | { ok: false; reason: string };
+export type VerifyOutcome =
+  | { ok: true; deliveryId?: string | undefined }
+  /** `reason` for the log (the connector may add details); `refusal` the verifier's fixed text, for the metrics label. */
+  | { ok: false; reason: string; refusal: RefusalReason };
+
+/** Why a delivery arriving now would get 503: the text for the answer and the log, a fixed label for the metrics. */
+export interface Unavailable {
+  text: string;
+  label: UnavailableReason;
+}
 
 /** One connector as the listener serves it: its webhook spec and its verifier (scheme + secrets). */
 export interface ServedConnector {
@@ -44,8 +54,10 @@ export interface ListenerOptions {
    * full, its disk has no room), or undefined when it can. Asked for every delivery and for
    * /readyz alike.
    */
-  unavailable: () => string | undefined;
+  unavailable: () => Unavailable | undefined;
   retryAfterSeconds: number;
+  /** Counts every answered webhook request and serves `GET /metrics`; without it /metrics is 404. */
+  metrics?: ListenMetrics | undefined;
 }
 
 export interface ListenerStats {
@@ -74,10 +86,23 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-/** Counts and logs one answered delivery. */
-type Done = (status: number, details: { event?: string | undefined; id?: string | undefined; reason?: string | undefined }, level?: 'info' | 'warn') => void;
+/**
+ * Counts and logs one answered delivery. `label` is the metrics' reason: a fixed text, set for
+ * `refused` and `unavailable` only (`details.reason` may carry details for the log).
+ */
+type Done = (
+  status: number,
+  outcome: Outcome,
+  details: { event?: string | undefined; id?: string | undefined; reason?: string | undefined },
+  level?: 'info' | 'warn',
+  label?: RefusalReason | UnavailableReason,
+) => void;
 
 const WEBHOOK_PATH = /^\/webhooks\/([^/]+)\/?$/;
+// The listener's own reasons, built once: a refused request allocates nothing for its reason.
+const SHUTTING_DOWN: Unavailable = { text: 'shutting down', label: 'shutting down' };
+const TOO_MANY_REQUESTS: Unavailable = { text: 'too many requests in flight', label: 'too many requests in flight' };
+const TOO_MANY_BYTES: Unavailable = { text: 'too many bytes in flight', label: 'too many bytes in flight' };
 const TEXT = { 'content-type': 'text/plain; charset=utf-8' };
 
 export async function startListener(options: ListenerOptions): Promise<Listener> {
@@ -106,12 +131,16 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
    * balancer never sends deliveries to a listener that refuses them, nor keeps one away that
    * takes them. (`inFlight` counts the asking request too: so many others are being handled.)
    */
-  function refusal(): string | undefined {
-    if (stopping) return 'shutting down';
-    if (inFlight > options.maxInFlight) return 'too many requests in flight';
-    if (bodyBytes >= options.maxBodyBytesInFlight) return 'too many bytes in flight';
+  function refusal(): Unavailable | undefined {
+    if (stopping) return SHUTTING_DOWN;
+    if (inFlight > options.maxInFlight) return TOO_MANY_REQUESTS;
+    if (bodyBytes >= options.maxBodyBytesInFlight) return TOO_MANY_BYTES;
     return options.unavailable();
   }
+
+  const { metrics } = options;
+  /** Resolved once: the hot path finds its connector's series by the ServedConnector it already has. */
+  const recorders = new Map<ServedConnector, ConnectorRecorder | undefined>([...options.connectors.values()].map((c) => [c, metrics?.connector(c.name)]));
 
   const server: Server = createServer(
     {
@@ -128,6 +157,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
         .catch((err: unknown) => {
           // The path only: a query may hold the endpoint's token.
           log.error(`internal error while handling ${req.method ?? '?'} ${(req.url ?? '?').split('?', 1)[0] ?? '?'}: ${(err as Error).message}`);
+          metrics?.unroutedRequest('error');
           if (!res.headersSent) reply(res, 500, 'internal error\n', { connection: 'close' });
         })
         .finally(() => {
@@ -141,28 +171,35 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     const started = performance.now();
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     if (path === '/healthz') return probe(req, res, undefined);
-    if (path === '/readyz') return probe(req, res, refusal());
+    if (path === '/readyz') return probe(req, res, refusal()?.text);
+    if (path === '/metrics' && metrics) return exposition(req, res, metrics);
     const match = WEBHOOK_PATH.exec(path);
     const connector = match ? options.connectors.get(safeDecode(match[1] ?? '')) : undefined;
-    // 404, never 410: some senders disable an endpoint that answers 410.
-    if (!connector) return void reply(res, 404, 'not found\n');
+    if (!connector) {
+      metrics?.unroutedRequest('not_found');
+      // 404, never 410: some senders disable an endpoint that answers 410.
+      return void reply(res, 404, 'not found\n');
+    }
+    const recorder = recorders.get(connector);
 
-    const done: Done = (status, details, level = 'info') => {
+    const done: Done = (status, outcome, details, level = 'info', label) => {
+      const ms = performance.now() - started;
       stats.byStatus.set(status, (stats.byStatus.get(status) ?? 0) + 1);
+      recorder?.answered(status, outcome, label, ms / 1000);
       log[level]('delivery', {
         connector: connector.name,
         event: details.event,
         id: details.id,
         status,
-        ms: Math.round(performance.now() - started),
+        ms: Math.round(ms),
         reason: details.reason,
       });
     };
 
     const busy = refusal();
     if (busy !== undefined) {
-      reply(res, 503, `unavailable: ${busy}; retry later\n`, { 'retry-after': String(options.retryAfterSeconds), connection: 'close' });
-      return done(503, { reason: busy }, 'warn');
+      reply(res, 503, `unavailable: ${busy.text}; retry later\n`, { 'retry-after': String(options.retryAfterSeconds), connection: 'close' });
+      return done(503, 'unavailable', { reason: busy.text }, 'warn', busy.label);
     }
     accepted++;
     try {
@@ -185,11 +222,11 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       const body = await reading.body;
       if (body === 'too-large') return tooLarge(req, res, cap, done);
       if (body === 'over-budget') {
-        const reason = 'too many bytes in flight';
-        answerAndClose(req, res, 503, `unavailable: ${reason}; retry later\n`, { 'retry-after': String(options.retryAfterSeconds) });
-        return done(503, { reason }, 'warn');
+        const reason = TOO_MANY_BYTES;
+        answerAndClose(req, res, 503, `unavailable: ${reason.text}; retry later\n`, { 'retry-after': String(options.retryAfterSeconds) });
+        return done(503, 'unavailable', { reason: reason.text }, 'warn', reason.label);
       }
-      if (body === 'aborted') return done(400, { reason: 'the request ended before its body was complete' });
+      if (body === 'aborted') return done(400, 'aborted', { reason: 'the request ended before its body was complete' });
       return await verifyAndStore(req, res, connector, path, body, done);
     } finally {
       bodyBytes -= reading.bytesKept();
@@ -203,17 +240,17 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     const unsigned = connector.webhooks.handshake?.unsigned?.(request);
     if (unsigned) {
       sendReply(res, unsigned);
-      return done(unsigned.status, { event: 'handshake' });
+      return done(unsigned.status, 'handshake', { event: 'handshake' });
     }
     if (request.method !== 'POST') {
       reply(res, 405, 'use POST\n', { allow: 'POST' });
-      return done(405, { reason: `method ${request.method}` });
+      return done(405, 'method_not_allowed', { reason: `method ${request.method}` });
     }
 
     const verified = connector.verify(request);
     if (!verified.ok) {
       reply(res, 401, 'signature verification failed\n');
-      return done(401, { reason: verified.reason }, 'warn');
+      return done(401, 'refused', { reason: verified.reason }, 'warn', verified.refusal);
     }
 
     const spec = connector.webhooks;
@@ -225,7 +262,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     const signed = spec.handshake?.signed?.(request, json);
     if (signed) {
       sendReply(res, signed);
-      return done(signed.status, { event: 'handshake' });
+      return done(signed.status, 'handshake', { event: 'handshake' });
     }
     const event = eventName(spec, request, json);
     // The id the connector declares wins over the one its scheme reports: a vendor may send both
@@ -248,14 +285,24 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     } catch (err) {
       if (!(err instanceof JournalUnavailable)) throw err;
       reply(res, 503, `unavailable: ${err.message}; retry later\n`, { 'retry-after': String(options.retryAfterSeconds) });
-      return done(503, { event, id: deliveryId, reason: err.message }, 'warn');
+      return done(503, 'unavailable', { event, id: deliveryId, reason: err.message }, 'warn', err.diskFull ? 'disk full' : 'journal unavailable');
     }
     if (outcome === 'stored') stats.stored++;
     else stats.duplicates++;
     // A duplicate is already stored: 2xx, or the sender would keep retrying it.
     if (spec.accepted) sendReply(res, spec.accepted(request));
     else reply(res, 200, `${outcome}\n`);
-    return done(200, { event, id: deliveryId, reason: outcome === 'duplicate' ? 'duplicate' : undefined });
+    return done(200, outcome, { event, id: deliveryId, reason: outcome === 'duplicate' ? 'duplicate' : undefined });
+  }
+
+  /** `GET /metrics`: counted journal backlog and all; never a delivery's id, URL or body. */
+  async function exposition(req: IncomingMessage, res: ServerResponse, registry: ListenMetrics): Promise<void> {
+    req.resume();
+    if (req.method !== 'GET' && req.method !== 'HEAD') return void reply(res, 405, 'use GET\n', { allow: 'GET, HEAD' });
+    const text = await registry.exposition();
+    if (res.headersSent) return;
+    res.writeHead(200, { 'content-type': registry.contentType, 'content-length': String(Buffer.byteLength(text)) });
+    res.end(req.method === 'HEAD' ? undefined : text);
   }
 
   function probe(req: IncomingMessage, res: ServerResponse, problem: string | undefined): void {
@@ -315,7 +362,7 @@ function sendReply(res: ServerResponse, answer: WebhookReply): void {
 
 function tooLarge(req: IncomingMessage, res: ServerResponse, cap: number, done: Done): void {
   answerAndClose(req, res, 413, `body larger than ${cap} bytes\n`);
-  done(413, { reason: `body larger than ${cap} bytes` }, 'warn');
+  done(413, 'too_large', { reason: `body larger than ${cap} bytes` }, 'warn');
 }
 
 /**

@@ -10,8 +10,9 @@ import { Journal } from './journal.js';
 import { startJournalThread, type JournalThread } from './journal-thread.js';
 import { JournalWriter } from './journal-writer.js';
 import { WebhookMapper } from './mapping.js';
+import { ListenMetrics } from './metrics.js';
 import { Retention, RETENTION_BATCH, RETENTION_EVERY_MS } from './retention.js';
-import { startListener, type Listener, type ServedConnector } from './server.js';
+import { startListener, type Listener, type ServedConnector, type Unavailable } from './server.js';
 import { schemeProblem, verify } from './verify/index.js';
 
 /**
@@ -47,6 +48,8 @@ export interface ServiceOptions {
   maxQueued?: number;
   maxInFlight?: number;
   maxBodyBytesInFlight?: number;
+  /** prom-client's process series (CPU, memory, event loop, GC) beside the listener's own at /metrics; the CLI's choice. */
+  processMetrics?: boolean;
 }
 
 export interface ServiceReport {
@@ -60,6 +63,8 @@ export interface Service {
   readonly url: string;
   readonly port: number;
   readonly listener: Listener;
+  /** What `GET /metrics` serves. */
+  readonly metrics: ListenMetrics;
   /** Stop taking deliveries, finish journal writes, drain (up to drainDeadlineMs), close. */
   stop(options?: { requestGraceMs?: number; drainDeadlineMs?: number }): Promise<ServiceReport>;
 }
@@ -83,6 +88,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   /** The inline drain's own connection (the worker opens its own). */
   let drainJournal: Journal | undefined;
   let failure: Error | undefined;
+  const metrics = new ListenMetrics({ connectors: names, journalPath: options.journalPath, processMetrics: options.processMetrics === true });
   const fail = (err: Error): void => {
     failure ??= err;
     options.onFailure(err);
@@ -137,14 +143,22 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       headersTimeoutMs: Math.min(10_000, options.requestTimeoutMs),
       maxInFlight: options.maxInFlight ?? 4_096,
       maxBodyBytesInFlight: options.maxBodyBytesInFlight ?? 512 * 1_048_576,
-      unavailable: () => writer.unavailable() ?? disk.check(),
+      unavailable: (): Unavailable | undefined => {
+        // Nothing is allocated while the journal takes deliveries: this runs for every one.
+        const journalProblem = writer.unavailable();
+        if (journalProblem !== undefined) return { text: journalProblem, label: 'journal unavailable' };
+        const diskProblem = disk.check();
+        return diskProblem === undefined ? undefined : { text: diskProblem, label: 'disk nearly full' };
+      },
       retryAfterSeconds: RETRY_AFTER_SECONDS,
+      metrics,
     });
     const running = drain;
     return {
       url: listener.url,
       port: listener.port,
       listener,
+      metrics,
       async stop({ requestGraceMs = 10_000, drainDeadlineMs = 30_000 } = {}) {
         // New deliveries get 503 while the port stays open; accepted ones finish their journal write.
         listener.stopAccepting();
@@ -158,6 +172,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           return undefined;
         });
         await listener.close();
+        metrics.close();
         drainJournal?.close();
         const pending = journal.pendingCount(names);
         journal.close();
@@ -169,6 +184,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     await retention?.stop();
     await thread?.close().catch(() => undefined);
     drainJournal?.close();
+    metrics.close();
     journal.close();
     throw err;
   }
@@ -195,7 +211,8 @@ export function serveConnector(
       if (result.ok) return result;
       // The connector may know more about why (a scheme that signs the URL names the URL it checked).
       const detail = webhooks.refusalDetail?.(request, result.reason);
-      return detail === undefined ? result : { ok: false as const, reason: `${result.reason}: ${detail}` };
+      const refused = { ok: false as const, reason: result.reason, refusal: result.reason };
+      return detail === undefined ? refused : { ...refused, reason: `${result.reason}: ${detail}` };
     },
   };
 }
