@@ -11,10 +11,11 @@ import { readJsonFile } from './files.js';
 import { WebhookMapper } from '../listen/mapping.js';
 import { DEFAULT_RETAIN, RETENTION_BATCH, parseDurationMs, retryHorizonWarning } from '../listen/retention.js';
 import { formatInstant, normalizeInstant } from '../protocol/instant.js';
-import { describeTarget, openTarget, parseTargetSpec } from '../targets/spec.js';
+import { describeTarget, openTarget } from '../targets/spec.js';
 import { summarize } from './progress.js';
 import { cliLogger, type CliIo, type OutputOptions } from './io.js';
 import { plural } from './listen-command.js';
+import { targetSpecOf } from './target-spec.js';
 
 export interface InboxFlags extends OutputOptions {
   journal: string;
@@ -151,7 +152,7 @@ async function replay(journal: Journal, entries: StoredDelivery[], flags: InboxF
     const connector = await resolveForListen(loaded, config, { log, signal: io.signal });
     if (connector.webhooks) mappers.set(name, new WebhookMapper(connector));
   }
-  const spec = parseTargetSpec(flags.target);
+  const spec = targetSpecOf(flags.target, io);
   const started = Date.now();
   const drain = new Drain({
     journal,

@@ -8,13 +8,14 @@ import type { ServedConnector } from '../listen/server.js';
 import { resolveForListen } from '../listen/resolve.js';
 import { DEFAULT_RETAIN, parseDurationMs, retryHorizonWarning } from '../listen/retention.js';
 import { serveConnector, startService, type Service, type ServiceReport } from '../listen/service.js';
-import { describeTarget, parseTargetSpec } from '../targets/spec.js';
+import { describeTarget } from '../targets/spec.js';
 import { connectorConfig, pickSection } from './connector-config.js';
 import { readJsonFile } from './files.js';
 import { createLogger, type Logger } from '../log.js';
 import { scrub, type CliIo, type OutputOptions } from './io.js';
 import { formatCount } from './progress.js';
 import { acquireLock } from './lock.js';
+import { targetSpecOf } from './target-spec.js';
 
 export interface ListenFlags extends OutputOptions {
   port: string;
@@ -53,7 +54,7 @@ async function listen(names: string[], flags: ListenFlags, io: CliIo, log: Logge
   const port = integer(flags.port, '--port', 0, 65_535);
   const maxBodyBytes = integer(flags.maxBody, '--max-body', 1, 1 << 30);
   const requestTimeoutMs = integer(flags.requestTimeout, '--request-timeout', 1, 3_600) * 1_000;
-  const target = describeTarget(parseTargetSpec(flags.target));
+  const target = describeTarget(targetSpecOf(flags.target, io));
   const retainMs = retention(flags.retain ?? DEFAULT_RETAIN);
   const horizon = retainMs === undefined ? undefined : retryHorizonWarning('--retain', flags.retain ?? '', retainMs);
   if (horizon !== undefined) log.warn(horizon);

@@ -9,19 +9,20 @@ import { discoverCatalog, selectAll, selectByNames, selectFromCatalog } from '..
 import { runTap } from '../tap/runner.js';
 import { LoadError, Loader } from '../targets/loader.js';
 import { bookmarkValues, openHistory } from '../targets/history.js';
-import { describeTarget, lockPathFor, openTarget, parseTargetSpec, type TargetSpec } from '../targets/spec.js';
+import { describeTarget, openTarget, type TargetSpec } from '../targets/spec.js';
 import { aboutConnector, formatAbout } from './about.js';
 import { connectorConfig } from './connector-config.js';
 import { readJsonFile } from './files.js';
 import type { Logger } from '../log.js';
 import { cliLogger, terminalWidth, type CliIo, type OutputOptions } from './io.js';
-import { acquireLock } from './lock.js';
+import { acquireRunLock } from './run-lock.js';
 import { createProgress, fitToWidth, formatCount, summarize } from './progress.js';
 import { ReaderGoneError, watchReader } from './reader-gone.js';
 import { writeMetricsFile } from './metrics-file.js';
 import { createPinger } from './ping.js';
 import { recordRunHistory } from './run-history.js';
 import { emptyTally, runRecord, type RunTally } from './run-outcome.js';
+import { targetSpecOf } from './target-spec.js';
 
 export interface RunFlags extends OutputOptions {
   config?: string;
@@ -61,7 +62,7 @@ export async function runCommand(name: string, flags: RunFlags, io: CliIo): Prom
   // From here on the run is recorded in its target's history, failures included (a config
   // that stopped working is what an operator needs to see), unless it never got its turn.
   const started = new Date();
-  const spec = parseTargetSpec(flags.target);
+  const spec = targetSpecOf(flags.target, io);
   const stateId = flags.stateId ?? connector.name;
   const tally = emptyTally();
   let outcome: unknown;
@@ -132,10 +133,9 @@ async function prepareAndSync(
       : selectAll(connector);
   if (streams.length === 0) throw new UsageError('no stream is selected: check --streams or the "selected" metadata of --catalog');
 
-  const lockPath = lockPathFor(spec, stateId, flags.state);
   let lock;
   try {
-    lock = lockPath ? acquireLock(lockPath, `sync run ${connector.name} → ${describeTarget(spec)}`) : undefined;
+    lock = await acquireRunLock(spec, stateId, flags.state, `sync run ${connector.name} → ${describeTarget(spec)}`);
   } catch (err) {
     // Refused because another run is busy: this one touched nothing, its history included.
     if (err instanceof BusyError) notRecorded();
@@ -151,7 +151,7 @@ async function prepareAndSync(
     throw err;
   } finally {
     reader?.stop();
-    lock?.release();
+    await lock?.release();
   }
 }
 
@@ -167,7 +167,7 @@ async function syncInto(
   tally: RunTally,
   readerGone: () => boolean,
 ): Promise<void> {
-  const spec = parseTargetSpec(flags.target);
+  const spec = targetSpecOf(flags.target, io);
   const target = await openTarget(spec, { stateId, warn: (m) => log.warn(m), stdout: io.stdout, writer: 'thread' });
   const progress = await createProgress(io, !flags.quiet && flags.logFormat !== 'json');
   const started = Date.now();

@@ -4,13 +4,14 @@ import { loadConnector } from '../connector/registry.js';
 import { BusyError, UsageError } from '../errors.js';
 import { isJsonObject, parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
 import { clearBookmark, StateError, toSyncState, type SyncState } from '../protocol/state.js';
-import { describeTarget, lockPathFor, openTarget, parseTargetSpec, type TargetSpec } from '../targets/spec.js';
+import { describeTarget, openTarget, type TargetSpec } from '../targets/spec.js';
 import type { Target } from '../targets/target.js';
 import { readJsonFile } from './files.js';
 import type { CliIo } from './io.js';
-import { acquireLock, type Lock } from './lock.js';
+import { acquireRunLock, type RunLock } from './run-lock.js';
 import { mergeState, storedKey, withBookmark, type BookmarkKey } from './state-edits.js';
 import { chooseSnapshot, DEFAULT_HISTORY_LIMIT, listStateHistory, rewindTo } from './state-history.js';
+import { targetSpecOf } from './target-spec.js';
 
 export interface StateFlags {
   target: string;
@@ -55,7 +56,7 @@ export async function stateCommand(action: string, first: string | undefined, se
   // An unknown connector is almost always a typo; --state-id without one opts out of the check.
   const connector = name === undefined ? undefined : await loadConnector(name);
   const stateId = flags.stateId ?? connector?.name ?? '';
-  const spec = parseTargetSpec(flags.target);
+  const spec = targetSpecOf(flags.target, io);
   if (spec.kind === 'stdout') throw new UsageError('target "-" keeps no state; state lives in the file given to --state');
   const where = describeTarget(spec);
   // Checked before anything is locked or opened: a mistaken command is refused while a run is busy too.
@@ -75,7 +76,7 @@ export async function stateCommand(action: string, first: string | undefined, se
   }
   // Changing state under a running sync would be overwritten or, worse, interleaved. The lock
   // comes before the target is opened, so a change refused as busy has touched nothing.
-  const lock = verb === 'show' ? undefined : stateLock(spec, stateId, verb, where);
+  const lock = verb === 'show' ? undefined : await stateLock(spec, stateId, verb, where);
   try {
     const target = await openTarget(spec, { stateId, warn: (m) => io.stderr.write(`warning: ${m}\n`), stdout: io.stdout });
     try {
@@ -89,7 +90,7 @@ export async function stateCommand(action: string, first: string | undefined, se
     if (err instanceof StateError) throw new UsageError(err.message);
     throw err;
   } finally {
-    lock?.release();
+    await lock?.release();
   }
 }
 
@@ -99,11 +100,11 @@ async function rewind(spec: TargetSpec, where: string, stateId: string, flags: S
   if (flags.stream !== undefined) throw new UsageError('sync state rewind puts back a whole state; --stream is for set and clear');
   if (!targetExists(spec)) throw new UsageError(`nothing to rewind: ${where} does not exist`);
   const snapshot = await chooseSnapshot(spec, where, stateId, flags.to);
-  const lock = stateLock(spec, stateId, 'rewind', where);
+  const lock = await stateLock(spec, stateId, 'rewind', where);
   try {
     await rewindTo(spec, stateId, snapshot, io);
   } finally {
-    lock?.release();
+    await lock?.release();
   }
 }
 
@@ -165,11 +166,9 @@ function targetExists(spec: TargetSpec): boolean {
   }
 }
 
-function stateLock(spec: TargetSpec, stateId: string, verb: Action, where: string): Lock | undefined {
-  const lockPath = lockPathFor(spec, stateId, undefined);
-  if (lockPath === undefined) return undefined;
+async function stateLock(spec: TargetSpec, stateId: string, verb: Action, where: string): Promise<RunLock | undefined> {
   try {
-    return acquireLock(lockPath, `sync state ${verb} ${stateId} → ${where}`);
+    return await acquireRunLock(spec, stateId, undefined, `sync state ${verb} ${stateId} → ${where}`);
   } catch (err) {
     // The lock's message names its holder, usually the run busy with this very state.
     if (err instanceof BusyError) throw new BusyError(`the state of ${stateId} in ${where} is in use, so it was not changed: ${err.message}`);

@@ -1,12 +1,13 @@
 import { readJournalSummary } from '../listen/journal-status.js';
 import { openHistory } from '../targets/history.js';
-import { describeTarget, parseTargetSpec } from '../targets/spec.js';
+import { describeTarget } from '../targets/spec.js';
 import { SyncError, UsageError } from '../errors.js';
 import { stringifyJson } from '../protocol/json.js';
 import type { CliIo } from './io.js';
 import { findProblems, parseCheckLimits } from './status-check.js';
 import { formatStatus } from './status-format.js';
 import { gatherStatus } from './status-report.js';
+import { targetSpecOf } from './target-spec.js';
 
 export interface StatusFlags {
   target: string;
@@ -23,7 +24,7 @@ export interface StatusFlags {
  * creates a target or a journal.
  */
 export async function statusCommand(flags: StatusFlags, io: CliIo): Promise<void> {
-  const spec = parseTargetSpec(flags.target);
+  const spec = targetSpecOf(flags.target, io);
   if (spec.kind === 'stdout') throw new UsageError('target "-" keeps no history: give the target runs write into (sqlite:PATH, jsonl:DIR, csv:DIR)');
   if (!flags.check && (flags.maxAge !== undefined || flags.maxDead !== undefined)) throw new UsageError('--max-age and --max-dead are limits for --check');
   const limits = parseCheckLimits(flags.maxAge, flags.maxDead);

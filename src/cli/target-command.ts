@@ -3,7 +3,7 @@ import { stringifyJson } from '../protocol/json.js';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import { parseMessageOrBatch, ProtocolError } from '../protocol/messages.js';
 import { LoadError, Loader } from '../targets/loader.js';
-import { openTarget, parseTargetSpec, type TargetSpec } from '../targets/spec.js';
+import { openTarget, type TargetSpec } from '../targets/spec.js';
 import { InterruptedError } from '../errors.js';
 import { cliLogger, terminalWidth, type CliIo, type OutputOptions } from './io.js';
 import { createProgress, fitToWidth, formatCount, summarize } from './progress.js';
@@ -11,6 +11,7 @@ import { BatchFileError, readBatch } from './batch-reader.js';
 import { readChunks } from './read-chunks.js';
 import { ReaderGoneError, watchReader } from './reader-gone.js';
 import { targetSettings, type TargetSettings } from './target-settings.js';
+import { targetSpecOf } from './target-spec.js';
 
 export interface TargetFlags extends OutputOptions {
   stateId: string;
@@ -30,7 +31,7 @@ export interface TargetFlags extends OutputOptions {
  * message's files are read here, their records loaded as if they were RECORD lines.
  */
 export async function targetCommand(specText: string, flags: TargetFlags, io: CliIo): Promise<void> {
-  const spec = parseTargetSpec(specText);
+  const spec = targetSpecOf(specText, io);
   const settings = targetSettings(flags, cliLogger(io, flags));
   // With target `-` stdout carries the messages themselves, so states are not printed again.
   const printStates = spec.kind !== 'stdout';

@@ -35,6 +35,10 @@ export async function acquirePostgresLock(spec: PostgresLocation, stateId: strin
     await client.connect();
   } catch (err) {
     await client.end().catch(() => undefined);
+    // A refused login or a database that does not exist will not get better by waiting: the
+    // settings are wrong. A server that cannot be reached (restarting, say) may: retry later.
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && /^(28|3D)/.test(code)) throw new TargetError(`cannot connect to ${spec.description}: ${explain(err)}`);
     throw new BusyError(`${what}: cannot take the run lock on ${spec.description}: ${explain(err)}; try again later`);
   }
   let locked: boolean;

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { postgresFigure } from './postgres-figure.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SYNC = join(ROOT, 'bin/sync.js');
@@ -151,8 +152,8 @@ const rate = (n, seconds) => `${fmt(n / seconds)} rec/s`;
 
 try {
   const file = join(dir, 'orders.ndjson');
-  // Only figure 1 reads it: `--only 8` need not wait for a million orders.
-  if (wanted(1)) {
+  // Only figures 1 and 9 read it: `--only 8` need not wait for a million orders.
+  if (wanted(1) || wanted(9)) {
     process.stderr.write(`generating ${fmt(records)} orders as Singer messages…\n`);
     const generated = await measure(process.execPath, [SYNC, 'run', 'sample', '--target', '-', '--streams', 'orders', '--quiet'], {
       stdout: file,
@@ -232,6 +233,13 @@ try {
         ratio >= 0.7 && ours.rssMb < 150,
       );
     }
+  }
+
+  if (wanted(9)) {
+    process.stderr.write('figure 9: sync target postgres vs psql \\copy of the same rows…\n');
+    const figure = await postgresFigure({ sync: SYNC, file, records, dir, measure, best });
+    if (figure.skipped) process.stderr.write(`  figure 9 skipped: ${figure.skipped}\n`);
+    else row(9, figure.what, figure.sync, figure.baseline, figure.ratio, figure.goal, figure.met);
   }
 
   if (wanted(7)) {

@@ -162,7 +162,11 @@ describe('retries', () => {
     const res = await c.request({ path: '/v1/items' });
     expect(res.json()).toEqual({ ok: true });
     expect(s.seen).toHaveLength(2);
-    expect(lines.map((l) => l.message)).toEqual([expect.stringMatching(/^retrying GET \/v1\/items in 500 ms after .+ \(attempt 2 of 5\)$/)]);
+    expect(lines.map((l) => l.message)).toEqual([
+      expect.stringMatching(/^GET http:\/\/127\.0\.0\.1:\d+\/v1\/items → connection closed by the server \(UND_ERR_SOCKET\) in \d+ ms$/),
+      expect.stringMatching(/^retrying GET \/v1\/items in 500 ms after .+ \(attempt 2 of 5\)$/),
+      expect.stringMatching(/^GET http:\/\/127\.0\.0\.1:\d+\/v1\/items → 200 in \d+ ms \(attempt 2\)$/),
+    ]);
   });
 
   it('retries a 2xx whose JSON is not JSON (content-type or expectJson)', async () => {

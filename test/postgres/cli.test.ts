@@ -45,6 +45,25 @@ describe.skipIf(!available)('sync with a PostgreSQL target', () => {
     expect(await count('customers')).toBe(20);
   });
 
+  it('a second run, or a state change, while the lock is held exits 75 naming the holder', async () => {
+    const { acquirePostgresLock } = await import('../../src/targets/postgres-lock.js');
+    const { parseTargetSpec } = await import('../../src/targets/spec.js');
+    const spec = parseTargetSpec(schema.url);
+    if (spec.kind !== 'postgres') throw new Error('not a postgres spec');
+    const held = await acquirePostgresLock(spec, 'sample', 'sync run sample (another host)');
+    try {
+      const second = await sync(['run', 'sample', '--target', schema.url]);
+      expect(second.code, second.stderr).toBe(75);
+      expect(second.stderr).toMatch(/sync run sample \(another host\).*holds the run lock for state id "sample"/);
+      const clear = await sync(['state', 'clear', 'sample', '--target', schema.url]);
+      expect(clear.code, clear.stderr).toBe(75);
+    } finally {
+      await held.release();
+    }
+    const after = await sync(['run', 'sample', '--target', schema.url]);
+    expect(after.code, after.stderr).toBe(0);
+  });
+
   it('sync state clear and set change the state kept in the database', async () => {
     expect((await sync(['run', 'sample', '--target', schema.url, '--streams', 'customers'])).code).toBe(0);
     const cleared = await sync(['state', 'clear', 'sample', '--target', schema.url, '--stream', 'customers']);

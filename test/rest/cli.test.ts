@@ -68,6 +68,18 @@ describe('sync run rest', () => {
     expect(result.stderr).toMatch(/streams\[0\]\.pagination\.cursor_path: /);
   });
 
+  it('--debug logs each request with its URL, status and time, never the token', async () => {
+    const config = join(tmp.dir, 'debug.json');
+    writeFileSync(config, JSON.stringify(description()));
+    const token = 'tok-123456';
+    const result = await runSync(['run', 'rest', '--config', config, '--target', '-', '--debug'], { env: { SYNC_REST_TOKEN: token }, cwd: tmp.dir });
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stderr.split('\n').filter((l) => / GET http:\/\/127\.0\.0\.1:\d+\/items\?/.test(l));
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const l of lines) expect(l).toMatch(/→ 200 in \d+ ms/);
+    expect(result.stderr).not.toContain(token);
+  });
+
   it('a rejected token fails with status, method and path, never the token (exit 1)', async () => {
     const config = join(tmp.dir, 'api2.json');
     writeFileSync(config, JSON.stringify(description()));

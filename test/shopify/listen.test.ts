@@ -37,7 +37,13 @@ function rows(db: string, sql: string): Array<Record<string, unknown>> {
   }
 }
 
-const row = (db: string, table: string, id: bigint) => rows(db, `SELECT * FROM ${table} WHERE CAST(id AS TEXT) = '${id}'`)[0];
+/** A row as the object it holds: `_sdc_table_version` says which full read last saw it, not what it is. */
+const row = (db: string, table: string, id: bigint) => {
+  const found = rows(db, `SELECT * FROM ${table} WHERE CAST(id AS TEXT) = '${id}'`)[0];
+  if (found === undefined) return undefined;
+  const { _sdc_table_version: _seenBy, ...object } = found;
+  return object;
+};
 
 async function listen(db: string) {
   return startListen(['shopify', '--config', configFile(), '--journal', join(tmp.dir, `${db}.inbox`), '--target', `sqlite:${join(tmp.dir, db)}`], { cwd: tmp.dir });
