@@ -87,18 +87,27 @@ export class SqliteTarget implements Target {
     // file is a mistake in the target given (exit code 2), not a failed write.
     makeFolder(dirname(path), this.description);
     if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${this.description}: ${path} is a folder, not a database file`);
+    let names: SqliteNames | undefined;
     try {
       this.db = new Database(path);
-      configureConnection(this.db, busyTimeoutMs);
-      this.db.defaultSafeIntegers(true);
-      this.db.exec(
-        // Every state committed is also kept, by triggers, for `sync state history|rewind`.
-        `CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (id TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);${STATE_HISTORY_DDL}`,
-      );
+      // Two writers opening a new file at once (a run beside a listener, two runs) race to set it
+      // up: the statements below take the write lock first, and a lock lost in that race (which
+      // SQLite reports at once rather than waiting) is tried again within the busy timeout.
+      retryWhileBusy(busyTimeoutMs, () => {
+        configureConnection(this.db, busyTimeoutMs);
+        this.db.defaultSafeIntegers(true);
+        this.db
+          .transaction(() => {
+            // Every state committed is also kept, by triggers, for `sync state history|rewind`.
+            this.db.exec(`CREATE TABLE IF NOT EXISTS ${STATE_TABLE} (id TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);${STATE_HISTORY_DDL}`);
+            names = new SqliteNames(this.db);
+          })
+          .immediate();
+      });
     } catch (err) {
       throw targetError(`cannot open SQLite database ${path}`, err);
     }
-    this.names = new SqliteNames(this.db);
+    this.names = names as SqliteNames;
     this.readStateStmt = this.db.prepare(`SELECT value FROM ${STATE_TABLE} WHERE id = ?`);
     this.deleteStateStmt = this.db.prepare(`DELETE FROM ${STATE_TABLE} WHERE id = ?`);
     this.writer = options.writer === 'thread' ? new ThreadWriter(path, busyTimeoutMs) : new InlineWriter(this.db);
@@ -512,6 +521,22 @@ class ThreadWriter implements RowWriter {
     await this.exited;
   }
 
+}
+
+/** Runs `work` again while SQLite answers "busy" at once, for at most `budgetMs`. */
+function retryWhileBusy(budgetMs: number, work: () => void): void {
+  const deadline = Date.now() + budgetMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      work();
+      return;
+    } catch (err) {
+      if (!isBusy(err) || Date.now() >= deadline) throw err;
+      // A synchronous pause: the constructor cannot await.
+      Atomics.wait(pause, 0, 0, Math.min(10 * attempt, 200));
+    }
+  }
 }
 
 /** A SQLite failure as the error class that says what happens next: locked means retry later. */
