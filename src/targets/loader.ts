@@ -112,6 +112,8 @@ export class Loader {
         this.latestState = message.value;
         this.stateDirty = true;
         if (this.target.streaming) return this.commit();
+        // A state with nothing buffered is committed on the same clock as records are.
+        if (this.ageTimer === undefined) this.startAgeTimer();
         return undefined;
       }
       case 'ACTIVATE_VERSION': {
@@ -148,7 +150,7 @@ export class Loader {
     clearTimeout(this.ageTimer);
     this.ageTimer = setTimeout(() => {
       this.ageTimer = undefined;
-      if (this.pending === 0 || this.broken !== undefined) return;
+      if ((this.pending === 0 && !this.stateDirty) || this.broken !== undefined) return;
       try {
         this.startCommit();
       } catch {
