@@ -23,7 +23,7 @@ export interface RetentionOptions {
 }
 
 export const DEFAULT_RETAIN = '7d';
-/** The longest retry horizon of a sender in webhooks.md §0 rule 6 (Standard Webhooks, ~75.5 h), rounded up. */
+/** The longest retry horizon among the senders we know (Standard Webhooks, about 75.5 h), rounded up. */
 export const LONGEST_RETRY_HORIZON_MS = 76 * 3_600_000;
 
 /**

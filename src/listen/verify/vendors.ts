@@ -1,7 +1,7 @@
 /**
  * Each signing scheme as an `HmacPlan`. The details come from the senders' documentation and
  * their own SDKs (standardwebhooks 1.1.1, stripe 23.1.0, @octokit/webhooks-methods 6.0.0,
- * @shopify/shopify-api 13.1.0, @hubspot/api-client 13.5.0); see reference/webhooks.md.
+ * @shopify/shopify-api 13.1.0, @hubspot/api-client 13.5.0).
  */
 import { DIGEST_BYTES, decodeBase64, decodeDigest } from './digests.js';
 import { compileTemplate, refuse, usesPlaceholder } from './hmac.js';

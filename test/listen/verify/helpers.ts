@@ -11,7 +11,7 @@ import type { RefusalReason, Scheme, VerifyResult, WebhookHeaders, WebhookReques
 export const NOW_S = 1_700_000_000;
 export const NOW_MS = NOW_S * 1000;
 
-/** 40 bytes with a 2-byte `é` and a 4-byte emoji: the multi-byte vector of reference/webhooks.md §6. */
+/** 40 bytes with a 2-byte `é` and a 4-byte emoji: a body whose bytes differ from its characters, so a verifier that hashes text instead of bytes fails. */
 export const BODY = Buffer.from('{"id":"evt_1","type":"x.y","n":"é😀"}', 'utf8');
 
 export function request(

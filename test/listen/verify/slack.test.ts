@@ -29,7 +29,7 @@ describe('slack', () => {
     });
   });
 
-  it('verifies the vector accepted by @slack/bolt (reference/webhooks.md §6)', () => {
+  it('verifies the vector accepted by @slack/bolt', () => {
     const headers = {
       'x-slack-signature': 'v0=d3d08ae289daf549b305f15d1fb9dad9947618417a9666383cabd85a971db63e',
       'x-slack-request-timestamp': String(NOW_S),
