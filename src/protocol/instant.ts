@@ -103,13 +103,27 @@ export function isPlainUtc(text: string): boolean {
   return true;
 }
 
+/** Whether `text` is a date-time this module accepts: the check of every `date-time` value validated. */
+export function isInstant(text: string): boolean {
+  // Most values are already plain UTC: checked in place, without parsing.
+  if (isPlainUtc(text)) return isValidDate(text);
+  return parseInstantParts(text) !== undefined;
+}
+
+/** The calendar and clock ranges of a text isPlainUtc accepted, read digit by digit (no slices). */
 function isValidDate(text: string): boolean {
-  const month = Number(text.slice(5, 7));
-  const day = Number(text.slice(8, 10));
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
   return (
-    month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(Number(text.slice(0, 4)), month) &&
-    Number(text.slice(11, 13)) <= 23 && Number(text.slice(14, 16)) <= 59 && Number(text.slice(17, 19)) <= 60
+    month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(digits(text, 0, 4), month) &&
+    digits(text, 11, 2) <= 23 && digits(text, 14, 2) <= 59 && digits(text, 17, 2) <= 60
   );
+}
+
+function digits(text: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) n = n * 10 + (text.charCodeAt(i) - 48);
+  return n;
 }
 
 export function instantFromDate(date: Date): number {

@@ -1,5 +1,5 @@
 import AjvModule, { MissingRefError, type ValidateFunction } from 'ajv';
-import { parseInstantParts } from './instant.js';
+import { isInstant } from './instant.js';
 import { isJsonObject, toPlainJson, type JsonObject, type JsonValue } from './json.js';
 import type { RecordMessage, SchemaMessage } from './messages.js';
 
@@ -42,7 +42,7 @@ export class SchemaRegistry {
     // Only `date-time` is checked (below): its values become versions and bookmarks, where
     // a garbage date would rank above every real one. Other formats are taken as written.
     validateFormats: true,
-    formats: { 'date-time': { type: 'string', validate: (text: string) => parseInstantParts(text) !== undefined } },
+    formats: { 'date-time': { type: 'string', validate: isInstant } },
     logger: false,
     validateSchema: false,
     addUsedSchema: false,
