@@ -1,18 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { runSync, tempDir } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { caseFolders, runSync } from '../helpers/cli.js';
 
-const tmp = tempDir('sync-ping-');
-afterAll(tmp.cleanup);
-let n = 0;
-const fresh = (): string => {
-  const dir = join(tmp.dir, `case-${++n}`);
-  mkdirSync(dir);
-  return dir;
-};
+const fresh = caseFolders('sync-ping-');
 
 interface Hit {
   method: string;

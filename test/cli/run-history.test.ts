@@ -1,19 +1,12 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recordRunHistory } from '../../src/cli/run-history.js';
 import { createLogger } from '../../src/log.js';
-import { runSync, tempDir } from '../helpers/cli.js';
+import { caseFolders, runSync } from '../helpers/cli.js';
 
-const tmp = tempDir('sync-history-');
-afterAll(tmp.cleanup);
-let n = 0;
-const fresh = (): string => {
-  const dir = join(tmp.dir, `case-${++n}`);
-  mkdirSync(dir);
-  return dir;
-};
+const fresh = caseFolders('sync-history-');
 const at = (now: string) => ({ SYNC_SAMPLE_NOW: now });
 
 interface RunRow {

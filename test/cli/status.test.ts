@@ -1,18 +1,11 @@
-import { mkdirSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Journal } from '../../src/listen/journal.js';
-import { runSync, tempDir } from '../helpers/cli.js';
+import { caseFolders, runSync } from '../helpers/cli.js';
 
-const tmp = tempDir('sync-status-');
-afterAll(tmp.cleanup);
-let n = 0;
-const fresh = (): string => {
-  const dir = join(tmp.dir, `case-${++n}`);
-  mkdirSync(dir);
-  return dir;
-};
+const fresh = caseFolders('sync-status-');
 
 interface Report {
   target: string;

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterAll } from 'vitest';
 
 /** The real `sync` binary (built by `npm test` before vitest runs). */
 export const SYNC_BIN = resolve(import.meta.dirname, '../../bin/sync.js');
@@ -52,6 +53,18 @@ export function runSync(args: string[], options: CliOptions = {}): Promise<CliRe
 export function tempDir(prefix = 'sync-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** One fresh folder per case, under a temporary folder removed after the file's tests. */
+export function caseFolders(prefix: string): () => string {
+  const tmp = tempDir(prefix);
+  afterAll(tmp.cleanup);
+  let n = 0;
+  return () => {
+    const dir = join(tmp.dir, `case-${++n}`);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
 }
 
 /** `sync listen ... --port 0` started for real: resolves with its address once it prints it. */

@@ -1,9 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/protocol/json.js';
-import { runSync, tempDir } from '../helpers/cli.js';
+import { caseFolders, runSync } from '../helpers/cli.js';
 import { config, readAll } from '../sample/helpers.js';
 import {
   NOW,
@@ -23,23 +22,13 @@ import {
   type Delivery,
   type Reply,
   type Spawned,
+  stoppedAfterEach,
 } from './helpers.js';
 
 /** The real binary, end to end: `sync run` and `sync listen` into one SQLite file, signals, crashes. */
 
-const tmp = tempDir('sync-listen-cli-');
-afterAll(tmp.cleanup);
-let n = 0;
-const fresh = (): string => {
-  const dir = join(tmp.dir, `case-${++n}`);
-  mkdirSync(dir, { recursive: true });
-  return dir;
-};
-
-const children: Spawned[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-});
+const fresh = caseFolders('sync-listen-cli-');
+const children = stoppedAfterEach();
 async function listen(dir: string, args: string[] = [], env: Record<string, string> = {}): Promise<Spawned> {
   const spawned = await spawnListener(dir, args, env);
   children.push(spawned);

@@ -4,6 +4,7 @@ import { request, Agent } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { afterEach } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import sample from '../../connectors/sample/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
@@ -261,4 +262,13 @@ export async function spawnListener(
     child.kill('SIGKILL');
     throw err;
   }
+}
+
+/** Listeners a test starts: any still running after it is killed, so none outlives its test. */
+export function stoppedAfterEach(): Spawned[] {
+  const children: Spawned[] = [];
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+  });
+  return children;
 }

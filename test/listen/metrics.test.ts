@@ -1,28 +1,16 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/protocol/json.js';
-import { tempDir } from '../helpers/cli.js';
 import { histogramSeries, parsePrometheusText, type Family } from '../helpers/prometheus-text.js';
 import { config, readAll } from '../sample/helpers.js';
-import { NOW, OTHER_SECRET, deliver, get, journalRows, payload, post, sign, spawnListener, waitFor, type Delivery, type Spawned } from './helpers.js';
+import { NOW, OTHER_SECRET, deliver, get, journalRows, payload, post, sign, spawnListener, waitFor, type Delivery, type Spawned, stoppedAfterEach } from './helpers.js';
+import { caseFolders } from '../helpers/cli.js';
 
 /** `GET /metrics` of the real binary, scraped while signed deliveries arrive, read with the strict exposition parser. */
 
-const tmp = tempDir('sync-listen-metrics-');
-afterAll(tmp.cleanup);
-let n = 0;
-const fresh = (): string => {
-  const dir = join(tmp.dir, `case-${++n}`);
-  mkdirSync(dir, { recursive: true });
-  return dir;
-};
-
-const children: Spawned[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-});
+const fresh = caseFolders('sync-listen-metrics-');
+const children = stoppedAfterEach();
 async function listen(dir: string): Promise<Spawned> {
   const spawned = await spawnListener(dir, [], env);
   children.push(spawned);

@@ -1,13 +1,12 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/protocol/json.js';
 import { StdoutTarget } from '../../src/targets/stdout.js';
-import { runSync, tempDir } from '../helpers/cli.js';
+import { caseFolders, runSync } from '../helpers/cli.js';
 import { config, readAll } from '../sample/helpers.js';
-import { NOW, deliver, payload, sign, spawnListener, waitFor, type Delivery, type Spawned } from './helpers.js';
+import { NOW, deliver, payload, sign, spawnListener, waitFor, type Delivery, type Spawned, stoppedAfterEach } from './helpers.js';
 
 /**
  * `sync listen --target -` behind a reader that does not keep up: the binary, its stdout a pipe
@@ -16,19 +15,8 @@ import { NOW, deliver, payload, sign, spawnListener, waitFor, type Delivery, typ
  * crash meanwhile leaves what was not written pending, to be written by the next listener.
  */
 
-const tmp = tempDir('sync-listen-stdout-');
-afterAll(tmp.cleanup);
-let n = 0;
-const fresh = (): string => {
-  const dir = join(tmp.dir, `case-${++n}`);
-  mkdirSync(dir, { recursive: true });
-  return dir;
-};
-
-const children: Spawned[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-});
+const fresh = caseFolders('sync-listen-stdout-');
+const children = stoppedAfterEach();
 async function listen(dir: string): Promise<Spawned & { out: Readable }> {
   const spawned = await spawnListener(dir, ['--target', '-'], env, { stdout: 'keep' });
   children.push(spawned);

@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSync, startListen, tempDir } from '../helpers/cli.js';
 import { hash, MailchimpModel } from './model.js';
 import { until } from '../helpers/wait.js';
+import { readRows, writeConfig } from '../helpers/files.js';
 
 /** `sync run mailchimp` and `sync listen mailchimp` against the local model of Mailchimp. */
 
@@ -28,22 +28,13 @@ afterEach(async () => {
 });
 
 function configFile(extra: object = {}): string {
-  const path = join(tmp.dir, `mailchimp-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(path, JSON.stringify({ api_key: KEY, base_url: model.url, webhook_secret: TOKEN, ...extra }));
-  return path;
+  return writeConfig(tmp.dir, 'mailchimp', { api_key: KEY, base_url: model.url, webhook_secret: TOKEN, ...extra });
 }
 
 const run = (db: string, extra: object = {}, env: Record<string, string> = {}) =>
   runSync(['run', 'mailchimp', '--config', configFile(extra), '--target', `sqlite:${join(tmp.dir, db)}`], { cwd: tmp.dir, env });
 
-function rows(db: string, sql: string): Array<Record<string, unknown>> {
-  const conn = new Database(join(tmp.dir, db), { readonly: true });
-  try {
-    return conn.prepare(sql).all() as Array<Record<string, unknown>>;
-  } finally {
-    conn.close();
-  }
-}
+const rows = (db: string, sql: string): Array<Record<string, unknown>> => readRows(join(tmp.dir, db), sql);
 
 const memberRow = (db: string, listId: string, email: string) =>
   rows(db, `SELECT * FROM list_members WHERE list_id = '${listId}' AND id = '${hash(email)}'`)[0];

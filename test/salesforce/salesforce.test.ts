@@ -1,10 +1,10 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSync, startListen, tempDir } from '../helpers/cli.js';
 import { Decimal, SalesforceModel, type SObject } from './model.js';
 import { until } from '../helpers/wait.js';
+import { readRows, writeConfig } from '../helpers/files.js';
 
 /** `sync run salesforce` and `sync listen salesforce` against the local model of a Salesforce org. */
 
@@ -35,23 +35,14 @@ afterEach(async () => {
 });
 
 function configFile(extra: object = {}): string {
-  const path = join(tmp.dir, `salesforce-${Math.random().toString(36).slice(2)}.json`);
   const settings = { login_url: model.login.url, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, refresh_token: REFRESH, organization_id: model.orgId.slice(0, 15), webhook_secret: TOKEN };
-  writeFileSync(path, JSON.stringify({ ...settings, ...extra }));
-  return path;
+  return writeConfig(tmp.dir, 'salesforce', { ...settings, ...extra });
 }
 
 const run = (db: string, extra: object = {}, env: Record<string, string> = {}) =>
   runSync(['run', 'salesforce', '--config', configFile(extra), '--target', `sqlite:${join(tmp.dir, db)}`], { cwd: tmp.dir, env });
 
-function rows(db: string, sql: string): Array<Record<string, unknown>> {
-  const conn = new Database(join(tmp.dir, db), { readonly: true });
-  try {
-    return conn.prepare(sql).all() as Array<Record<string, unknown>>;
-  } finally {
-    conn.close();
-  }
-}
+const rows = (db: string, sql: string): Array<Record<string, unknown>> => readRows(join(tmp.dir, db), sql);
 
 const SECRETS = [CLIENT_SECRET, REFRESH, 'AQ4AQ.session'];
 function expectNoSecret(text: string): void {

@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSync, startListen, tempDir } from '../helpers/cli.js';
 import { ShopifyModel, type Webhook } from './model.js';
 import { until } from '../helpers/wait.js';
+import { readRows, writeConfig } from '../helpers/files.js';
 
 /** `sync listen shopify` with deliveries built and signed as Shopify does, beside `sync run shopify`. */
 
@@ -23,19 +23,10 @@ afterEach(async () => {
 });
 
 function configFile(): string {
-  const path = join(tmp.dir, 'shopify.json');
-  writeFileSync(path, JSON.stringify({ shop: 'acme.myshopify.com', access_token: TOKEN, client_secret: SECRET, base_url: model.url }));
-  return path;
+  return writeConfig(tmp.dir, 'shopify', { shop: 'acme.myshopify.com', access_token: TOKEN, client_secret: SECRET, base_url: model.url });
 }
 
-function rows(db: string, sql: string): Array<Record<string, unknown>> {
-  const conn = new Database(join(tmp.dir, db), { readonly: true });
-  try {
-    return conn.prepare(sql).all() as Array<Record<string, unknown>>;
-  } finally {
-    conn.close();
-  }
-}
+const rows = (db: string, sql: string): Array<Record<string, unknown>> => readRows(join(tmp.dir, db), sql);
 
 /** A row as the object it holds: `_sdc_table_version` says which full read last saw it, not what it is. */
 const row = (db: string, table: string, id: bigint) => {

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSync, tempDir } from '../helpers/cli.js';
 import { ShopifyModel, type Customer, type Order, type Product } from './model.js';
+import { readRows, writeConfig } from '../helpers/files.js';
 
 /** `sync run shopify` against the local model of a Shopify store. */
 
@@ -33,22 +33,13 @@ afterEach(async () => {
 });
 
 function configFile(extra: object = {}): string {
-  const path = join(tmp.dir, `shopify-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(path, JSON.stringify({ shop: 'acme.myshopify.com', access_token: TOKEN, base_url: model.url, ...extra }));
-  return path;
+  return writeConfig(tmp.dir, 'shopify', { shop: 'acme.myshopify.com', access_token: TOKEN, base_url: model.url, ...extra });
 }
 
 const run = (db: string, extra: object = {}, args: string[] = []) =>
   runSync(['run', 'shopify', '--config', configFile(extra), '--target', `sqlite:${join(tmp.dir, db)}`, ...args], { cwd: tmp.dir });
 
-function rows(db: string, sql: string): Array<Record<string, unknown>> {
-  const conn = new Database(join(tmp.dir, db), { readonly: true });
-  try {
-    return conn.prepare(sql).all() as Array<Record<string, unknown>>;
-  } finally {
-    conn.close();
-  }
-}
+const rows = (db: string, sql: string): Array<Record<string, unknown>> => readRows(join(tmp.dir, db), sql);
 
 async function bookmarks(db: string): Promise<Record<string, unknown>> {
   const shown = await runSync(['state', 'show', 'shopify', '--target', `sqlite:${join(tmp.dir, db)}`], { cwd: tmp.dir });
