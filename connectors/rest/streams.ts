@@ -6,10 +6,13 @@ import {
   basicAuth,
   bearerAuth,
   createHttpClient,
+  defaultSleep,
   oauth2ClientCredentials,
   oauth2RefreshToken,
   persistToConfigFile,
+  RequestBudget,
   type AuthProvider,
+  type BudgetOptions,
   type HttpClient,
   type HttpClientOptions,
   type HttpRequest,
@@ -75,6 +78,7 @@ export function openRestSession(config: JsonObject, ctx: ResolveContext): RestSe
   const secrets = SECRET_SETTINGS.map((s) => config[s]).filter((v): v is string => typeof v === 'string' && v.length >= 4);
   // One cost bucket per run for GraphQL APIs: every stream's queries draw on the same budget.
   const pacer = description.streams.some((s) => s.graphql !== undefined) ? new CostBucket() : undefined;
+  const budget = budgetOf(description.rateLimit, ctx.http);
   const options = (log: Logger, signal: AbortSignal): HttpClientOptions => ({
     ...ctx.http,
     baseUrl: description.baseUrl,
@@ -83,7 +87,7 @@ export function openRestSession(config: JsonObject, ctx: ResolveContext): RestSe
     signal,
     secrets,
     ...(pacer === undefined ? {} : { pacer }),
-    ...budgetOf(description.rateLimit),
+    ...budget,
   });
   const clientFor = (log: Logger, signal: AbortSignal): HttpClient => createHttpClient({ ...options(log, signal), ...(auth === undefined ? {} : { auth }) });
   const authorize = async (log: Logger, signal: AbortSignal): Promise<void> => {
@@ -399,14 +403,18 @@ function storedRefreshToken(path: string): string | undefined {
   return typeof token === 'string' && token !== '' ? token : undefined;
 }
 
-/** The description's rate_limit as client options: a request budget and a reset header. */
-function budgetOf(limit: RestRateLimit): Pick<HttpClientOptions, 'budget' | 'rateLimitResetHeader'> {
-  const budget = {
+/**
+ * The description's rate_limit as client options: one request budget for the whole session,
+ * so that every stream's client (and each parent's children) draws on the same allowance.
+ */
+function budgetOf(limit: RestRateLimit, http: ResolveContext['http']): Pick<HttpClientOptions, 'budget' | 'rateLimitResetHeader'> {
+  const options: BudgetOptions = {
     ...(limit.requestsPerSecond === undefined ? {} : { requestsPerSecond: limit.requestsPerSecond }),
     ...(limit.maxConcurrent === undefined ? {} : { maxConcurrentPerHost: limit.maxConcurrent }),
+    ...(limit.endpoints === undefined ? {} : { endpoints: limit.endpoints }),
   };
   return {
-    ...(Object.keys(budget).length ? { budget } : {}),
+    ...(Object.keys(options).length ? { budget: new RequestBudget(options, http?.now ?? Date.now, http?.sleep ?? defaultSleep) } : {}),
     ...(limit.resetHeader === undefined ? {} : { rateLimitResetHeader: limit.resetHeader }),
   };
 }

@@ -1,10 +1,9 @@
 import { STATUS_CODES } from 'node:http';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, interceptors, type Dispatcher } from 'undici';
 import { silentLogger, type Logger } from '../log.js';
 import { parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
 import type { AuthProvider } from './auth.js';
-import { RequestBudget, type BudgetOptions, type Sleep } from './budget.js';
+import { defaultSleep, RequestBudget, type BudgetOptions, type Sleep } from './budget.js';
 import type { Recorder, Replayer } from './cassette.js';
 import { ACCEPT_ENCODING, decodeBody, UnsupportedEncodingError } from './decode.js';
 import { HttpAbortError, HttpStatusError, HttpTransportError, RateLimitedError, type HttpError } from './errors.js';
@@ -45,7 +44,8 @@ export interface HttpClientOptions {
   userAgent?: string;
   timeouts?: HttpTimeouts;
   retry?: Partial<RetryPolicy>;
-  budget?: BudgetOptions;
+  /** A budget of its own, or one shared with the run's other clients (an instance). */
+  budget?: BudgetOptions | RequestBudget;
   auth?: AuthProvider;
   log?: Logger;
   /** Aborting stops in-flight requests, waits and retries; the request rejects with name 'AbortError'. */
@@ -82,8 +82,6 @@ const DEFAULT_TIMEOUTS = { connectMs: 10_000, headersMs: 60_000, bodyMs: 120_000
 /** Waits up to this long are routine and logged at debug level; longer ones are worth a warning. */
 const QUIET_WAIT_MS = 3_000;
 const JSON_TYPE = /^\s*(?:application|text)\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
-
-const defaultSleep: Sleep = (ms, signal) => delay(ms, undefined, signal ? { signal } : {});
 
 /** One request, resolved once; attempts reuse it. */
 interface Prepared {
@@ -172,7 +170,7 @@ class UndiciHttpClient implements HttpClient {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
-    this.budget = options.budget ? new RequestBudget(options.budget, this.now, this.sleep) : undefined;
+    this.budget = options.budget instanceof RequestBudget ? options.budget : options.budget ? new RequestBudget(options.budget, this.now, this.sleep) : undefined;
     this.pacer = options.pacer;
     this.auth = options.auth;
     this.log = options.log ?? silentLogger;
@@ -279,7 +277,7 @@ class UndiciHttpClient implements HttpClient {
       body = replayed.body;
     } else {
       if (this.pacer) await this.pacer.beforeRequest(this.signal);
-      if (this.budget) await this.budget.acquire(p.host, this.signal);
+      if (this.budget) await this.budget.acquire(p.host, this.signal, p.path);
       try {
         const res = await this.dispatcher.request({
           origin: p.origin,
@@ -297,7 +295,7 @@ class UndiciHttpClient implements HttpClient {
         if (failure === undefined || this.signal?.aborted) throw err;
         return { response: undefined, failure, target };
       } finally {
-        if (this.budget) this.budget.release(p.host);
+        if (this.budget) this.budget.release(p.host, p.path);
       }
 
       const encoding = responseHeaders['content-encoding'];

@@ -1,11 +1,10 @@
 import { Readable, type Transform } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
 import ndjson from 'ndjson';
 import { Agent } from 'undici';
 import { SourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { JsonValue } from '../protocol/json.js';
-import type { Sleep } from './budget.js';
+import { defaultSleep, type Sleep } from './budget.js';
 import type { HttpClient } from './client.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, describeFailure, failureFromError, isRetriable } from './retry.js';
 
@@ -49,8 +48,6 @@ export interface ExportJobOptions {
 
 /** Longest line accepted in a result file, as for Singer input: beyond it the export fails. */
 const MAX_LINE_BYTES = 128 * 1024 * 1024;
-
-const defaultSleep: Sleep = (ms, signal) => delay(ms, undefined, signal ? { signal } : {});
 
 /** Starts the job and polls it until it ends; the result's URL (undefined: nothing exported). */
 export async function awaitExport<Status>(client: HttpClient, job: ExportJob<Status>, options: ExportJobOptions): Promise<string | undefined> {

@@ -24,7 +24,7 @@ export {
   type ClientCredentialsOptions,
   type RefreshTokenOptions,
 } from './auth.js';
-export { RequestBudget, Semaphore, TokenBucket, type BudgetOptions, type Sleep } from './budget.js';
+export { defaultSleep, RequestBudget, Semaphore, TokenBucket, type BudgetOptions, type EndpointLimit, type Sleep } from './budget.js';
 export { createRecorder, createReplayer, type Exchange, type Recorder, type Replayer } from './cassette.js';
 export { HttpAbortError, HttpAuthError, HttpError, HttpStatusError, HttpTransportError, RateLimitedError, ReplayMissError } from './errors.js';
 export { persistToConfigFile, updateJsonConfigKey } from './persist.js';

@@ -82,6 +82,49 @@ describe('request budget with an injected clock', () => {
     expect(budget.inFlight('api.example.com')).toBe(0);
   });
 
+  it('keeps the limit of an endpoint besides the overall one', async () => {
+    let now = 0;
+    const waits: number[] = [];
+    const budget = new RequestBudget(
+      { requestsPerSecond: 10, endpoints: [{ path: '/crm/v3/objects/*/search', requestsPerSecond: 2 }] },
+      () => now,
+      (ms) => {
+        waits.push(ms);
+        now += ms;
+        return Promise.resolve();
+      },
+    );
+    const host = 'api.example.com';
+    const call = async (path: string): Promise<void> => {
+      await budget.acquire(host, undefined, path);
+      budget.release(host, path);
+    };
+    // Searches (of any object type) wait 500 ms for each other; other paths 100 ms at most.
+    await call('/crm/v3/objects/contacts/search');
+    await call('/crm/v3/objects/companies/search');
+    expect(waits).toEqual([500]);
+    await call('/crm/v3/objects/contacts');
+    await call('/crm/v3/objects/contacts/search');
+    expect(waits).toEqual([500, 500]);
+    // Only the overall limit: the search segment must be the last (a longer path is another endpoint).
+    await call('/crm/v3/objects/contacts/search/more');
+    await call('/crm/v3/objects/contacts/search/more');
+    expect(waits).toEqual([500, 500, 100]);
+  });
+
+  it('caps concurrency per endpoint and gives slots back on release', async () => {
+    const budget = new RequestBudget({ endpoints: [{ path: '/export', maxConcurrent: 1 }] }, () => 0, () => Promise.resolve());
+    await budget.acquire('h', undefined, '/v1/export');
+    let second = false;
+    const waiting = budget.acquire('h', undefined, '/v1/export').then(() => (second = true));
+    await budget.acquire('h', undefined, '/v1/items');
+    await Promise.resolve();
+    expect(second).toBe(false);
+    budget.release('h', '/v1/export');
+    await waiting;
+    expect(second).toBe(true);
+  });
+
   it('counts concurrency per host', async () => {
     const budget = new RequestBudget({ maxConcurrentPerHost: 1 }, () => 0, () => Promise.resolve());
     await budget.acquire('a.example.com');

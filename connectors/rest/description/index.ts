@@ -1,3 +1,4 @@
+import type { EndpointLimit } from '../../../src/http/budget.js';
 import type { JsonObject, JsonValue } from '../../../src/protocol/json.js';
 import { parseAuth } from './auth.js';
 import { Checker } from './checker.js';
@@ -52,15 +53,38 @@ export function parseDescription(config: JsonObject, options: { credentialsOptio
 
 function parseRateLimit(c: Checker, raw: JsonValue | undefined): RestRateLimit {
   if (raw === undefined || !c.object(raw, 'rate_limit')) return {};
-  c.unknownKeys(raw, 'rate_limit', ['requests_per_second', 'max_concurrent', 'reset_header']);
-  const perSecond = c.number(raw['requests_per_second'], 'rate_limit.requests_per_second', 0.001);
-  const concurrent = c.number(raw['max_concurrent'], 'rate_limit.max_concurrent', 1);
-  if (concurrent !== undefined && !Number.isInteger(concurrent)) c.problem('rate_limit.max_concurrent', 'must be an integer');
+  c.unknownKeys(raw, 'rate_limit', ['requests_per_second', 'max_concurrent', 'reset_header', 'endpoints']);
   const header = c.string(raw['reset_header'], 'rate_limit.reset_header', false);
+  const endpoints: EndpointLimit[] = [];
+  const list = raw['endpoints'];
+  if (list !== undefined && !Array.isArray(list)) c.problem('rate_limit.endpoints', 'must be an array of {"path", "requests_per_second", "max_concurrent"}');
+  else if (list !== undefined) {
+    list.forEach((item, i) => {
+      const at = `rate_limit.endpoints[${i}]`;
+      if (!c.object(item, at)) return;
+      c.unknownKeys(item, at, ['path', 'requests_per_second', 'max_concurrent']);
+      const path = c.string(item['path'], `${at}.path`, true);
+      const limits = parseLimits(c, item, at);
+      if (path === undefined) return;
+      if (!path.startsWith('/')) c.problem(`${at}.path`, 'must start with "/" (segments, "*" for any one)');
+      if (item['requests_per_second'] === undefined && item['max_concurrent'] === undefined) c.problem(at, 'needs requests_per_second or max_concurrent');
+      endpoints.push({ path, ...limits });
+    });
+  }
   return {
-    ...(perSecond === undefined ? {} : { requestsPerSecond: perSecond }),
-    ...(concurrent === undefined ? {} : { maxConcurrent: concurrent }),
+    ...parseLimits(c, raw, 'rate_limit'),
     ...(header === undefined ? {} : { resetHeader: header }),
+    ...(endpoints.length ? { endpoints } : {}),
   };
 }
 
+/** `requests_per_second` and `max_concurrent` of the section or of one endpoint. */
+function parseLimits(c: Checker, raw: JsonObject, at: string): { requestsPerSecond?: number; maxConcurrent?: number } {
+  const perSecond = c.number(raw['requests_per_second'], `${at}.requests_per_second`, 0.001);
+  const concurrent = c.number(raw['max_concurrent'], `${at}.max_concurrent`, 1);
+  if (concurrent !== undefined && !Number.isInteger(concurrent)) c.problem(`${at}.max_concurrent`, 'must be an integer');
+  return {
+    ...(perSecond === undefined ? {} : { requestsPerSecond: perSecond }),
+    ...(concurrent === undefined ? {} : { maxConcurrent: concurrent }),
+  };
+}

@@ -1,3 +1,4 @@
+import type { EndpointLimit } from '../../../src/http/budget.js';
 import type { IncrementalRule } from '../../../src/http/incremental.js';
 import type { PaginationStyle } from '../../../src/http/paginate.js';
 import type { Scheme } from '../../../src/listen/verify/index.js';
@@ -85,6 +86,8 @@ export interface RestRateLimit {
   maxConcurrent?: number;
   /** A header the API uses to say when its limit resets (besides Retry-After and the usual ones). */
   resetHeader?: string;
+  /** Tighter limits of particular endpoints (a search endpoint), kept besides the overall ones. */
+  endpoints?: EndpointLimit[];
 }
 
 /** What one event name of the webhook section maps to. */
