@@ -46,6 +46,11 @@ export type PaginationStyle = PaginationCommon &
      * already read at exactly the bound; without it a page full of one value is a loop.
      */
     | { type: 'keyset'; keyPath: string; param: string; format: BoundFormat; offsetParam?: string }
+    /**
+     * The next page starts after the last record of this one: its value at `keyPath` (an id)
+     * is sent in `param` (`starting_after`), the rest of the request unchanged.
+     */
+    | { type: 'after_last'; keyPath: string; param: string }
   );
 
 /** Where the planner is: counters for offset and page styles. */
@@ -157,6 +162,12 @@ export function nextPage(base: HttpRequest, current: HttpRequest, style: Paginat
       if (style.offsetParam !== undefined) request = withParam(request, where, style.offsetParam, offset);
       const token = style.offsetParam === undefined ? String(bound) : `${String(bound)} +${offset}`;
       return { done: false, request, position: { ...position, index, offset, keysetBound: bound }, token };
+    }
+    case 'after_last': {
+      const last = page.records?.[page.recordCount - 1];
+      const value = scalarText(last === undefined ? undefined : valueAt(last, style.keyPath));
+      if (value === undefined) return { done: true, reason: 'no_next' };
+      return { done: false, request: withParam(current, where, style.param, value), position: { ...position, index }, token: value };
     }
     case 'link_header':
     case 'next_url': {
@@ -302,6 +313,8 @@ function describeStyle(style: PaginationStyle): string {
       return `page (${style.pageParam})`;
     case 'keyset':
       return `keyset bound (${style.param})`;
+    case 'after_last':
+      return `last record's ${style.keyPath} (${style.param})`;
     case 'none':
       return 'page';
   }

@@ -110,6 +110,28 @@ describe('pagination styles against a real server', () => {
     expect(s.seen).toHaveLength(2);
   });
 
+  it('after the last record: its id in starting_after, until has_more is false', async () => {
+    const ids = ['cus_a', 'cus_b', 'cus_c', 'cus_d', 'cus_e'];
+    const { s, c } = await setup((req, res) => {
+      const q = query(req.url ?? '');
+      const after = q.get('starting_after');
+      const limit = Number(q.get('limit'));
+      const from = after === null ? 0 : ids.indexOf(after) + 1;
+      const data = ids.slice(from, from + limit).map((id) => ({ id, object: 'customer' }));
+      sendJson(res, 200, { object: 'list', url: '/v1/customers', data, has_more: from + limit < ids.length });
+    });
+    const style: PaginationStyle = { type: 'after_last', keyPath: 'id', param: 'starting_after', hasMorePath: 'has_more', limitParam: 'limit', pageSize: 2 };
+    expect(await collect(c, style, 'data')).toEqual(ids);
+    expect(s.seen.map((r) => r.url)).toEqual(['/items?limit=2', '/items?limit=2&starting_after=cus_b', '/items?limit=2&starting_after=cus_d']);
+  });
+
+  it('after the last record: a last id that comes back is a loop, not an endless read', async () => {
+    const { c } = await setup((_req, res) => sendJson(res, 200, { data: [{ id: 'x' }], has_more: true }));
+    await expect(collect(c, { type: 'after_last', keyPath: 'id', param: 'starting_after' }, 'data')).rejects.toThrow(
+      /^stream items: pagination loop: the last record's id \(starting_after\) "x" came back a second time$/,
+    );
+  });
+
   it('yields whole pages with their responses', async () => {
     const { c } = await setup((req, res) => {
       const offset = Number(query(req.url ?? '').get('o'));

@@ -13,6 +13,7 @@ const PAGINATION_KEYS: Record<PaginationStyle['type'], readonly string[]> = {
   offset: ['offset_param', 'start_offset'],
   page: ['page_param', 'start_page'],
   keyset: ['offset_param'],
+  after_last: ['key_path', 'param'],
 };
 const PAGINATION_COMMON = ['type', 'limit_param', 'page_size', 'has_more_path', 'stop_on_short_page', 'params_in'];
 
@@ -75,6 +76,12 @@ export function parsePagination(
         replicationKey === undefined || incremental?.param === undefined
           ? undefined
           : { keyPath: replicationKey, param: incremental.param, format: incremental.format, ...(offsetParam === undefined ? {} : { offsetParam }) };
+      break;
+    }
+    case 'after_last': {
+      const keyPath = c.string(raw['key_path'], `${at}.key_path`, true);
+      const param = c.string(raw['param'], `${at}.param`, true);
+      specific = keyPath === undefined || param === undefined ? undefined : { keyPath, param };
       break;
     }
     case 'page': {
