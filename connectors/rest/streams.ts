@@ -24,6 +24,7 @@ import { firstPage, paginate, recordsAt, valueAt } from '../../src/http/paginate
 import type { Logger } from '../../src/log.js';
 import { isJsonObject, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import { parseDescription, SECRET_SETTINGS, type DeletedRule, type RestDescription, type RestParent, type RestRateLimit, type RestStream } from './description/index.js';
+import { readFeed, readsFeed, stampedAtStart } from './change-feed.js';
 import { inferSchema } from './infer-schema.js';
 
 /**
@@ -122,11 +123,16 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
     }
     const link = stream.parent;
     const withParent = link === undefined ? schema : withParentProperty(schema, link.as);
+    const withChanges = stream.changes === undefined || stream.replicationKey === undefined ? withParent : withChangeTime(withParent, stream.replicationKey);
+    const marksDeletions = stream.deletedWhen !== undefined || (stream.changes?.deletedEvents.length ?? 0) > 0;
+    const fullSchema = marksDeletions ? withDeletedProperty(withChanges) : withChanges;
+    const feedStream: ParentBound = stream.replicationKey === undefined ? stream : { ...stream, versionProperty: propertyOf(fullSchema, stream.replicationKey) };
     const definition = defineStream<JsonObject>({
       name: stream.name,
       ...(stream.description === undefined ? {} : { description: stream.description }),
-      schema: stream.deletedWhen === undefined ? withParent : withDeletedProperty(withParent),
-      ...(stream.deletedWhen === undefined && stream.reconcileDeletes === undefined ? {} : { deletions: describeDeletions(stream) }),
+      schema: fullSchema,
+      ...(marksDeletions || stream.reconcileDeletes !== undefined ? { deletions: describeDeletions(stream) } : {}),
+      ...(stream.changes === undefined || stream.replicationKey === undefined ? {} : { versionNote: describeChangeVersion(stream.replicationKey, stream.changes.feed) }),
       ...(stream.reconcileDeletes === undefined ? {} : { reconcileDeletes: stream.reconcileDeletes }),
       keyProperties: stream.primaryKey,
       ...(stream.replicationKey === undefined ? {} : { replicationKey: stream.replicationKey }),
@@ -134,7 +140,7 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
       ...(link === undefined ? {} : { partitionOf: (record: JsonObject) => partitionKey(record[link.as]) }),
       read: (rc) =>
         parent === undefined
-          ? readStream(stream, description, rc, clientFor(rc.log, rc.signal))
+          ? readStream(feedStream, description, rc, clientFor(rc.log, rc.signal))
           : readChildren(stream, description, rc, parent, () => clientFor(rc.log, rc.signal)),
     });
     built.set(stream.name, definition);
@@ -226,7 +232,13 @@ async function firstPageRecords(client: HttpClient, stream: ParentBound): Promis
 /** The stream's records, a page at a time. */
 async function* readStream(stream: ParentBound, description: RestDescription, ctx: StreamContext<JsonObject>, client: HttpClient): AsyncGenerator<JsonObject[]> {
   try {
-    const rule = stream.incremental;
+    const feed = stream.changes === undefined ? undefined : description.changeFeeds.get(stream.changes.feed);
+    if (feed !== undefined && readsFeed(stream, feed, ctx)) {
+      yield* readFeed(stream, feed, ctx, client, stream.versionProperty);
+      return;
+    }
+    // A stream with a change feed is listed in full, whatever its bookmark says.
+    const rule = feed === undefined ? stream.incremental : undefined;
     const key = stream.replicationKey;
     let bound: JsonValue | undefined;
     const values: TemplateValues = {};
@@ -242,6 +254,7 @@ async function* readStream(stream: ParentBound, description: RestDescription, ct
     const filter = rule !== undefined && key !== undefined && bound !== undefined && filtersClientSide(rule);
     const deleted = stream.deletedWhen === undefined ? undefined : deletionMarker(stream.deletedWhen, key, ctx.startedAt);
     const kept = stream.keepWhen === undefined ? undefined : meets(stream.keepWhen);
+    const stamped = feed === undefined || key === undefined ? undefined : stampedAtStart(key, ctx.startedAt);
     // The stream's own listing, then one per variant (its params laid over the stream's).
     const listings = [request, ...stream.variants.map((extra) => ({ ...request, query: { ...request.query, ...extra } }))];
     for (const listing of listings) {
@@ -255,6 +268,7 @@ async function* readStream(stream: ParentBound, description: RestDescription, ct
         let records = filter ? page.records.filter((record) => atOrAfter(record, key, bound)) : page.records;
         if (kept !== undefined) records = records.filter(kept);
         if (deleted !== undefined) records = records.map(deleted);
+        if (stamped !== undefined) records = records.map(stamped);
         if (records.length > 0) yield records;
       }
     }
@@ -263,8 +277,11 @@ async function* readStream(stream: ParentBound, description: RestDescription, ct
   }
 }
 
-/** A described stream, with the key of the parent it is read for (child streams). */
-type ParentBound = RestStream & { parentValue?: string | number };
+/**
+ * A described stream, with the key of the parent it is read for (child streams) and, for a
+ * stream with a change feed, the schema of its replication key (the form versions take).
+ */
+type ParentBound = RestStream & { parentValue?: string | number; versionProperty?: JsonValue | undefined };
 
 /**
  * The stream's first request: the description's path, params and body (a GraphQL query as
@@ -314,6 +331,10 @@ function describeDeletions(stream: RestStream): string {
     const listings = stream.variants.length ? ` (also read with ${stream.variants.map((v) => stringifyJson(v)).join(', ')})` : '';
     parts.push(`records whose ${rule.path} is ${values} are marked deleted (_sdc_deleted_at)${listings}`);
   }
+  const changes = stream.changes;
+  if (changes !== undefined && changes.deletedEvents.length > 0) {
+    parts.push(`${changes.deletedEvents.join(', ')} events in ${changes.feed} (and webhooks) mark the row deleted (_sdc_deleted_at, the event time)`);
+  }
   if (stream.reconcileDeletes !== undefined) {
     parts.push(`a full read marks rows it did not see as deleted, at most ${Math.round(stream.reconcileDeletes.maxShare * 100)}% of the table at once`);
   }
@@ -327,6 +348,22 @@ function meets(rule: DeletedRule): (record: JsonObject) => boolean {
     const value = valueAt(record, rule.path);
     return value !== undefined && wanted.has(stringifyJson(value));
   };
+}
+
+/** A stream read from a change feed holds the time of the change in its replication key, which the objects may lack. */
+function withChangeTime(schema: JsonObject, key: string): JsonObject {
+  const properties = isJsonObject(schema['properties']) ? schema['properties'] : {};
+  if (Object.hasOwn(properties, key)) return schema;
+  return { ...schema, properties: { ...properties, [key]: { type: ['null', 'string'], format: 'date-time' } } };
+}
+
+function describeChangeVersion(key: string, feed: string): string {
+  return `${key}: the time of the change (the event's time from ${feed} or a webhook, the read's start in a full read); the newest copy of a row wins`;
+}
+
+function propertyOf(schema: JsonObject, name: string): JsonValue | undefined {
+  const properties = schema['properties'];
+  return isJsonObject(properties) && Object.hasOwn(properties, name) ? properties[name] : undefined;
 }
 
 function withDeletedProperty(schema: JsonObject): JsonObject {

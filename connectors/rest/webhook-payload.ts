@@ -74,7 +74,7 @@ function mapEvent(webhooks: RestWebhooks, headers: Readonly<Record<string, strin
   if (route === undefined) return [];
   const { name, event: listed } = route;
   // Both are handed on as the payload gives them; which one becomes the record's version is
-  // the listener's rule (withVersion in src/listen/mapping.ts), the same for every connector.
+  // the listener's rule (withVersion in src/connector/versions.ts), the same for every connector.
   const version = timeAt(event, webhooks.versionPath);
   const time = timeAt(event, webhooks.timePath);
   // Form values are all text, and `fields` may take values from another shape than the list's.

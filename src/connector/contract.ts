@@ -73,6 +73,11 @@ export interface StreamDefinition<Config> {
    */
   deletions?: string;
   /**
+   * Which copy of a row wins, in a sentence for `--discover`, when the replication key is not
+   * simply the object's own (the time of the change, written by the connector).
+   */
+  versionNote?: string;
+  /**
    * A complete full read (no bookmark: the first run, `--full-refresh`, or a stream without a
    * replication key) marks the rows it did not see as deleted, unless they would be more than
    * `maxShare` of the table (0.1: a tenth), which is refused with a warning instead.
@@ -176,7 +181,7 @@ export interface WebhookEvent {
   /**
    * When the event happened, as the sender says: RFC 3339, or epoch seconds (milliseconds
    * when clearly so). The version of a record that has no other, and the time of a deletion.
-   * The rule is `withVersion` in src/listen/mapping.ts.
+   * The rule is `withVersion` in src/connector/versions.ts.
    */
   time?: string | number;
 }

@@ -27,9 +27,9 @@ export function discoverCatalog(connector: AnyConnector): JsonObject {
       };
       if (s.replicationKey) streamMeta['valid-replication-keys'] = [s.replicationKey];
       // Which copy of a row wins (batch and webhooks interleave), and how deletions arrive.
-      streamMeta['sync-version'] = s.replicationKey
+      streamMeta['sync-version'] = s.versionNote ?? (s.replicationKey
         ? `the record's ${s.replicationKey} (the newest copy of a row wins, whichever path wrote it)`
-        : 'none: the copy written last wins';
+        : 'none: the copy written last wins');
       streamMeta['sync-deletions'] = s.deletions ?? 'not listed by the source (webhooks, where the connector has them, mark rows deleted)';
       const entry: JsonObject = {
         tap_stream_id: s.name,

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { WebhookEvent } from '../../src/connector/contract.js';
-import { withVersion } from '../../src/listen/mapping.js';
+import { withVersion } from '../../src/connector/versions.js';
 import type { JsonObject } from '../../src/protocol/json.js';
 import { startListen, tempDir } from '../helpers/cli.js';
 
 /**
- * Which version a webhook record carries (src/listen/mapping.ts#withVersion): the object's own
+ * Which version a webhook record carries (src/connector/versions.ts#withVersion): the object's own
  * replication-key value as a batch read gives it, else the payload's version, else the event
  * time, an epoch number made an instant; a deletion at its event time, never overtaken by an
  * older update that arrives later.

@@ -89,6 +89,25 @@ export class Checker {
     return out;
   }
 
+  /** Request parameters: an object of strings, numbers and booleans. */
+  params(value: JsonValue | undefined, path: string): Record<string, string | number | boolean> {
+    const out: Record<string, string | number | boolean> = {};
+    if (value === undefined || !this.object(value, path)) return out;
+    for (const [k, v] of Object.entries(value)) {
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+      else this.problem(`${path}.${k}`, 'must be a string, number or boolean');
+    }
+    return out;
+  }
+
+  /** A list of non-empty strings (names); undefined when absent. */
+  names(value: JsonValue | undefined, path: string): string[] | undefined {
+    if (value === undefined) return undefined;
+    if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== '')) return value as string[];
+    this.problem(path, 'must be a non-empty list of names');
+    return undefined;
+  }
+
   keyList(value: JsonValue | undefined, path: string): string[] | undefined {
     if (value === undefined) return [];
     if (typeof value === 'string' && value !== '') return [value];

@@ -1,6 +1,7 @@
 import type { EndpointLimit } from '../../../src/http/budget.js';
 import type { JsonObject, JsonValue } from '../../../src/protocol/json.js';
 import { parseAuth } from './auth.js';
+import { parseChangeFeeds } from './change-feeds.js';
 import { Checker } from './checker.js';
 import { parseStream } from './stream.js';
 import { SECRET_SETTINGS, WEBHOOK_SECRET_SETTINGS, type RestDescription, type RestRateLimit, type RestStream } from './types.js';
@@ -15,7 +16,7 @@ import { parseWebhooks } from './webhooks.js';
 
 export * from './types.js';
 
-const TOP_KEYS = ['base_url', 'headers', 'auth', 'start_date', 'streams', 'refresh_token_file', 'webhooks', 'rate_limit', ...SECRET_SETTINGS, ...WEBHOOK_SECRET_SETTINGS];
+const TOP_KEYS = ['base_url', 'headers', 'auth', 'start_date', 'streams', 'refresh_token_file', 'webhooks', 'rate_limit', 'change_feeds', ...SECRET_SETTINGS, ...WEBHOOK_SECRET_SETTINGS];
 
 /** Reads the description out of a validated config; throws nothing, returns the problems instead. */
 export function parseDescription(config: JsonObject, options: { credentialsOptional?: boolean } = {}): { description: RestDescription | undefined; problems: string[] } {
@@ -25,6 +26,7 @@ export function parseDescription(config: JsonObject, options: { credentialsOptio
   const headers = c.stringMap(config['headers'], 'headers');
   const auth = parseAuth(c, config['auth'], config, options.credentialsOptional === true);
   const startDate = c.dateTime(config['start_date'], 'start_date');
+  const changeFeeds = parseChangeFeeds(c, config['change_feeds'], 'change_feeds');
   const streams: RestStream[] = [];
   const list = config['streams'];
   if (list === undefined) c.problem('streams', 'required');
@@ -41,6 +43,12 @@ export function parseDescription(config: JsonObject, options: { credentialsOptio
       if (s.reconcileDeletes !== undefined && startDate !== undefined) {
         c.problem(`streams[${i}].reconcile_deletes`, 'a read bounded by start_date does not see every object: not with a top-level start_date');
       }
+      if (s.changes !== undefined && !changeFeeds.has(s.changes.feed) && config['change_feeds'] !== undefined) {
+        c.problem(`streams[${i}].change_feed.feed`, `must name one of change_feeds (${[...changeFeeds.keys()].join(', ') || 'none is valid'}), got ${JSON.stringify(s.changes.feed)}`);
+      } else if (s.changes !== undefined && config['change_feeds'] === undefined) {
+        c.problem(`streams[${i}].change_feed.feed`, `names ${JSON.stringify(s.changes.feed)}, but the description has no change_feeds section`);
+      }
+      if (s.changes !== undefined && s.parent !== undefined) c.problem(`streams[${i}].change_feed`, 'not for child streams');
       names.add(s.name);
       streams.push(s);
     });
@@ -48,7 +56,7 @@ export function parseDescription(config: JsonObject, options: { credentialsOptio
   const webhooks = config['webhooks'] === undefined ? undefined : parseWebhooks(c, config['webhooks'], 'webhooks', streams);
   const rateLimit = parseRateLimit(c, config['rate_limit']);
   if (c.problems.length > 0 || baseUrl === undefined || auth === undefined) return { description: undefined, problems: c.problems };
-  return { description: { baseUrl: baseUrl.replace(/\/+$/, ''), headers, auth, startDate, streams, webhooks, rateLimit }, problems: [] };
+  return { description: { baseUrl: baseUrl.replace(/\/+$/, ''), headers, auth, startDate, streams, webhooks, rateLimit, changeFeeds }, problems: [] };
 }
 
 function parseRateLimit(c: Checker, raw: JsonValue | undefined): RestRateLimit {

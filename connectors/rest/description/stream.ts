@@ -1,6 +1,7 @@
 import { isJsonObject, type JsonObject, type JsonValue } from '../../../src/protocol/json.js';
 import type { Checker } from './checker.js';
 import { parseIncremental } from './incremental.js';
+import { parseStreamChanges } from './change-feeds.js';
 import { parseDeletedWhen } from './deletes.js';
 import { parsePagination } from './paging.js';
 import { parseGraphql, requestUsesBookmark } from './request.js';
@@ -11,7 +12,7 @@ import type { RestParent, RestStream } from './types.js';
 const STREAM_KEYS = [
   'name', 'path', 'method', 'records_path', 'primary_key', 'replication_key', 'sorted', 'start_date',
   'incremental', 'pagination', 'params', 'body', 'schema', 'description', 'parent', 'graphql', 'records_optional', 'deleted_when', 'keep_when',
-  'variants', 'reconcile_deletes',
+  'variants', 'reconcile_deletes', 'change_feed',
 ];
 const SNAKE = /^[a-z][a-z0-9_]*$/;
 
@@ -28,13 +29,7 @@ export function parseStream(c: Checker, raw: JsonValue, at: string): RestStream 
   const replicationKey = c.string(raw['replication_key'], `${at}.replication_key`, false);
   const sorted = c.boolean(raw['sorted'], `${at}.sorted`) ?? false;
   const startDate = c.dateTime(raw['start_date'], `${at}.start_date`);
-  const params: Record<string, string | number | boolean> = {};
-  if (raw['params'] !== undefined && c.object(raw['params'], `${at}.params`)) {
-    for (const [k, v] of Object.entries(raw['params'])) {
-      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') params[k] = v;
-      else c.problem(`${at}.params.${k}`, 'must be a string, number or boolean');
-    }
-  }
+  const params = c.params(raw['params'], `${at}.params`);
   const body = raw['body'] === undefined ? undefined : c.object(raw['body'], `${at}.body`) ? raw['body'] : undefined;
   const schema = raw['schema'] === undefined ? undefined : c.object(raw['schema'], `${at}.schema`) ? raw['schema'] : undefined;
   if (schema !== undefined && !isJsonObject(schema['properties'])) c.problem(`${at}.schema.properties`, 'required: a JSON Schema of one record, an object with "properties"');
@@ -53,13 +48,7 @@ export function parseStream(c: Checker, raw: JsonValue, at: string): RestStream 
     if (!Array.isArray(rawVariants) || rawVariants.length === 0) c.problem(`${at}.variants`, 'must be a non-empty list of params objects, each read after the stream\'s own');
     else {
       rawVariants.forEach((v, i) => {
-        if (!c.object(v, `${at}.variants[${i}]`)) return;
-        const extra: Record<string, string | number | boolean> = {};
-        for (const [k, x] of Object.entries(v)) {
-          if (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') extra[k] = x;
-          else c.problem(`${at}.variants[${i}].${k}`, 'must be a string, number or boolean');
-        }
-        variants.push(extra);
+        if (c.object(v, `${at}.variants[${i}]`)) variants.push(c.params(v, `${at}.variants[${i}]`));
       });
     }
     // Each variant is a listing of its own: ascending order cannot hold across them.
@@ -70,11 +59,17 @@ export function parseStream(c: Checker, raw: JsonValue, at: string): RestStream 
   if (parent !== undefined && path !== undefined && !usesParent(path, params, graphql === undefined ? body : graphql.variables)) {
     c.problem(`${at}.path`, 'a child stream must use {parent} in its path, a param value, the body or the GraphQL variables');
   }
+  const changes = parseStreamChanges(c, raw['change_feed'], `${at}.change_feed`);
+  if (changes !== undefined) {
+    if (replicationKey === undefined) c.problem(`${at}.change_feed`, 'needs a replication_key on the stream: the property that holds the time of the change (written from the event time when the object has none)');
+    if (raw['incremental'] !== undefined) c.problem(`${at}.incremental`, 'a stream read from a change feed is bounded by the feed\'s incremental rule: leave it out');
+    if (sorted) c.problem(`${at}.sorted`, 'a change feed is not read in the order of the stream\'s replication key: leave it out');
+  }
   const reconcileDeletes = parseReconcile(c, raw['reconcile_deletes'], `${at}.reconcile_deletes`, startDate, primaryKey, parent !== undefined);
   if (name === undefined || path === undefined || primaryKey === undefined || pagination === undefined) return undefined;
   return {
     name, description, path, method: graphql === undefined ? method : 'POST', recordsPath, primaryKey, replicationKey, sorted, startDate,
-    incremental, pagination, params, body, schema, parent, graphql, recordsOptional, deletedWhen, keepWhen, variants, reconcileDeletes,
+    incremental, pagination, params, body, schema, parent, graphql, recordsOptional, deletedWhen, keepWhen, variants, reconcileDeletes, changes,
   };
 }
 

@@ -45,6 +45,41 @@ export interface RestStream {
   variants: Array<Record<string, string | number | boolean>>;
   /** A complete full read marks rows it did not see as deleted, up to this share of the table. */
   reconcileDeletes: { maxShare: number } | undefined;
+  /** Incremental runs read the changes from an events feed instead of listing the stream. */
+  changes: RestStreamChanges | undefined;
+}
+
+/**
+ * An events endpoint (Stripe's `/v1/events`): each event names its type, its time and the
+ * object as it was after the change. Streams that name it read their changes from it.
+ */
+export interface RestChangeFeed {
+  name: string;
+  path: string;
+  params: Record<string, string | number | boolean>;
+  recordsPath: string | undefined;
+  pagination: PaginationStyle;
+  /** The parameter and format of the lower bound on the event time (required: a feed is read since a time). */
+  incremental: IncrementalRule;
+  /** Dotted paths in an event: its type, its time (RFC 3339 or epoch), the changed object. */
+  typePath: string;
+  timePath: string;
+  objectPath: string;
+  /** The feed lists the newest event first: only the first event of each object in a read counts. */
+  newestFirst: boolean;
+  /** Days the API keeps events: a bookmark older than this means a full read of the stream instead. */
+  retentionDays: number | undefined;
+}
+
+/** `streams[].change_feed`: which feed, and which of its events are this stream's. */
+export interface RestStreamChanges {
+  feed: string;
+  /** Parameters added to the feed's request for this stream (`{"type": "customer.*"}`). */
+  params: Record<string, string | number | boolean>;
+  /** Event types taken (all of the answer when undefined: the params already filter). */
+  events: string[] | undefined;
+  /** Event types that report a deletion of the object. */
+  deletedEvents: string[];
 }
 
 export interface RestGraphql {
@@ -79,6 +114,8 @@ export interface RestDescription {
   webhooks: RestWebhooks | undefined;
   /** The optional `rate_limit` section: stay under the API's documented limits. */
   rateLimit: RestRateLimit;
+  /** The optional `change_feeds` section, by name. */
+  changeFeeds: ReadonlyMap<string, RestChangeFeed>;
 }
 
 export interface RestRateLimit {
