@@ -1,21 +1,18 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { connectorNames, loadConnector } from '../connector/registry.js';
+import { connectorNames } from '../connector/registry.js';
 import { SourceError, UsageError } from '../errors.js';
 import { isSecretParam } from '../http/redact.js';
 import { Drain } from '../listen/drain.js';
-import { Journal, type DeliveryFilter, type DeliveryStatus, type StoredDelivery } from '../listen/journal.js';
-import { resolveForListen } from '../listen/resolve.js';
-import { connectorConfig, pickSection } from './connector-config.js';
-import { readJsonFile } from './files.js';
-import { WebhookMapper } from '../listen/mapping.js';
+import type { DeliveryFilter, DeliveryStatus, StoredDelivery } from '../listen/journal.js';
+import { describeJournal, openDrainJournal, openJournalStore, type JournalLocation, type JournalStore } from '../listen/journal-store.js';
 import { DEFAULT_RETAIN, RETENTION_BATCH, parseDurationMs, retryHorizonWarning } from '../listen/retention.js';
 import { formatInstant, normalizeInstant } from '../protocol/instant.js';
 import { describeTarget, openTarget } from '../targets/spec.js';
 import { summarize } from './progress.js';
 import { cliLogger, type CliIo, type OutputOptions } from './io.js';
-import { plural } from './listen-command.js';
+import { journalSpecOf, plural } from './listen-command.js';
 import { targetSpecOf } from './target-spec.js';
+import { webhookMappers } from './webhook-mappers.js';
 
 export interface InboxFlags extends OutputOptions {
   journal: string;
@@ -40,9 +37,9 @@ const REPLAY_BATCH = 1_000;
  * (records upsert, the newest version wins, so replaying is always safe).
  */
 export async function inboxCommand(action: string, flags: InboxFlags, io: CliIo): Promise<void> {
-  const path = resolve(io.cwd, flags.journal);
-  if (!existsSync(path)) throw new UsageError(`no journal at ${flags.journal}: \`sync listen\` creates it (or pass --journal)`);
-  if (flags.connector !== undefined) checkConnector(path, flags.connector);
+  const location = journalSpecOf(flags.journal, io);
+  if (location.kind === 'sqlite' && !existsSync(location.path)) throw new UsageError(`no journal at ${flags.journal}: \`sync listen\` creates it (or pass --journal)`);
+  if (flags.connector !== undefined) await checkConnector(location, flags.connector);
   const filter: DeliveryFilter = {
     connector: flags.connector,
     deliveryId: flags.id,
@@ -52,11 +49,11 @@ export async function inboxCommand(action: string, flags: InboxFlags, io: CliIo)
   };
   switch (action) {
     case 'list':
-      return withJournal(path, true, (journal) => list(journal.select(filter), flags.format, io));
+      return withJournal(location, true, async (journal) => list(await journal.select(filter), flags.format, io));
     case 'show': {
       if (flags.id === undefined) throw new UsageError('inbox show needs --id <delivery-id> (see `sync inbox list`)');
-      return withJournal(path, true, (journal) => {
-        const found = journal.select(filter);
+      return withJournal(location, true, async (journal) => {
+        const found = await journal.select(filter);
         if (found.length === 0) throw new UsageError(`no delivery with id ${JSON.stringify(flags.id)} in ${flags.journal}`);
         for (const d of found) io.stdout.write(flags.format === 'json' ? JSON.stringify(describe(d, true)) + '\n' : showText(d));
       });
@@ -64,16 +61,11 @@ export async function inboxCommand(action: string, flags: InboxFlags, io: CliIo)
     case 'replay':
     case 'retry-dead': {
       const selected = action === 'retry-dead' ? { ...filter, status: 'dead' as const } : filter;
-      const journal = new Journal(path);
-      try {
-        await replay(journal, journal.select(selected), flags, io);
-      } finally {
-        journal.close();
-      }
-      return;
+      const entries = await withJournal(location, false, (journal) => journal.select(selected));
+      return replay(location, entries, flags, io);
     }
     case 'prune':
-      return withJournal(path, false, (journal) => prune(journal, flags, io));
+      return withJournal(location, false, (journal) => prune(journal, flags, io));
     default:
       throw new UsageError(`unknown inbox action ${JSON.stringify(action)}; use list, show, replay, retry-dead or prune`);
   }
@@ -83,25 +75,21 @@ export async function inboxCommand(action: string, flags: InboxFlags, io: CliIo)
  * A misspelt --connector would select nothing, and `prune` would say it pruned none: refused,
  * unless the journal holds deliveries of that name (from a connector since removed, say).
  */
-function checkConnector(path: string, name: string): void {
+async function checkConnector(location: JournalLocation, name: string): Promise<void> {
   if (connectorNames().includes(name)) return;
-  const journal = new Journal(path, { readonly: true });
-  try {
-    if (journal.select({ connector: name, limit: 1 }).length > 0) return;
-  } finally {
-    journal.close();
-  }
+  if (await withJournal(location, true, async (journal) => (await journal.select({ connector: name, limit: 1 })).length > 0)) return;
   throw new UsageError(`unknown connector ${JSON.stringify(name)}, and the journal holds no delivery for it; known connectors: ${connectorNames().join(', ')}`);
 }
 
-async function withJournal(path: string, readonly: boolean, use: (journal: Journal) => void): Promise<void> {
-  const journal = new Journal(path, { readonly });
+async function withJournal<T>(location: JournalLocation, readonly: boolean, use: (journal: JournalStore) => Promise<T>): Promise<T> {
+  const journal = await openJournalStore(location, { readonly, warn: () => {} });
   try {
-    use(journal);
+    return await use(journal);
   } finally {
-    journal.close();
+    await journal.close();
   }
 }
+
 
 /**
  * `sync inbox prune [--older-than 7d] [--status done|dead] [--connector NAME]`: deletes
@@ -109,7 +97,7 @@ async function withJournal(path: string, readonly: boolean, use: (journal: Journ
  * at most one of them). Pending deliveries are never pruned. A pruned delivery id is forgotten:
  * sent again, it is stored and processed again.
  */
-function prune(journal: Journal, flags: InboxFlags, io: CliIo): void {
+async function prune(journal: JournalStore, flags: InboxFlags, io: CliIo): Promise<void> {
   const log = cliLogger(io, flags);
   const status = flags.status ?? 'done';
   if (status === 'pending') throw new UsageError('inbox prune deletes done deliveries or dead letters (--status done|dead), never pending ones');
@@ -125,35 +113,24 @@ function prune(journal: Journal, flags: InboxFlags, io: CliIo): void {
   let total = 0;
   for (;;) {
     if (io.signal.aborted) break;
-    const n = journal.prune({ before, status, limit: RETENTION_BATCH, connector: flags.connector });
+    const n = await journal.prune({ before, status, limit: RETENTION_BATCH, connector: flags.connector });
     total += n;
     if (n < RETENTION_BATCH) break;
   }
   const what = status === 'done' ? 'done' : 'dead';
-  log.info(`pruned ${plural(total, `${what} delivery`, `${what} deliveries`)} received before ${before} from ${flags.journal}`);
+  log.info(`pruned ${plural(total, `${what} delivery`, `${what} deliveries`)} received before ${before} from ${journal.location.kind === 'sqlite' ? flags.journal : describeJournal(journal.location)}`);
 }
 
-async function replay(journal: Journal, entries: StoredDelivery[], flags: InboxFlags, io: CliIo): Promise<void> {
+async function replay(location: JournalLocation, entries: StoredDelivery[], flags: InboxFlags, io: CliIo): Promise<void> {
   const log = cliLogger(io, flags);
   if (entries.length === 0) {
     log.info('no stored delivery matches; nothing to replay');
     return;
   }
-  const mappers = new Map<string, WebhookMapper>();
-  const names = [...new Set(entries.map((e) => e.connector))];
-  // Connectors whose webhooks come from their config (rest) need it, as for `sync listen`.
-  const file = flags.config ? readJsonFile(flags.config, '--config') : undefined;
-  for (const name of names) {
-    const loaded = await loadConnector(name);
-    if (!loaded.webhooks && !loaded.resolveWebhooks) continue;
-    const section = names.length > 1 ? pickSection(file, name, flags.config) : file;
-    // Replays map stored deliveries and never verify again: the secrets need not be usable.
-    const config = loaded.resolveWebhooks || loaded.resolveStreams ? connectorConfig(loaded, section, flags.config, io, { log, checkWebhookSecrets: false }) : {};
-    const connector = await resolveForListen(loaded, config, { log, signal: io.signal });
-    if (connector.webhooks) mappers.set(name, new WebhookMapper(connector));
-  }
+  const mappers = await webhookMappers([...new Set(entries.map((e) => e.connector))], flags.config, io, log);
   const spec = targetSpecOf(flags.target, io);
   const started = Date.now();
+  const journal = await openDrainJournal(location);
   const drain = new Drain({
     journal,
     mappers,
@@ -167,6 +144,7 @@ async function replay(journal: Journal, entries: StoredDelivery[], flags: InboxF
     }
   } finally {
     await drain.close();
+    await journal.close();
   }
   const { done, dead, records } = drain.counts;
   log.info(`replayed ${plural(done + dead, 'delivery', 'deliveries')} into ${describeTarget(spec)}: ${done} done, ${dead} dead; ${summarize(records, Date.now() - started)}`);

@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { envName } from '../connector/config.js';
 import type { AnyConnector, WebhookSpec } from '../connector/contract.js';
 import { loadConnector } from '../connector/registry.js';
@@ -8,11 +7,12 @@ import type { ServedConnector } from '../listen/server.js';
 import { resolveForListen } from '../listen/resolve.js';
 import { DEFAULT_RETAIN, parseDurationMs, retryHorizonWarning } from '../listen/retention.js';
 import { serveConnector, startService, type Service, type ServiceReport } from '../listen/service.js';
+import { describeJournal, parseJournalSpec, type JournalLocation } from '../listen/journal-store.js';
 import { describeTarget } from '../targets/spec.js';
 import { connectorConfig, pickSection } from './connector-config.js';
 import { readJsonFile } from './files.js';
 import { createLogger, type Logger } from '../log.js';
-import { scrub, type CliIo, type OutputOptions } from './io.js';
+import { addSecret, scrub, type CliIo, type OutputOptions } from './io.js';
 import { formatCount } from './progress.js';
 import { acquireLock } from './lock.js';
 import { targetSpecOf } from './target-spec.js';
@@ -27,6 +27,8 @@ export interface ListenFlags extends OutputOptions {
   requestTimeout: string;
   /** How long done deliveries are kept (a duration such as 7d, or `forever`); default 7d. */
   retain?: string;
+  /** False (`--no-drain`): only store; `sync drain` workers write the deliveries (PostgreSQL journal). */
+  drain?: boolean;
 }
 
 const TOLERANCE_SECONDS = 300;
@@ -56,6 +58,11 @@ async function listen(names: string[], flags: ListenFlags, io: CliIo, log: Logge
   const requestTimeoutMs = integer(flags.requestTimeout, '--request-timeout', 1, 3_600) * 1_000;
   const target = describeTarget(targetSpecOf(flags.target, io));
   const retainMs = retention(flags.retain ?? DEFAULT_RETAIN);
+  const journal = journalSpecOf(flags.journal, io);
+  const draining = flags.drain !== false;
+  if (!draining && journal.kind === 'sqlite') {
+    throw new UsageError('--no-drain needs a PostgreSQL journal (--journal postgres://…), which `sync drain` workers read; an SQLite journal is drained by its listener');
+  }
   const horizon = retainMs === undefined ? undefined : retryHorizonWarning('--retain', flags.retain ?? '', retainMs);
   if (horizon !== undefined) log.warn(horizon);
   const unique = [...new Set(names)];
@@ -75,9 +82,10 @@ async function listen(names: string[], flags: ListenFlags, io: CliIo, log: Logge
     served.set(connector.name, serveConnector(connector, secrets, { maxBodyBytes, toleranceSeconds: TOLERANCE_SECONDS }));
   }
 
-  const journalPath = resolve(io.cwd, flags.journal);
-  // One listener per journal: two drains would race over the same deliveries.
-  const lock = acquireLock(`${journalPath}.lock`, `sync listen with journal ${flags.journal}`);
+  // One listener per SQLite journal: two drains would race over the same deliveries. A
+  // PostgreSQL journal is shared: its drains claim deliveries row by row.
+  const lock = journal.kind === 'sqlite' ? acquireLock(`${journal.path}.lock`, `sync listen with journal ${flags.journal}`) : undefined;
+  const shownJournal = journal.kind === 'sqlite' ? flags.journal : describeJournal(journal);
   const started = Date.now();
   const failed = new AbortController();
   let report: ServiceReport | undefined;
@@ -89,11 +97,11 @@ async function listen(names: string[], flags: ListenFlags, io: CliIo, log: Logge
         host: flags.host,
         port,
         target: flags.target,
-        journalPath,
+        journal,
         log,
         stdout: io.stdout,
         requestTimeoutMs,
-        drain: 'worker',
+        drain: draining ? 'worker' : 'none',
         retention: retainMs === undefined ? undefined : { olderThanMs: retainMs },
         configs,
         // A service's own process: its CPU, memory and event-loop lag belong beside its deliveries at /metrics.
@@ -107,7 +115,7 @@ async function listen(names: string[], flags: ListenFlags, io: CliIo, log: Logge
       throw err;
     }
     const paths = unique.map((name) => `POST ${service.url}/webhooks/${name}`).join(', ');
-    const line = `listening on ${service.url}: ${paths} → ${target} (journal ${flags.journal})`;
+    const line = `listening on ${service.url}: ${paths} → ${draining ? target : 'no drain here'} (journal ${shownJournal})`;
     // With --port 0 the address is news a script needs, even when --quiet hides information.
     flushLog();
     if (flags.quiet && port === 0) io.stderr.write(line + '\n');
@@ -116,11 +124,15 @@ async function listen(names: string[], flags: ListenFlags, io: CliIo, log: Logge
     log.info(failed.signal.aborted ? 'stopping after a failure' : 'stopping: new deliveries get 503; finishing journal writes, then draining');
     report = await service.stop({ requestGraceMs: REQUEST_GRACE_MS, drainDeadlineMs: DRAIN_DEADLINE_MS });
   } finally {
-    lock.release();
+    lock?.release();
   }
   log.info(summary(report, Date.now() - started, target));
   if (report.failure) throw report.failure instanceof SyncError ? report.failure : new SyncError(`the drain failed: ${report.failure.message}`);
-  if (report.pending > 0) log.warn(`${plural(report.pending, 'delivery is', 'deliveries are')} still pending in ${flags.journal}; the next \`sync listen\` drains them`);
+  if (report.pending > 0 && journal.kind === 'sqlite') {
+    log.warn(`${plural(report.pending, 'delivery is', 'deliveries are')} still pending in ${flags.journal}; the next \`sync listen\` drains them`);
+  } else if (report.pending > 0) {
+    log.info(`${plural(report.pending, 'delivery is', 'deliveries are')} pending in ${shownJournal}, for its drains (\`sync listen\`, \`sync drain\`)`);
+  }
 }
 
 /**
@@ -153,7 +165,14 @@ function batchedLogger(io: CliIo, options: OutputOptions): { log: Logger; flush:
   return { log, flush };
 }
 
-function untilAborted(...signals: AbortSignal[]): Promise<void> {
+/** `--journal`: a file, or a PostgreSQL schema (its password kept out of every line written). */
+export function journalSpecOf(text: string, io: CliIo): JournalLocation {
+  const location = parseJournalSpec(text, io.cwd);
+  if (location.kind === 'postgres') for (const secret of location.secrets) addSecret(io, secret);
+  return location;
+}
+
+export function untilAborted(...signals: AbortSignal[]): Promise<void> {
   return new Promise((resolve) => {
     if (signals.some((s) => s.aborted)) return resolve();
     for (const s of signals) s.addEventListener('abort', () => resolve(), { once: true });

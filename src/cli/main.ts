@@ -4,6 +4,7 @@ import { jsonLogLine } from '../log.js';
 import type { InboxFlags } from './inbox-command.js';
 import { scrub, type CliIo } from './io.js';
 import type { ListenFlags } from './listen-command.js';
+import type { DrainFlags } from './drain-command.js';
 import { ifGiven, LOG_FORMATS, OptionReader, readOutputOptions } from './options.js';
 import { READER_GONE_EXIT_CODE, ReaderGoneError } from './reader-gone.js';
 import type { RunFlags } from './run-command.js';
@@ -55,10 +56,23 @@ Examples:
   sync listen sample --config sample.json --port 9000 --host 0.0.0.0
   sync listen sample --target - | some-singer-target            # records as Singer NDJSON on stdout
   curl -s localhost:8080/readyz                                 # 200 when the journal is writable
+  sync listen sample --host 0.0.0.0 --journal 'postgres://sync@db:5432/sync?schema=inbox' \
+    --target 'postgres://sync@db:5432/sync?schema=sample'       # one of several replicas behind a load balancer
+  sync listen sample --journal 'postgres://sync@db/sync?schema=inbox' --no-drain   # store only; \`sync drain\` writes
 
 Each delivery is verified, stored in the journal (--journal) and only then answered 200;
 a drain writes it to the target as records of the same streams \`sync run\` fills.
 Stops on SIGTERM or Ctrl-C: new deliveries get 503, stored ones are drained, exit 0.`;
+
+const DRAIN_EXAMPLES = `
+Examples:
+  sync drain sample --journal 'postgres://sync@db:5432/sync?schema=inbox' --target 'postgres://sync@db:5432/sync?schema=sample'
+  sync drain sample --journal 'postgres://sync@db/sync?schema=inbox' --target sqlite:sync.db --once   # what is pending, then exit
+
+Any number of drains (these and \`sync listen\` without --no-drain) share a PostgreSQL journal:
+each delivery is claimed by one of them and marked done in the same transaction that releases
+it. A drain killed mid-batch lets go of its claim when its session ends; another takes it over.
+Stops on SIGTERM or Ctrl-C after finishing what it holds (30 s at most), exit 0.`;
 
 const INBOX_EXAMPLES = `
 Examples:
@@ -67,7 +81,8 @@ Examples:
   sync inbox show --id msg_2mPq                    # headers (signatures redacted) and body
   sync inbox retry-dead                            # dead letters again, through the current mapping
   sync inbox replay --since 2026-03-01T00:00:00Z   # push stored deliveries into the target again
-  sync inbox prune --status dead --older-than 30d  # forget old dead letters`;
+  sync inbox prune --status dead --older-than 30d  # forget old dead letters
+  sync inbox list --journal 'postgres://sync@db/sync?schema=inbox' --status dead   # a shared journal`;
 
 const STATUS_EXAMPLES = `
 Examples:
@@ -160,7 +175,8 @@ function buildProgram(io: CliIo, output: ReportOptions, connectors: readonly str
       .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
       .option('-c, --config <file>', 'JSON settings (with several connectors: {"<connector>": {...}}); also SYNC_<CONNECTOR>_<SETTING>')
       .option('-t, --target <spec>', 'where records go: -, sqlite:PATH, jsonl:DIR, csv:DIR', 'sqlite:sync.db')
-      .option('--journal <file>', 'the inbox: every delivery, stored before it is answered', 'sync-inbox.db')
+      .option('--journal <file>', 'the inbox: every delivery, stored before it is answered; a file, or postgres://…?schema=NAME shared by replicas', 'sync-inbox.db')
+      .option('--no-drain', 'with a PostgreSQL journal: only store deliveries; `sync drain` workers write them to the target')
       .option('--max-body <bytes>', 'largest body accepted; larger gets 413', String(25 * 1024 * 1024))
       .option('--request-timeout <seconds>', 'a request (headers and body) must arrive within this time', '30')
       .option('--retain <duration>', 'keep done deliveries this long, for deduplication and sync inbox: 7d, 72h, 90m, or forever', '7d'),
@@ -175,10 +191,28 @@ function buildProgram(io: CliIo, output: ReportOptions, connectors: readonly str
 
   withOutputOptions(
     program
+      .command('drain')
+      .description('write the deliveries of a shared PostgreSQL journal into a target; run as many as you like')
+      .argument('<connector...>', 'connectors whose deliveries to write')
+      .requiredOption('--journal <url>', 'the journal `sync listen` replicas fill: postgres://USER@HOST:PORT/DB?schema=NAME')
+      .option('-t, --target <spec>', 'where records go: -, sqlite:PATH, jsonl:DIR, csv:DIR, postgres://…', 'sqlite:sync.db')
+      .option('-c, --config <file>', 'settings of connectors whose webhooks come from their config (rest)')
+      .option('--once', 'drain what is pending now, then exit (a scheduled job), instead of running until stopped'),
+  )
+    .addHelpText('after', DRAIN_EXAMPLES)
+    .action(async (connectors: string[], _options: unknown, command: Command) => {
+      const flags = readDrainFlags(command);
+      output.debug ||= flags.debug === true;
+      const { drainCommand } = await import('./drain-command.js');
+      await drainCommand(connectors, flags, io);
+    });
+
+  withOutputOptions(
+    program
       .command('inbox')
       .description('look at the deliveries `sync listen` stored, and push them through the mapping again')
       .argument('<action>', 'list, show, replay, retry-dead or prune')
-      .option('--journal <file>', 'the journal of `sync listen`', 'sync-inbox.db')
+      .option('--journal <file>', 'the journal of `sync listen`: a file, or postgres://…?schema=NAME', 'sync-inbox.db')
       .option('--id <delivery-id>', "only the delivery with this id (the sender's, e.g. webhook-id)")
       .option('--since <time>', 'only deliveries received since: an RFC 3339 time, or a duration such as 30m, 2h, 7d')
       .option('--connector <name>', 'only deliveries for this connector')
@@ -409,6 +443,18 @@ function readListenFlags(command: Command): ListenFlags {
     maxBody: o.textWithDefault('maxBody'),
     requestTimeout: o.textWithDefault('requestTimeout'),
     ...ifGiven('retain', o.text('retain')),
+    drain: o.switch('drain'),
+  };
+}
+
+function readDrainFlags(command: Command): DrainFlags {
+  const o = new OptionReader(command);
+  return {
+    ...readOutputOptions(o),
+    journal: o.textWithDefault('journal'),
+    target: o.textWithDefault('target'),
+    ...ifGiven('config', o.text('config')),
+    once: o.switch('once'),
   };
 }
 

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
 import { relayLog, type LogMessage } from '../worker-calls.js';
 import { Drain, DrainLoop, type DrainCounts, type DrainOptions } from './drain.js';
+import type { JournalLocation } from './journal-store.js';
 
 /**
  * Where the drain runs. `sync listen` runs it on a worker thread: targets such as SQLite
@@ -25,6 +26,7 @@ export function startInlineDrain(options: DrainOptions, targetName: string, onFa
     async stop(deadlineMs) {
       loop.stop(deadlineMs);
       await running;
+      await options.journal.close();
       return drain.counts;
     },
   };
@@ -32,7 +34,7 @@ export function startInlineDrain(options: DrainOptions, targetName: string, onFa
 
 /** What the worker needs to rebuild the drain on its thread (all plain data). */
 export interface DrainWorkerData {
-  journalPath: string;
+  journal: JournalLocation;
   connectors: string[];
   /** Each connector's config as JSON text (text keeps exact numbers through the thread boundary). */
   configs: Record<string, string>;

@@ -5,7 +5,7 @@ import { PendingCalls, workerLogger } from '../worker-calls.js';
 import { openTarget, parseTargetSpec, describeTarget } from '../targets/spec.js';
 import { Drain, DrainLoop } from './drain.js';
 import type { DrainWorkerData, MainToWorker, WorkerToMain } from './drain-host.js';
-import { Journal } from './journal.js';
+import { openDrainJournal } from './journal-store.js';
 import { WebhookMapper } from './mapping.js';
 import { resolveForListen } from './resolve.js';
 import { isJsonObject, parseJson } from '../protocol/json.js';
@@ -51,7 +51,7 @@ for (const name of data.connectors) {
   mappers.set(name, new WebhookMapper(connector));
 }
 const spec = parseTargetSpec(data.target);
-const journal = new Journal(data.journalPath);
+const journal = await openDrainJournal(data.journal);
 const drain = new Drain({
   journal,
   mappers,
@@ -77,6 +77,6 @@ port.on('message', (message: MainToWorker) => {
 });
 
 await loop.run();
-journal.close();
+await journal.close();
 send({ type: 'stopped', done: drain.counts.done, dead: drain.counts.dead, records: [...drain.counts.records] });
 port.close();

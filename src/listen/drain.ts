@@ -1,7 +1,8 @@
 import type { Logger } from '../log.js';
 import { Loader } from '../targets/loader.js';
 import type { Target } from '../targets/target.js';
-import type { Journal, StoredDelivery } from './journal.js';
+import type { StoredDelivery } from './journal.js';
+import type { DrainJournal } from './journal-store.js';
 import type { WebhookMapper } from './mapping.js';
 
 /**
@@ -13,7 +14,8 @@ import type { WebhookMapper } from './mapping.js';
  */
 
 export interface DrainOptions {
-  journal: Journal;
+  /** Where deliveries are claimed and settled; several drains may share a PostgreSQL journal. */
+  journal: DrainJournal;
   /** By connector name. */
   mappers: ReadonlyMap<string, WebhookMapper>;
   openTarget: () => Promise<Target>;
@@ -35,8 +37,6 @@ export class Drain {
   private target: Target | undefined;
   private loader: Loader | undefined;
   private opened = new Set<string>();
-  /** Deliveries up to here are settled (or being replayed by someone else). */
-  private cursor = 0;
 
   constructor(private readonly options: DrainOptions) {}
 
@@ -47,11 +47,15 @@ export class Drain {
 
   /** Handles the next batch of pending deliveries; returns how many were settled (0: none waiting). */
   async step(): Promise<number> {
-    const entries = this.options.journal.pending([...this.options.mappers.keys()], this.cursor, this.options.batchSize);
-    const last = entries.at(-1);
-    if (!last) return 0;
-    await this.process(entries);
-    this.cursor = last.seq;
+    const entries = await this.options.journal.claim([...this.options.mappers.keys()], this.options.batchSize);
+    if (entries.length === 0) return 0;
+    try {
+      await this.process(entries);
+    } catch (err) {
+      // Pending again, for this drain's next attempt or another drain.
+      await this.options.journal.release().catch(() => undefined);
+      throw err;
+    }
     return entries.length;
   }
 
@@ -88,7 +92,7 @@ export class Drain {
       await this.reset();
       throw err;
     }
-    this.options.journal.settle(
+    await this.options.journal.settle(
       done,
       dead.map(({ seq, error }) => ({ seq, error })),
     );

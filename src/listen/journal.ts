@@ -89,6 +89,7 @@ export class Journal {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
   private readonly pendingStatements = new Map<number, Database.Statement>();
+  private backlogStatement: Database.Statement | undefined;
   private readonly appendAll: (entries: readonly NewDelivery[]) => AppendOutcome[];
   private readonly settleAll: (done: readonly number[], dead: ReadonlyArray<{ seq: number; error: string }>, at: string) => void;
 
@@ -208,6 +209,18 @@ export class Journal {
       out[r.status] = r.n;
     }
     return out;
+  }
+
+  /**
+   * Pending and dead deliveries per connector, with the oldest receive time: the status index
+   * is walked over those two only, never the done ones (most of the journal).
+   */
+  backlog(): Array<{ connector: string; status: 'pending' | 'dead'; n: number; oldest: string | null }> {
+    this.backlogStatement ??= this.db.prepare(
+      `SELECT connector, status, count(*) AS n, min(received_at) AS oldest
+       FROM deliveries WHERE status IN ('pending', 'dead') GROUP BY connector, status`,
+    );
+    return this.backlogStatement.all() as Array<{ connector: string; status: 'pending' | 'dead'; n: number; oldest: string | null }>;
   }
 
   /** Pending deliveries of these connectors (for the shutdown summary). */

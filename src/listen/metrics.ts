@@ -1,5 +1,5 @@
-import Database from 'better-sqlite3';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BacklogRow } from './journal-store.js';
 
 /**
  * What `sync listen` serves at `GET /metrics`, in the Prometheus text format: deliveries by
@@ -66,7 +66,11 @@ interface Cell {
 
 export interface ListenMetricsOptions {
   connectors: readonly string[];
-  journalPath: string;
+  /**
+   * Counts the journal's pending and dead deliveries: on a connection that never waits for a
+   * lock, so a scrape shows the last known counts rather than hold up the HTTP thread.
+   */
+  backlog: () => Promise<BacklogRow[]>;
   /** prom-client's process and Node.js series (CPU, memory, event loop lag, GC). */
   processMetrics: boolean;
 }
@@ -103,15 +107,15 @@ export class ListenMetrics {
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.journal = new JournalCounts(options.journalPath, options.connectors);
+    this.journal = new JournalCounts(options.backlog, options.connectors);
     const journal = this.journal;
     new Gauge({
       name: 'sync_listen_journal_pending',
       help: 'Deliveries stored in the journal and not yet written to the target, by connector.',
       labelNames: ['connector'],
       registers,
-      collect() {
-        for (const [connector, c] of journal.read()) this.set({ connector }, c.pending);
+      async collect() {
+        for (const [connector, c] of await journal.read()) this.set({ connector }, c.pending);
       },
     });
     new Gauge({
@@ -119,8 +123,8 @@ export class ListenMetrics {
       help: 'Dead letters in the journal (deliveries the mapping could not use), by connector.',
       labelNames: ['connector'],
       registers,
-      collect() {
-        for (const [connector, c] of journal.read()) this.set({ connector }, c.dead);
+      async collect() {
+        for (const [connector, c] of await journal.read()) this.set({ connector }, c.dead);
       },
     });
     new Gauge({
@@ -128,9 +132,10 @@ export class ListenMetrics {
       help: 'Age of the oldest pending delivery in the journal (0 when none is pending), by connector.',
       labelNames: ['connector'],
       registers,
-      collect() {
+      async collect() {
+        const counts = await journal.read();
         const now = Date.now();
-        for (const [connector, c] of journal.read()) this.set({ connector }, c.oldestPendingMs === undefined ? 0 : Math.max(0, now - c.oldestPendingMs) / 1000);
+        for (const [connector, c] of counts) this.set({ connector }, c.oldestPendingMs === undefined ? 0 : Math.max(0, now - c.oldestPendingMs) / 1000);
       },
     });
     let readErrorsExported = 0;
@@ -169,10 +174,6 @@ export class ListenMetrics {
   /** The exposition; the journal is counted now (or a second ago). */
   exposition(): Promise<string> {
     return this.registry.metrics();
-  }
-
-  close(): void {
-    this.journal.close();
   }
 
   private connectorRecorder(connector: string): ConnectorRecorder {
@@ -220,42 +221,37 @@ interface ConnectorCounts {
 }
 
 /**
- * The journal's backlog, counted on a read-only connection of its own when scraped. The
- * query walks the status index over pending and dead entries only (never the done ones, which
- * are most of the journal), and the connection never waits for a lock: in WAL mode a reader
- * is not blocked by the journal thread's commits, and in the rare case it would be, the last
- * known counts are shown rather than holding up the HTTP thread.
+ * The journal's backlog, counted when scraped, at most once a second however many series and
+ * scrapers ask (they share one count under way). A count that fails shows the last known one.
  */
 class JournalCounts {
-  private db: Database.Database | undefined;
-  private statement: Database.Statement | undefined;
   private readAt = Number.NEGATIVE_INFINITY;
+  private reading: Promise<Map<string, ConnectorCounts>> | undefined;
   private last: Map<string, ConnectorCounts>;
   readErrors = 0;
 
   constructor(
-    private readonly path: string,
+    private readonly backlog: () => Promise<BacklogRow[]>,
     private readonly connectors: readonly string[],
   ) {
     this.last = this.empty();
   }
 
-  read(): Map<string, ConnectorCounts> {
+  read(): Promise<Map<string, ConnectorCounts>> {
+    if (this.reading) return this.reading;
     const now = performance.now();
-    if (now - this.readAt < JOURNAL_READ_EVERY_MS) return this.last;
+    if (now - this.readAt < JOURNAL_READ_EVERY_MS) return Promise.resolve(this.last);
     this.readAt = now;
+    this.reading = this.count().finally(() => {
+      this.reading = undefined;
+    });
+    return this.reading;
+  }
+
+  private async count(): Promise<Map<string, ConnectorCounts>> {
     try {
-      if (this.statement === undefined) {
-        const db = new Database(this.path, { readonly: true, fileMustExist: true });
-        this.db = db;
-        db.pragma('busy_timeout = 0');
-        this.statement = db.prepare(
-          `SELECT connector, status, count(*) AS n, min(received_at) AS oldest
-           FROM deliveries WHERE status IN ('pending', 'dead') GROUP BY connector, status`,
-        );
-      }
       const counts = this.empty();
-      for (const row of this.statement.all() as Array<{ connector: string; status: 'pending' | 'dead'; n: number; oldest: string | null }>) {
+      for (const row of await this.backlog()) {
         // Deliveries of connectors this listener does not serve are not its backlog.
         const c = counts.get(row.connector);
         if (c === undefined) continue;
@@ -271,12 +267,6 @@ class JournalCounts {
       this.readErrors++;
     }
     return this.last;
-  }
-
-  close(): void {
-    this.statement = undefined;
-    if (this.db?.open) this.db.close();
-    this.db = undefined;
   }
 
   private empty(): Map<string, ConnectorCounts> {

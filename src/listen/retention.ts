@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
 import { formatInstant } from '../protocol/instant.js';
-import type { Journal } from './journal.js';
+import type { PruneOptions } from './journal-store.js';
 
 /**
  * Journal retention: done deliveries older than the retention are deleted now and then, in
@@ -45,7 +45,8 @@ export class Retention {
   pruned = 0;
 
   constructor(
-    private readonly journal: Pick<Journal, 'prune'>,
+    /** The SQLite journal on its thread, or any journal store. */
+    private readonly journal: { prune(options: PruneOptions): number | Promise<number> },
     private readonly options: RetentionOptions,
   ) {}
 
@@ -81,7 +82,7 @@ export class Retention {
     let total = 0;
     try {
       for (;;) {
-        const n = this.journal.prune({ before, status: 'done', limit: this.options.batch });
+        const n = await this.journal.prune({ before, status: 'done', limit: this.options.batch });
         total += n;
         if (n < this.options.batch || this.stopped) break;
         // Let appends waiting on this thread go first.

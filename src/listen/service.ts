@@ -6,7 +6,7 @@ import { openTarget, parseTargetSpec, describeTarget } from '../targets/spec.js'
 import { DiskRoom } from './disk-room.js';
 import { startInlineDrain, startWorkerDrain, type DrainHandle } from './drain-host.js';
 import type { DrainCounts } from './drain.js';
-import { Journal } from './journal.js';
+import { openDrainJournal, openJournalStore, SqliteJournalStore, type BacklogRow, type JournalLocation, type JournalStore } from './journal-store.js';
 import { startJournalThread, type JournalThread } from './journal-thread.js';
 import { JournalWriter } from './journal-writer.js';
 import { WebhookMapper } from './mapping.js';
@@ -26,18 +26,23 @@ export interface ServiceOptions {
   port: number;
   /** A `--target` spec. */
   target: string;
-  journalPath: string;
+  /** An SQLite file, or a PostgreSQL schema shared with other listeners and drain workers. */
+  journal: JournalLocation;
   log: Logger;
   /** Where Singer messages go for target `-`. */
   stdout: NodeJS.WritableStream;
   requestTimeoutMs: number;
   /** The validated config of each connector, for the drain thread to resolve it the same way. */
   configs?: ReadonlyMap<string, JsonObject>;
-  /** `worker` (the CLI): the target may block without stalling HTTP. `inline`: same thread. */
-  drain: 'worker' | 'inline';
   /**
-   * Where group commits run: `worker` (its own thread, so fsync does not stall HTTP) or
-   * `inline` (this thread). Default: as `drain`.
+   * `worker` (the CLI): the target may block without stalling HTTP. `inline`: same thread.
+   * `none`: only store (a PostgreSQL journal whose deliveries `sync drain` workers write).
+   */
+  drain: 'worker' | 'inline' | 'none';
+  /**
+   * Where SQLite group commits run: `worker` (its own thread, so fsync does not stall HTTP) or
+   * `inline` (this thread). Default: as `drain`. A PostgreSQL journal is asynchronous: always
+   * this thread.
    */
   journalThread?: 'worker' | 'inline';
   /** Done deliveries older than `olderThanMs` are deleted every `everyMs` (default 5 min); undefined keeps them. */
@@ -55,6 +60,7 @@ export interface ServiceOptions {
 export interface ServiceReport {
   listener: Listener;
   drained: DrainCounts | undefined;
+  /** Pending in the journal after the stop (with a shared journal: all of its listeners'). */
   pending: number;
   failure: Error | undefined;
 }
@@ -80,15 +86,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const { log } = options;
   const names = [...options.connectors.keys()];
   const spec = parseTargetSpec(options.target);
-  // Schema, and the pending count at stop. Commits wait at most a second for the drain's short writes; past that, 503.
-  const journal = new Journal(options.journalPath, { busyTimeoutMs: JOURNAL_BUSY_MS });
+  // Schema, and the pending count at stop. SQLite commits wait at most a second for the drain's short writes; past that, 503.
+  const journal = await openJournalStore(options.journal, { busyTimeoutMs: JOURNAL_BUSY_MS, warn: (m) => log.warn(m) });
   let drain: DrainHandle | undefined;
   let thread: JournalThread | undefined;
   let retention: Retention | undefined;
-  /** The inline drain's own connection (the worker opens its own). */
-  let drainJournal: Journal | undefined;
   let failure: Error | undefined;
-  const metrics = new ListenMetrics({ connectors: names, journalPath: options.journalPath, processMetrics: options.processMetrics === true });
+  const backlog = backlogReader(journal);
+  const metrics = new ListenMetrics({ connectors: names, backlog: backlog.read, processMetrics: options.processMetrics === true });
   const fail = (err: Error): void => {
     failure ??= err;
     options.onFailure(err);
@@ -97,17 +102,16 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (options.drain === 'worker') {
       const configs = Object.fromEntries(names.map((name) => [name, stringifyJson(options.configs?.get(name) ?? {})]));
       drain = startWorkerDrain(
-        { journalPath: options.journalPath, connectors: names, configs, target: options.target, batchSize: DRAIN_BATCH },
+        { journal: options.journal, connectors: names, configs, target: options.target, batchSize: DRAIN_BATCH },
         log,
         options.stdout,
         fail,
       );
-    } else {
+    } else if (options.drain === 'inline') {
       const mappers = new Map(names.map((name) => [name, new WebhookMapper(connectorOf(options.connectors, name))]));
-      drainJournal = new Journal(options.journalPath);
       drain = startInlineDrain(
         {
-          journal: drainJournal,
+          journal: await openDrainJournal(options.journal),
           mappers,
           openTarget: () => openTarget(spec, { stateId: 'listen', warn: (m) => log.warn(m), stdout: options.stdout }),
           log,
@@ -117,12 +121,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         fail,
       );
     }
-    const wake = drain.wake;
+    const wake = drain?.wake ?? ((): void => {});
     const retain = options.retention
       ? { olderThanMs: options.retention.olderThanMs, everyMs: options.retention.everyMs ?? RETENTION_EVERY_MS, batch: RETENTION_BATCH }
       : undefined;
-    if ((options.journalThread ?? options.drain) === 'worker') {
-      thread = await startJournalThread({ journalPath: options.journalPath, busyTimeoutMs: JOURNAL_BUSY_MS, retention: retain }, log, fail);
+    if (options.journal.kind === 'sqlite' && (options.journalThread ?? options.drain) === 'worker') {
+      thread = await startJournalThread({ journalPath: options.journal.path, busyTimeoutMs: JOURNAL_BUSY_MS, retention: retain }, log, fail);
     } else if (retain) {
       retention = new Retention(journal, { ...retain, log });
       retention.start();
@@ -132,7 +136,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       { maxQueued: options.maxQueued ?? 20_000, maxQueuedBytes: 256 * 1_048_576, recheckMs: JOURNAL_RECHECK_MS },
       () => wake(),
     );
-    const disk = new DiskRoom(dirname(options.journalPath), options.minFreeBytes ?? 64 * 1_048_576);
+    // A PostgreSQL journal's disk is the server's, watched there.
+    const disk = options.journal.kind === 'sqlite' ? new DiskRoom(dirname(options.journal.path), options.minFreeBytes ?? 64 * 1_048_576) : undefined;
     const listener = await startListener({
       host: options.host,
       port: options.port,
@@ -147,7 +152,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         // Nothing is allocated while the journal takes deliveries: this runs for every one.
         const journalProblem = writer.unavailable();
         if (journalProblem !== undefined) return { text: journalProblem, label: 'journal unavailable' };
-        const diskProblem = disk.check();
+        const diskProblem = disk?.check();
         return diskProblem === undefined ? undefined : { text: diskProblem, label: 'disk nearly full' };
       },
       retryAfterSeconds: RETRY_AFTER_SECONDS,
@@ -167,15 +172,17 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         writer.close();
         await retention?.stop();
         await thread?.close();
-        const drained = await running.stop(drainDeadlineMs).catch((err: unknown) => {
+        const drained = await running?.stop(drainDeadlineMs).catch((err: unknown) => {
           failure ??= err as Error;
           return undefined;
         });
         await listener.close();
-        metrics.close();
-        drainJournal?.close();
-        const pending = journal.pendingCount(names);
-        journal.close();
+        backlog.close();
+        const pending = await journal.pendingCount(names).catch((err: unknown) => {
+          log.warn(`counting the pending deliveries failed: ${(err as Error).message}`);
+          return 0;
+        });
+        await journal.close();
         return { listener, drained, pending, failure };
       },
     };
@@ -183,11 +190,27 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     await drain?.stop(0).catch(() => undefined);
     await retention?.stop();
     await thread?.close().catch(() => undefined);
-    drainJournal?.close();
-    metrics.close();
-    journal.close();
+    backlog.close();
+    await journal.close();
     throw err;
   }
+}
+
+/**
+ * What /metrics counts the backlog with. SQLite: a read-only connection of its own that never
+ * waits for a lock (in WAL mode a reader is not blocked by commits; in the rare case it would
+ * be, the last known counts are shown). PostgreSQL: the journal's own reading connections.
+ */
+function backlogReader(journal: JournalStore): { read: () => Promise<BacklogRow[]>; close: () => void } {
+  if (!(journal instanceof SqliteJournalStore)) return { read: () => journal.backlog(), close: () => {} };
+  let reader: SqliteJournalStore | undefined;
+  return {
+    read: async () => {
+      reader ??= new SqliteJournalStore(journal.location, { readonly: true, busyTimeoutMs: 0, warn: () => {} });
+      return reader.backlog();
+    },
+    close: () => void reader?.close(),
+  };
 }
 
 /** A connector with webhook support, ready to serve: its verifier holds the scheme and the secrets. */

@@ -195,7 +195,7 @@ export async function startInProcess(
     host: '127.0.0.1',
     port: 0,
     target: `sqlite:${target}`,
-    journalPath: journal,
+    journal: { kind: 'sqlite', path: journal },
     log,
     stdout: process.stdout,
     requestTimeoutMs: options.requestTimeoutMs ?? 30_000,

@@ -1,0 +1,113 @@
+import pg from 'pg';
+import type { PostgresLocation } from '../targets/postgres-url.js';
+import type { StoredDelivery } from './journal.js';
+import type { DeadLetter, DrainJournal } from './journal-store.js';
+import { CLAIM_IDLE_TIMEOUT, connectError, fromRow, journalTable, markSettled, type Row } from './pg-journal.js';
+
+/**
+ * One drain's hold on a PostgreSQL journal. A claim is a transaction on the drain's own
+ * connection: the pending rows it takes are locked (`FOR UPDATE SKIP LOCKED`), so any number
+ * of drains, in any number of processes, each take different deliveries without waiting for
+ * one another; settling marks them in the same transaction and commits it.
+ *
+ * A drain that dies lets go by itself: its session ends and the server rolls the claim back,
+ * at once when the process is killed on a host that stays up, within about a minute (the
+ * idle-in-transaction timeout and TCP keepalives set below) when the host or the network is
+ * gone. Those deliveries are pending again and the next claim by any drain takes them. A drain
+ * killed after its target committed but before this transaction did leaves them pending too:
+ * they are written once more, which keyed targets absorb (upsert, newest version wins).
+ */
+export class PostgresDrainJournal implements DrainJournal {
+  private client: pg.Client | undefined;
+  private broken = false;
+  private claimed = false;
+
+  private readonly table: string;
+
+  constructor(private readonly location: PostgresLocation) {
+    this.table = journalTable(location);
+  }
+
+  async claim(connectors: readonly string[], limit: number): Promise<StoredDelivery[]> {
+    if (this.claimed) await this.release();
+    if (connectors.length === 0) return [];
+    const client = await this.connection();
+    try {
+      await client.query('BEGIN');
+      this.claimed = true;
+      const { rows } = await client.query<Row>(
+        `SELECT * FROM ${this.table} WHERE status = 'pending' AND connector = ANY($1::text[]) ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [connectors, limit],
+      );
+      if (rows.length === 0) await this.release();
+      return rows.map(fromRow);
+    } catch (err) {
+      await this.release();
+      throw err;
+    }
+  }
+
+  async settle(done: readonly number[], dead: readonly DeadLetter[]): Promise<void> {
+    const client = await this.connection();
+    try {
+      // Without a claim (a replay by `sync inbox`): a transaction of its own.
+      if (!this.claimed) await client.query('BEGIN');
+      this.claimed = true;
+      await markSettled(client, this.table, done, dead);
+      await client.query('COMMIT');
+      this.claimed = false;
+    } catch (err) {
+      await this.release();
+      throw err;
+    }
+  }
+
+  async release(): Promise<void> {
+    if (!this.claimed) return;
+    this.claimed = false;
+    try {
+      await this.client?.query('ROLLBACK');
+    } catch {
+      // A broken connection has rolled back already.
+      this.discard();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.release();
+    this.discard();
+  }
+
+  private async connection(): Promise<pg.Client> {
+    if (this.client && !this.broken) return this.client;
+    this.discard();
+    const client = new pg.Client({ connectionString: this.location.url, application_name: 'sync drain', keepAlive: true, connectionTimeoutMillis: 15_000 });
+    client.on('error', () => {
+      if (this.client === client) this.broken = true;
+    });
+    client.on('end', () => {
+      if (this.client === client) this.broken = true;
+    });
+    this.client = client;
+    this.broken = false;
+    try {
+      await client.connect();
+      // A claim held by a silent drain (its host gone) is rolled back by the server after this long...
+      await client.query(`SET idle_in_transaction_session_timeout = '${CLAIM_IDLE_TIMEOUT}'`);
+      // ...and a vanished peer is noticed in about as long, not after the system's two hours.
+      await client.query('SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3');
+    } catch (err) {
+      this.discard();
+      throw connectError(this.location, err);
+    }
+    return client;
+  }
+
+  private discard(): void {
+    const client = this.client;
+    this.client = undefined;
+    this.broken = false;
+    this.claimed = false;
+    if (client) client.end().catch(() => undefined);
+  }
+}
