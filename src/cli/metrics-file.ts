@@ -1,6 +1,7 @@
 import { writeFileAtomic } from '../fs-atomic.js';
 import type { Logger } from '../log.js';
 import { parseInstant } from '../protocol/instant.js';
+import { medianDelayMs } from '../targets/change-count.js';
 import type { RunRecord } from '../targets/history.js';
 
 /**
@@ -61,6 +62,19 @@ export function metricsText({ run, lastSuccessMs, now }: MetricsInput): string {
       name: 'sync_webhook_coverage_ratio',
       help: 'Share of the changes the last run found that webhooks had already delivered, per stream.',
       samples: Object.entries(run.changes ?? {}).flatMap(([stream, c]) => (c.found === 0 ? [] : [{ labels: { ...base, stream }, value: c.delivered / c.found }])),
+    },
+    {
+      name: 'sync_webhook_changes_found',
+      help: 'Changes to stored objects the last run found, per stream (the base of the coverage ratio).',
+      samples: Object.entries(run.changes ?? {}).map(([stream, c]) => ({ labels: { ...base, stream }, value: c.found })),
+    },
+    {
+      name: 'sync_webhook_late_median_seconds',
+      help: 'Of the changes the last run found that webhooks had not delivered: the median time from the change to the run, per stream.',
+      samples: Object.entries(run.changes ?? {}).flatMap(([stream, c]) => {
+        const median = medianDelayMs([c.lateDelays]);
+        return median === undefined ? [] : [{ labels: { ...base, stream }, value: median / 1000 }];
+      }),
     },
   ];
   const lines: string[] = [];

@@ -168,7 +168,8 @@ async function syncInto(
   readerGone: () => boolean,
 ): Promise<void> {
   const spec = targetSpecOf(flags.target, io);
-  const target = await openTarget(spec, { stateId, warn: (m) => log.warn(m), stdout: io.stdout, writer: 'thread' });
+  // Counting webhook coverage costs a call only for rows whose key is stored (change-count.ts).
+  const target = await openTarget(spec, { stateId, warn: (m) => log.warn(m), stdout: io.stdout, writer: 'thread', countChanges: true });
   const progress = await createProgress(io, !flags.quiet && flags.logFormat !== 'json');
   const started = Date.now();
   let failed = true;
@@ -246,6 +247,8 @@ async function syncInto(
   } finally {
     progress.stop();
     if (failed) await Promise.resolve(target.close()).catch(() => undefined);
+    // What the committed batches found, also after a failure: those changes are stored.
+    if (target.changesFound) tally.changes = target.changesFound();
     const line = `${connector.name} → ${target.description}: ${summarize(progress.counts(), Date.now() - started, 'nothing new')}`;
     const width = terminalWidth(io, flags);
     // Read is not written: after a failure, say how much of it is committed.

@@ -62,7 +62,14 @@ function coverageText(s: StreamFacts): string {
   if (c === null) return '-';
   const runs = `${c.runs} ${c.runs === 1 ? 'run' : 'runs'}`;
   if (c.share === null) return `no changes found (${runs})`;
-  return `${Math.round(c.share * 100)}% of ${c.found} ${c.found === 1 ? 'change' : 'changes'} (${runs})`;
+  const share = `${Math.round(c.share * 100)}% of ${c.found.toLocaleString('en-US')} ${c.found === 1 ? 'change' : 'changes'} (${runs})`;
+  // The others reached the table only through the run: how long after the change, typically.
+  return c.lateMedianMs === null ? share : `${share}, the others found ${formatLag(c.lateMedianMs)} after the change (median)`;
+}
+
+/** `40 s`, `12 min`, `3 h`, `2 days`: a delay, in the units of an age. */
+function formatLag(ms: number): string {
+  return formatAge(ms).replace(/ ago$/, '');
 }
 
 /** Pads each column to its widest cell; the last column is left as it is. */

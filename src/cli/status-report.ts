@@ -1,7 +1,8 @@
 import type { JsonValue } from '../protocol/json.js';
 import { parseInstant } from '../protocol/instant.js';
 import type { JournalSummary } from '../listen/journal-status.js';
-import type { HistoryStore, StoredRun, StreamChanges } from '../targets/history.js';
+import { medianDelayMs } from '../targets/change-count.js';
+import type { HistoryStore, StoredRun } from '../targets/history.js';
 import { bookmarkValues } from '../targets/history.js';
 
 /**
@@ -26,8 +27,20 @@ export interface StreamFacts {
   bookmark: JsonValue;
   /** When the bookmark is a time: how long ago that was. */
   bookmarkAgeMs: number | null;
-  /** Over the runs counted: changes found by batch runs and the share webhooks had delivered first. */
-  coverage: (StreamChanges & { runs: number; share: number | null }) | null;
+  /** Over the recent runs that counted it: changes found by batch runs and the share webhooks had delivered first. */
+  coverage: CoverageFacts | null;
+}
+
+export interface CoverageFacts {
+  /** Changes to stored objects that the runs found. */
+  found: number;
+  /** Of those, how many webhooks had delivered before the run found them. */
+  delivered: number;
+  runs: number;
+  /** delivered / found; null when no change was found. */
+  share: number | null;
+  /** The median time from a change to the run that found it, over the changes webhooks had not delivered. */
+  lateMedianMs: number | null;
 }
 
 export interface ConnectorFacts {
@@ -103,13 +116,15 @@ function coverageOf(runs: readonly StoredRun[], stream: string): StreamFacts['co
   let found = 0;
   let delivered = 0;
   let counted = 0;
+  const late = [];
   for (const run of runs) {
-    const changes = run.changes?.[stream];
+    const changes = run.changes === undefined || !Object.hasOwn(run.changes, stream) ? undefined : run.changes[stream];
     if (changes === undefined) continue;
     counted++;
     found += changes.found;
     delivered += changes.delivered;
+    late.push(changes.lateDelays);
   }
   if (counted === 0) return null;
-  return { found, delivered, runs: counted, share: found === 0 ? null : delivered / found };
+  return { found, delivered, runs: counted, share: found === 0 ? null : delivered / found, lateMedianMs: medianDelayMs(late) ?? null };
 }

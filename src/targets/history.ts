@@ -8,12 +8,21 @@ import type { TargetSpec } from './spec.js';
  * already looks, and where they survive with the data), bounded so they never grow without end.
  */
 
-/** Per stream: changes a batch run found, and how many of them webhooks had already delivered. */
+/** Per stream: changes a batch run found, and how many of them webhooks had already delivered (change-count.ts). */
 export interface StreamChanges {
-  /** Records the run wrote whose key was already stored (a change to a known object). */
+  /** Records the run wrote whose key was already stored, in a version no earlier run had written (a change to a known object). */
   found: number;
-  /** Of those, the stored row already held this version: a webhook (or an earlier run) had it. */
+  /** Of those, the stored row already held this version or a newer one: a webhook had delivered it. */
   delivered: number;
+  /** The others: webhooks missed them or had not delivered them yet. How long after the change the run found them. */
+  lateDelays?: LateDelays;
+}
+
+export interface LateDelays {
+  /** Late changes whose version is an instant, so their delay is known. */
+  count: number;
+  /** Their delays in milliseconds, sorted: all of them, or when more than 100, 100 spread evenly over them. */
+  sampleMs: number[];
 }
 
 export interface RunRecord {
@@ -30,7 +39,7 @@ export interface RunRecord {
   /** Bookmark value per stream, at the start and after the last commit. */
   bookmarksBefore: Record<string, JsonValue>;
   bookmarksAfter: Record<string, JsonValue>;
-  /** Webhook coverage, per stream, where the target can tell (SQLite). */
+  /** Webhook coverage, per stream, where the target counts it (a `sync run` into SQLite or PostgreSQL). */
   changes?: Record<string, StreamChanges>;
 }
 

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { addFinding, classify, delayOf, type CommitChanges } from './change-count.js';
 
 /**
  * One commit of the SQLite target as plain data, so it can run on the target's own thread
@@ -14,7 +15,16 @@ export interface CommitRequest {
   state?: { sql: string; params: SqlValue[] };
 }
 
-export function applyCommit(db: Database.Database, statements: Map<string, Database.Statement>, request: CommitRequest): void {
+/**
+ * Runs one commit; with `counter` (a counting run's connection), returns what its upserts found
+ * over stored rows. Counts of a commit that failed are dropped with it.
+ */
+export function applyCommit(
+  db: Database.Database,
+  statements: Map<string, Database.Statement>,
+  request: CommitRequest,
+  counter?: ChangeCounter,
+): CommitChanges | undefined {
   const prepare = (sql: string): Database.Statement => {
     let statement = statements.get(sql);
     if (!statement) {
@@ -31,6 +41,7 @@ export function applyCommit(db: Database.Database, statements: Map<string, Datab
   // transaction starts as a read and its upgrade fails at once, without waiting, when another
   // connection wrote meanwhile: with several streams (or `sync listen` beside `sync run`) that
   // turned every concurrent write into "database is locked".
+  if (counter) counter.changes = {};
   db.transaction(() => {
     for (const segment of request.segments) {
       const insert = prepare(segment.sql);
@@ -38,6 +49,35 @@ export function applyCommit(db: Database.Database, statements: Map<string, Datab
     }
     if (request.state) prepare(request.state.sql).run(request.state.params);
   }).immediate();
+  return counter?.changes;
+}
+
+/** The SQL function a counting upsert calls for each row whose key is already stored. */
+export const FOUND_FUNCTION = 'sync_found';
+
+export interface ChangeCounter {
+  /** What the current commit's upserts found so far. */
+  changes: CommitChanges;
+}
+
+/**
+ * Gives a connection the function counting upserts call from their `DO UPDATE … WHERE`:
+ * `sync_found(stream, stored version, stored run version, record's version, replaces)`. It
+ * returns `replaces` unchanged, so the upsert decides exactly as without counting; SQLite calls
+ * it only for a key already stored, so a load of new rows never enters it.
+ */
+export function countChangesOn(db: Database.Database): ChangeCounter {
+  const counter: ChangeCounter = { changes: {} };
+  db.function(FOUND_FUNCTION, { safeIntegers: true, deterministic: false }, (stream: unknown, stored: unknown, runVersion: unknown, version: unknown, replaces: unknown) => {
+    const finding = classify(sqlValue(stored), sqlValue(runVersion), sqlValue(version), replaces === 1n);
+    addFinding(counter.changes, String(stream), finding, finding === 'late' ? delayOf(sqlValue(version), Date.now()) : undefined);
+    return replaces;
+  });
+  return counter;
+}
+
+function sqlValue(value: unknown): string | number | bigint | null | Uint8Array {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' || value instanceof Uint8Array ? value : null;
 }
 
 /** How long a writer waits for a lock held by another connection before giving up (exit 75). */

@@ -18,7 +18,7 @@ import { TargetError } from '../errors.js';
 export const NAMES_TABLE = '_sync_names';
 
 /** Columns this target adds itself; a property of the same name gets another column. */
-const OWN_COLUMNS = new Set(['_sync_version']);
+const OWN_COLUMNS = new Set(['_sync_version', '_sync_run_version']);
 
 export class SqliteNames {
   private readonly find: Database.Statement;

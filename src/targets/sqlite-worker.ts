@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { applyCommit, configureConnection, type CommitRequest } from './sqlite-commit.js';
+import type { CommitChanges } from './change-count.js';
+import { applyCommit, configureConnection, countChangesOn, type CommitRequest } from './sqlite-commit.js';
 
 /**
  * The SQLite target's writing thread: while it inserts one batch, the main thread parses,
@@ -17,13 +18,16 @@ export interface WriterReply {
   message?: string;
   /** SQLite's error code (e.g. SQLITE_BUSY), so the caller can tell "retry later" from a failure. */
   code?: string;
+  /** A counting run's: what the commit's upserts found over stored rows. */
+  changes?: CommitChanges;
 }
 
 const port = parentPort;
 if (!port) throw new Error('sqlite-worker must run as a worker thread');
-const data = workerData as { path: string; busyTimeoutMs: number };
+const data = workerData as { path: string; busyTimeoutMs: number; countChanges: boolean };
 const db = new Database(data.path);
 configureConnection(db, data.busyTimeoutMs);
+const counter = data.countChanges ? countChangesOn(db) : undefined;
 const statements = new Map<string, Database.Statement>();
 /**
  * The first failure, kept: commits are queued behind each other (the next batch, carrying a
@@ -42,8 +46,8 @@ port.on('message', (request: Request | 'close') => {
     return;
   }
   try {
-    applyCommit(db, statements, request);
-    port.postMessage({ id: request.id, ok: true } satisfies WriterReply);
+    const changes = applyCommit(db, statements, request, counter);
+    port.postMessage({ id: request.id, ok: true, ...(changes ? { changes } : {}) } satisfies WriterReply);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     failed = { message: (err as Error).message, ...(typeof code === 'string' ? { code } : {}) };

@@ -10,7 +10,9 @@ import { TargetBusyError, TargetError, UsageError } from '../errors.js';
 import { makeFolder } from './file-state.js';
 import { notInSchemaWarning, type Target, type TargetOptions } from './target.js';
 import { SqliteNames } from './sqlite-names.js';
-import { applyCommit, BUSY_TIMEOUT_MS, configureConnection, isBusy, type CommitRequest, type SqlValue } from './sqlite-commit.js';
+import { applyCommit, BUSY_TIMEOUT_MS, configureConnection, countChangesOn, FOUND_FUNCTION, isBusy, type ChangeCounter, type CommitRequest, type SqlValue } from './sqlite-commit.js';
+import { RUN_VERSION_COLUMN, RunChanges, type CommitChanges } from './change-count.js';
+import type { StreamChanges } from './history.js';
 import type { WriterReply } from './sqlite-worker.js';
 import { STATE_HISTORY_DDL } from './sqlite-history.js';
 import { PendingCalls } from '../worker-calls.js';
@@ -54,6 +56,10 @@ interface TableWriter {
   /** Some column has numeric affinity (tables made by older versions): it would round a huge integer. */
   numericAffinity: boolean[];
   hasVersion: boolean;
+  /** A counting run's number for this stream in the SQL that counts (see change-count.ts); undefined when not counting. */
+  countId: number | undefined;
+  /** Position of `_sync_run_version` in `columns`, -1 when the table has none. */
+  runVersionIndex: number;
   /** The version property is declared a date-time: text that is not an instant ranks lowest. */
   versionIsDateTime: boolean;
   /** Undefined while the table has no column yet (a schema without properties). */
@@ -76,6 +82,9 @@ export class SqliteTarget implements Target {
   private readonly names: SqliteNames;
   /** Text of the rows buffered since the last commit, roughly in bytes. */
   private buffered = 0;
+  /** With `countChanges`: what the committed upserts found, and the streams by their number in the counting SQL. */
+  private readonly changes: RunChanges | undefined;
+  private readonly countedStreams: string[] = [];
 
   constructor(
     readonly path: string,
@@ -110,13 +119,16 @@ export class SqliteTarget implements Target {
     this.names = names as SqliteNames;
     this.readStateStmt = this.db.prepare(`SELECT value FROM ${STATE_TABLE} WHERE id = ?`);
     this.deleteStateStmt = this.db.prepare(`DELETE FROM ${STATE_TABLE} WHERE id = ?`);
-    this.writer = options.writer === 'thread' ? new ThreadWriter(path, busyTimeoutMs) : new InlineWriter(this.db);
+    const counting = options.countChanges === true;
+    this.changes = counting ? new RunChanges() : undefined;
+    this.writer = options.writer === 'thread' ? new ThreadWriter(path, busyTimeoutMs, counting) : new InlineWriter(this.db, counting);
   }
 
   openStream(stream: StreamSchema): void {
     const name = stream.stream;
     const previous = this.tables.get(name);
     const hasVersion = stream.keyProperties.length > 0 && stream.versionProperty !== undefined;
+    const counted = hasVersion && this.changes !== undefined;
     let tableName = '';
     let keyColumns: string[] = [];
     try {
@@ -142,6 +154,7 @@ export class SqliteTarget implements Target {
         }
         keyColumns = stream.keyProperties.map((k) => chosen.get(k) as string);
         if (hasVersion) wanted.push([VERSION_COLUMN, '']);
+        if (counted) wanted.push([RUN_VERSION_COLUMN, '']);
         if (existing.length === 0 && wanted.length === 0) {
           // SQLite has no zero-column tables: created with the first property a record brings.
         } else if (existing.length === 0) {
@@ -171,6 +184,8 @@ export class SqliteTarget implements Target {
       inherited: [],
       numericAffinity: [],
       hasVersion: false,
+      countId: counted ? this.countId(name) : undefined,
+      runVersionIndex: -1,
       versionIsDateTime: stream.versionProperty !== undefined && columnKind(stream.properties[stream.versionProperty]) === 'date-time',
       insertSql: undefined,
       rows: [],
@@ -192,9 +207,10 @@ export class SqliteTarget implements Target {
     writer.props = writer.columns.map((c) => propertyOf.get(c) ?? c);
     writer.propIndex = new Map(writer.props.map((p, i) => [p, i]));
     writer.inherited = writer.props.map(isInheritedName);
+    writer.runVersionIndex = writer.columns.indexOf(RUN_VERSION_COLUMN);
     writer.numericAffinity = info.map((c) => /INT|REAL|FLOA|DOUB|NUM|DEC|BOOL/i.test(c.type) && !/CHAR|CLOB|TEXT|BLOB/i.test(c.type));
     const keyColumns = writer.stream.keyProperties.map((k) => writer.columns[writer.propIndex.get(k) ?? -1] ?? k);
-    writer.insertSql = writer.columns.length ? insertSql(writer.table, writer.columns, keyColumns) : undefined;
+    writer.insertSql = writer.columns.length ? insertSql(writer.table, writer.columns, keyColumns, writer.countId) : undefined;
   }
 
   writeRecord(stream: StreamSchema, message: RecordMessage): void {
@@ -226,6 +242,8 @@ export class SqliteTarget implements Target {
       const property = writer.stream.versionProperty;
       row[writer.columns.indexOf(VERSION_COLUMN)] = property === undefined ? null : versionValue(record[property], writer.versionIsDateTime);
     }
+    // A counting run marks the version it wrote; any other writer leaves the column alone (insertSql).
+    if (writer.runVersionIndex >= 0) row[writer.runVersionIndex] = writer.countId === undefined ? null : (row[writer.columns.indexOf(VERSION_COLUMN)] ?? null);
     if (message.version !== undefined) {
       if (!writer.columns.includes(TABLE_VERSION_COLUMN)) this.addColumn(writer, TABLE_VERSION_COLUMN, 'INTEGER', true);
       while (row.length < writer.columns.length) row.push(null);
@@ -277,12 +295,26 @@ export class SqliteTarget implements Target {
     const fail = (err: unknown): never => {
       throw targetError(`writing to ${this.path} failed`, err);
     };
+    const counted = (changes: CommitChanges | undefined): void => this.changes?.add(changes, (key) => this.countedStreams[Number(key)] ?? key);
     try {
       const written = this.writer.write(request);
-      return written ? written.catch(fail) : undefined;
+      if (written instanceof Promise) return written.then(counted, fail);
+      counted(written);
+      return undefined;
     } catch (err) {
       return fail(err);
     }
+  }
+
+  changesFound(): Record<string, StreamChanges> {
+    return this.changes?.result() ?? {};
+  }
+
+  /** A stream's number in the counting SQL (a literal there: no stream name ever enters a statement's text). */
+  private countId(stream: string): number {
+    this.changes?.counting(stream);
+    const known = this.countedStreams.indexOf(stream);
+    return known >= 0 ? known : this.countedStreams.push(stream) - 1;
   }
 
   readState(): JsonValue | undefined {
@@ -426,7 +458,8 @@ export class SqliteTarget implements Target {
 
 }
 
-function insertSql(table: string, columns: string[], keys: readonly string[]): string {
+/** The upsert of a table shape; with `countId`, a counting run's (see change-count.ts). */
+function insertSql(table: string, columns: string[], keys: readonly string[], countId?: number): string {
   const names = columns.map(quoteIdentifier);
   let sql = `INSERT INTO ${table} (${names.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
   if (keys.length) {
@@ -434,7 +467,8 @@ function insertSql(table: string, columns: string[], keys: readonly string[]): s
     // A record without a table version (an incremental run, a webhook) keeps the row's: it says
     // which complete read last saw the row, and a later reconciling read retires by it.
     const updates = columns
-      .filter((c) => !keySet.has(c))
+      // Only a counting run says which version it wrote; a webhook's write keeps the run's mark.
+      .filter((c) => !keySet.has(c) && (c !== RUN_VERSION_COLUMN || countId !== undefined))
       .map((c) =>
         c === TABLE_VERSION_COLUMN
           ? `${quoteIdentifier(c)} = coalesce(excluded.${quoteIdentifier(c)}, ${table}.${quoteIdentifier(c)})`
@@ -448,7 +482,12 @@ function insertSql(table: string, columns: string[], keys: readonly string[]): s
       if (columns.includes(VERSION_COLUMN)) {
         const v = quoteIdentifier(VERSION_COLUMN);
         // The newest version wins whatever the arrival order; equal versions: the later write.
-        sql += ` WHERE excluded.${v} IS NULL OR ${table}.${v} IS NULL OR excluded.${v} >= ${table}.${v}`;
+        const newest = `excluded.${v} IS NULL OR ${table}.${v} IS NULL OR excluded.${v} >= ${table}.${v}`;
+        // Counting hands the same condition through the function, which returns it unchanged.
+        sql +=
+          countId === undefined
+            ? ` WHERE ${newest}`
+            : ` WHERE ${FOUND_FUNCTION}(${countId}, ${table}.${v}, ${table}.${quoteIdentifier(RUN_VERSION_COLUMN)}, excluded.${v}, ${newest})`;
       }
     }
   }
@@ -467,7 +506,8 @@ const STATE_UPSERT = `INSERT INTO ${STATE_TABLE} (id, value, updated_at) VALUES 
 
 /** Runs commits: on this thread, or on a worker thread so the caller can go on meanwhile. */
 interface RowWriter {
-  write(request: CommitRequest): void | Promise<void>;
+  /** A counting writer returns what the commit found over stored rows. */
+  write(request: CommitRequest): CommitChanges | undefined | Promise<CommitChanges | undefined>;
   close(): void | Promise<void>;
 }
 
@@ -475,11 +515,17 @@ class InlineWriter implements RowWriter {
   private readonly statements = new Map<string, Database.Statement>();
   /** After a failed commit nothing more is written (see the worker thread's note). */
   private failure: unknown;
-  constructor(private readonly db: Database.Database) {}
-  write(request: CommitRequest): void {
+  private readonly counter: ChangeCounter | undefined;
+  constructor(
+    private readonly db: Database.Database,
+    counting: boolean,
+  ) {
+    this.counter = counting ? countChangesOn(db) : undefined;
+  }
+  write(request: CommitRequest): CommitChanges | undefined {
     if (this.failure !== undefined) throw this.failure;
     try {
-      applyCommit(this.db, this.statements, request);
+      return applyCommit(this.db, this.statements, request, this.counter);
     } catch (err) {
       this.failure = err;
       throw err;
@@ -490,17 +536,17 @@ class InlineWriter implements RowWriter {
 
 class ThreadWriter implements RowWriter {
   private readonly worker: Worker;
-  private readonly commits = new PendingCalls<void>();
+  private readonly commits = new PendingCalls<CommitChanges | undefined>();
   private readonly exited: Promise<void>;
 
-  constructor(path: string, busyTimeoutMs: number) {
+  constructor(path: string, busyTimeoutMs: number, countChanges: boolean) {
     // The writer only holds a batch or two of rows: a small young generation keeps its memory low.
     this.worker = new Worker(new URL('./sqlite-worker.js', import.meta.url), {
-      workerData: { path, busyTimeoutMs },
+      workerData: { path, busyTimeoutMs, countChanges },
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });
     this.worker.on('message', (reply: WriterReply) => {
-      if (reply.ok) this.commits.resolve(reply.id, undefined);
+      if (reply.ok) this.commits.resolve(reply.id, reply.changes);
       else this.commits.reject(reply.id, Object.assign(new Error(reply.message ?? 'commit failed'), reply.code ? { code: reply.code } : {}));
     });
     this.worker.on('error', (err) => this.commits.failAll(err));
@@ -512,7 +558,7 @@ class ThreadWriter implements RowWriter {
     );
   }
 
-  write(request: CommitRequest): Promise<void> {
+  write(request: CommitRequest): Promise<CommitChanges | undefined> {
     return this.commits.call((id) => this.worker.postMessage({ ...request, id }));
   }
 

@@ -1,6 +1,7 @@
 import type { JsonValue } from '../protocol/json.js';
 import type { ActivationGuard, RecordMessage } from '../protocol/messages.js';
 import type { StreamSchema } from '../protocol/schema.js';
+import type { StreamChanges } from './history.js';
 
 /**
  * A destination for one Singer stream of messages. The loader (loader.ts) validates,
@@ -39,6 +40,8 @@ export interface Target {
   /** Replaces (or with undefined, removes) the stored state, for `sync state set|clear`. */
   writeState(value: JsonValue | undefined): void | Promise<void>;
   close(): void | Promise<void>;
+  /** With `countChanges`: per stream, the changes the committed records found (see change-count.ts). */
+  changesFound?(): Record<string, StreamChanges>;
 }
 
 /** Options every target is opened with. */
@@ -47,6 +50,11 @@ export interface TargetOptions {
   stateId: string;
   /** Non-fatal problems (e.g. a property missing from the schema). */
   warn: (message: string) => void;
+  /**
+   * Count webhook coverage while writing (`sync run` asks; the listener's drain and `sync target`
+   * do not): keyed targets then keep `_sync_run_version` and report `changesFound`.
+   */
+  countChanges?: boolean;
 }
 
 /** The one wording for a record property its stream's schema does not list (each keyed target adds a column). */
