@@ -1,11 +1,11 @@
 import type { StreamContext } from '../../src/connector/contract.js';
-import { withVersion } from '../../src/connector/versions.js';
+import { eventTime, withVersion } from '../../src/connector/versions.js';
 import { SourceError } from '../../src/errors.js';
 import type { HttpClient } from '../../src/http/client.js';
 import { lowerBound, withBound } from '../../src/http/incremental.js';
 import { paginate, valueAt } from '../../src/http/paginate.js';
 import { formatInstant, instantFromDate, parseInstant } from '../../src/protocol/instant.js';
-import { isJsonObject, LosslessNumber, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
+import { isJsonObject, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import type { RestChangeFeed, RestStream, RestStreamChanges } from './description/index.js';
 
 /**
@@ -87,11 +87,4 @@ export async function* readFeed(
 export function stampedAtStart(key: string, startedAt: Date): (record: JsonObject) => JsonObject {
   const at = formatInstant(Math.floor(instantFromDate(startedAt) / 1_000_000) * 1_000_000);
   return (record) => (record[key] === undefined || record[key] === null ? { ...record, [key]: at } : record);
-}
-
-function eventTime(value: JsonValue | undefined): string | number | undefined {
-  if (typeof value === 'string' && value !== '') return value;
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (value instanceof LosslessNumber) return Number(value.text);
-  return undefined;
 }

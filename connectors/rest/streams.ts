@@ -24,8 +24,10 @@ import { firstPage, paginate, recordsAt, valueAt } from '../../src/http/paginate
 import type { Logger } from '../../src/log.js';
 import { isJsonObject, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import { parseDescription, SECRET_SETTINGS, type DeletedRule, type RestDescription, type RestParent, type RestRateLimit, type RestStream } from './description/index.js';
+import { propertySchema } from '../../src/connector/versions.js';
 import { readFeed, readsFeed, stampedAtStart } from './change-feed.js';
 import { inferSchema } from './infer-schema.js';
+import { tombstoneStream } from './tombstones.js';
 
 /**
  * From a described API to stream definitions the runner can drive. The auth provider is
@@ -108,8 +110,22 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
   const out: StreamDefinition<JsonObject>[] = [];
   const built = new Map<string, StreamDefinition<JsonObject>>();
   const samples = new Samples(description.streams);
+  const tombstoned = new Map<string, string[]>();
+  for (const s of description.streams) {
+    if (s.tombstonesFor !== undefined) tombstoned.set(s.tombstonesFor.stream, [...(tombstoned.get(s.tombstonesFor.stream) ?? []), s.name]);
+  }
   for (const stream of description.streams) {
     const parent = stream.parent === undefined ? undefined : built.get(stream.parent.stream);
+    const target = stream.tombstonesFor === undefined ? undefined : built.get(stream.tombstonesFor.stream);
+    if (target !== undefined) {
+      // Its records are the target's: no schema of its own to infer.
+      const definition = tombstoneStream(stream, target, (rc) =>
+        parent === undefined ? readStream(stream, description, rc, clientFor(rc.log, rc.signal)) : readChildren(stream, description, rc, parent, () => clientFor(rc.log, rc.signal)),
+      );
+      built.set(stream.name, definition);
+      out.push(definition);
+      continue;
+    }
     let schema = stream.schema;
     if (schema === undefined) {
       const client = clientFor(ctx.log, ctx.signal);
@@ -124,14 +140,14 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
     const link = stream.parent;
     const withParent = link === undefined ? schema : withParentProperty(schema, link.as);
     const withChanges = stream.changes === undefined || stream.replicationKey === undefined ? withParent : withChangeTime(withParent, stream.replicationKey);
-    const marksDeletions = stream.deletedWhen !== undefined || (stream.changes?.deletedEvents.length ?? 0) > 0;
+    const marksDeletions = stream.deletedWhen !== undefined || (stream.changes?.deletedEvents.length ?? 0) > 0 || tombstoned.has(stream.name);
     const fullSchema = marksDeletions ? withDeletedProperty(withChanges) : withChanges;
-    const feedStream: ParentBound = stream.replicationKey === undefined ? stream : { ...stream, versionProperty: propertyOf(fullSchema, stream.replicationKey) };
+    const feedStream: ParentBound = stream.replicationKey === undefined ? stream : { ...stream, versionProperty: propertySchema(fullSchema, stream.replicationKey) };
     const definition = defineStream<JsonObject>({
       name: stream.name,
       ...(stream.description === undefined ? {} : { description: stream.description }),
       schema: fullSchema,
-      ...(marksDeletions || stream.reconcileDeletes !== undefined ? { deletions: describeDeletions(stream) } : {}),
+      ...(marksDeletions || stream.reconcileDeletes !== undefined ? { deletions: describeDeletions(stream, tombstoned.get(stream.name) ?? []) } : {}),
       ...(stream.changes === undefined || stream.replicationKey === undefined ? {} : { versionNote: describeChangeVersion(stream.replicationKey, stream.changes.feed) }),
       ...(stream.reconcileDeletes === undefined ? {} : { reconcileDeletes: stream.reconcileDeletes }),
       keyProperties: stream.primaryKey,
@@ -323,8 +339,9 @@ function deletionMarker(rule: DeletedRule, key: string | undefined, startedAt: D
   };
 }
 
-function describeDeletions(stream: RestStream): string {
+function describeDeletions(stream: RestStream, tombstones: readonly string[]): string {
   const parts: string[] = [];
+  if (tombstones.length > 0) parts.push(`deletions listed by ${tombstones.join(', ')} mark rows deleted (_sdc_deleted_at)`);
   const rule = stream.deletedWhen;
   if (rule !== undefined) {
     const values = rule.values.map((v) => stringifyJson(v)).join(' or ');
@@ -359,11 +376,6 @@ function withChangeTime(schema: JsonObject, key: string): JsonObject {
 
 function describeChangeVersion(key: string, feed: string): string {
   return `${key}: the time of the change (the event's time from ${feed} or a webhook, the read's start in a full read); the newest copy of a row wins`;
-}
-
-function propertyOf(schema: JsonObject, name: string): JsonValue | undefined {
-  const properties = schema['properties'];
-  return isJsonObject(properties) && Object.hasOwn(properties, name) ? properties[name] : undefined;
 }
 
 function withDeletedProperty(schema: JsonObject): JsonObject {

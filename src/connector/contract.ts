@@ -84,6 +84,13 @@ export interface StreamDefinition<Config> {
    */
   reconcileDeletes?: { maxShare: number };
   /**
+   * The records belong to another stream, whose table they update (a tombstone listing marks
+   * rows of the stream it names deleted): the run opens that stream as it is given here and
+   * sends the records as its own, partial (only the properties present are set). The bookmark
+   * stays this stream's own, kept by `replicationKey` on the records as sent.
+   */
+  recordsInto?: { stream: string; schema: JsonObject; keyProperties: readonly string[]; replicationKey?: string };
+  /**
    * Keeps one bookmark per partition (e.g. per parent object: each project's tasks) instead
    * of one for the stream; `sorted` then means sorted within each partition.
    */

@@ -1,9 +1,23 @@
 import { compareInstants, formatInstant, parseInstant, parseInstantParts } from '../protocol/instant.js';
-import { LosslessNumber, type JsonObject, type JsonValue } from '../protocol/json.js';
+import { isJsonObject, LosslessNumber, type JsonObject, type JsonValue } from '../protocol/json.js';
 import { columnKind, type ColumnKind } from '../protocol/schema.js';
 import type { WebhookEvent } from './contract.js';
 
 export const DELETED_AT = '_sdc_deleted_at';
+
+/** The schema of one property of a stream (where the version rule reads the key's type). */
+export function propertySchema(schema: JsonObject, name: string): JsonValue | undefined {
+  const properties = schema['properties'];
+  return isJsonObject(properties) && Object.hasOwn(properties, name) ? properties[name] : undefined;
+}
+
+/** An event time as a source gives it (RFC 3339 text, or an epoch number); undefined when it is neither. */
+export function eventTime(value: JsonValue | undefined): string | number | undefined {
+  if (typeof value === 'string' && value !== '') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (value instanceof LosslessNumber) return Number(value.text);
+  return undefined;
+}
 
 /**
  * The version rule, for every connector. A keyed target keeps the newest version of a row

@@ -1,8 +1,8 @@
 import type { AnyConnector, StreamDefinition, WebhookDelivery, WebhookEvent, WebhookMapContext, WebhookSpec } from '../connector/contract.js';
-import { hasLosslessNumber, isJsonObject, parseJson, type JsonObject, type JsonValue } from '../protocol/json.js';
+import { hasLosslessNumber, parseJson, type JsonValue } from '../protocol/json.js';
 import type { RecordMessage, SchemaMessage } from '../protocol/messages.js';
 import { SchemaRegistry, recordProblem, type StreamSchema } from '../protocol/schema.js';
-import { withVersion } from '../connector/versions.js';
+import { propertySchema, withVersion } from '../connector/versions.js';
 import type { StoredDelivery } from './journal.js';
 
 /**
@@ -64,7 +64,7 @@ export class WebhookMapper {
         return { ok: false, error: `the event names stream "${event.stream}", which ${this.connector.name} does not have (streams: ${[...this.streams.keys()].join(', ')})` };
       }
       const key = stream.definition.replicationKey;
-      const record = withVersion(event, key, delivery.receivedAt, key === undefined ? undefined : propertyOf(stream.definition.schema, key));
+      const record = withVersion(event, key, delivery.receivedAt, key === undefined ? undefined : propertySchema(stream.definition.schema, key));
       const message: RecordMessage = { type: 'RECORD', stream: event.stream, record };
       if (event.partial === true) message.partial = true;
       // Numbers kept exact (a long decimal in the payload) are validated as numbers.
@@ -75,11 +75,6 @@ export class WebhookMapper {
     }
     return { ok: true, records };
   }
-}
-
-function propertyOf(schema: JsonObject, name: string): JsonValue | undefined {
-  const properties = schema['properties'];
-  return isJsonObject(properties) && Object.hasOwn(properties, name) ? properties[name] : undefined;
 }
 
 export function toWebhookDelivery(stored: StoredDelivery): WebhookDelivery {

@@ -90,13 +90,25 @@ async function syncStream(
   const key = definition.replicationKey;
   const sorted = definition.sorted === true;
 
-  const schema: Message = {
-    type: 'SCHEMA',
-    stream: name,
-    schema: selectedSchema(selected),
-    key_properties: [...definition.keyProperties],
-    ...(key ? { bookmark_properties: [key] } : {}),
-  };
+  // A stream whose records belong to another (tombstones) opens that stream's table as that
+  // stream itself does, and its records are partial: they set only what they carry.
+  const into = definition.recordsInto;
+  const recordStream = into?.stream ?? name;
+  const schema: Message = into
+    ? {
+        type: 'SCHEMA',
+        stream: into.stream,
+        schema: into.schema,
+        key_properties: [...into.keyProperties],
+        ...(into.replicationKey ? { bookmark_properties: [into.replicationKey] } : {}),
+      }
+    : {
+        type: 'SCHEMA',
+        stream: name,
+        schema: selectedSchema(selected),
+        key_properties: [...definition.keyProperties],
+        ...(key ? { bookmark_properties: [key] } : {}),
+      };
   await emit(schema);
 
   let state = setCurrentlySyncing(initial, name);
@@ -171,7 +183,9 @@ async function syncStream(
         } else if (key) {
           seen = track(name, key, sorted, seen, record[key]);
         }
-        const pending = emit(tableVersion === undefined ? { type: 'RECORD', stream: name, record } : { type: 'RECORD', stream: name, record, version: tableVersion });
+        const message: Message = tableVersion === undefined ? { type: 'RECORD', stream: recordStream, record } : { type: 'RECORD', stream: recordStream, record, version: tableVersion };
+        if (into !== undefined) message.partial = true;
+        const pending = emit(message);
         if (pending) await pending;
         records++;
         if ((records & 1023) === 0 && Date.now() - lastYieldAt >= YIELD_EVERY_MS) {

@@ -49,6 +49,21 @@ export function parseDescription(config: JsonObject, options: { credentialsOptio
         c.problem(`streams[${i}].change_feed.feed`, `names ${JSON.stringify(s.changes.feed)}, but the description has no change_feeds section`);
       }
       if (s.changes !== undefined && s.parent !== undefined) c.problem(`streams[${i}].change_feed`, 'not for child streams');
+      const tombstones = s.tombstonesFor;
+      if (tombstones !== undefined) {
+        const target = streams.find((t) => t.name === tombstones.stream);
+        if (target === undefined) {
+          c.problem(`streams[${i}].tombstones_for`, `must name an earlier stream (${names.size ? [...names].join(', ') : 'none before this one'}), got ${JSON.stringify(tombstones.stream)}`);
+        } else if (target.primaryKey.length === 0) {
+          c.problem(`streams[${i}].tombstones_for`, `stream ${target.name} has no primary_key: its rows cannot be told apart`);
+        } else if (target.tombstonesFor !== undefined) {
+          c.problem(`streams[${i}].tombstones_for`, `stream ${target.name} is itself a tombstone listing`);
+        } else {
+          for (const key of Object.keys(tombstones.keys)) {
+            if (!target.primaryKey.includes(key)) c.problem(`streams[${i}].tombstones_for.keys.${key}`, `is not a primary_key property of ${target.name} (${target.primaryKey.join(', ')})`);
+          }
+        }
+      }
       names.add(s.name);
       streams.push(s);
     });

@@ -5,14 +5,14 @@ import { parseStreamChanges } from './change-feeds.js';
 import { parseDeletedWhen } from './deletes.js';
 import { parsePagination } from './paging.js';
 import { parseGraphql, requestUsesBookmark } from './request.js';
-import type { RestParent, RestStream } from './types.js';
+import type { RestParent, RestStream, RestTombstones } from './types.js';
 
 /** `streams[]`: one stream's request, keys, schema and parent. */
 
 const STREAM_KEYS = [
   'name', 'path', 'method', 'records_path', 'primary_key', 'replication_key', 'sorted', 'start_date',
   'incremental', 'pagination', 'params', 'body', 'schema', 'description', 'parent', 'graphql', 'records_optional', 'deleted_when', 'keep_when',
-  'variants', 'reconcile_deletes', 'change_feed',
+  'variants', 'reconcile_deletes', 'change_feed', 'tombstones_for',
 ];
 const SNAKE = /^[a-z][a-z0-9_]*$/;
 
@@ -65,11 +65,18 @@ export function parseStream(c: Checker, raw: JsonValue, at: string): RestStream 
     if (raw['incremental'] !== undefined) c.problem(`${at}.incremental`, 'a stream read from a change feed is bounded by the feed\'s incremental rule: leave it out');
     if (sorted) c.problem(`${at}.sorted`, 'a change feed is not read in the order of the stream\'s replication key: leave it out');
   }
+  const tombstonesFor = parseTombstones(c, raw['tombstones_for'], `${at}.tombstones_for`);
+  if (tombstonesFor !== undefined) {
+    for (const key of ['deleted_when', 'reconcile_deletes', 'change_feed', 'variants'] as const) {
+      if (raw[key] !== undefined) c.problem(`${at}.${key}`, 'a tombstone listing marks rows of another stream: not with tombstones_for');
+    }
+  }
   const reconcileDeletes = parseReconcile(c, raw['reconcile_deletes'], `${at}.reconcile_deletes`, startDate, primaryKey, parent !== undefined);
   if (name === undefined || path === undefined || primaryKey === undefined || pagination === undefined) return undefined;
   return {
     name, description, path, method: graphql === undefined ? method : 'POST', recordsPath, primaryKey, replicationKey, sorted, startDate,
     incremental, pagination, params, body, schema, parent, graphql, recordsOptional, deletedWhen, keepWhen, variants, reconcileDeletes, changes,
+    tombstonesFor,
   };
 }
 
@@ -99,6 +106,17 @@ function parseReconcile(
   if (child) c.problem(at, 'a child stream is read per parent: not for child streams');
   if (keys !== undefined && keys.length === 0) c.problem(at, 'needs a primary_key: rows are told apart by it');
   return { maxShare };
+}
+
+/** `tombstones_for`: `"items"`, or `{"stream": "items", "keys": {"id": "item_id"}}` when the key is named otherwise. */
+function parseTombstones(c: Checker, raw: JsonValue | undefined, at: string): RestTombstones | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw === 'string' && raw !== '') return { stream: raw, keys: {} };
+  if (!c.object(raw, at)) return undefined;
+  c.unknownKeys(raw, at, ['stream', 'keys']);
+  const stream = c.string(raw['stream'], `${at}.stream`, true);
+  const keys = c.stringMap(raw['keys'], `${at}.keys`);
+  return stream === undefined ? undefined : { stream, keys };
 }
 
 function usesParent(path: string, params: Record<string, string | number | boolean>, body: JsonObject | undefined): boolean {

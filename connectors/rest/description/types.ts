@@ -47,6 +47,16 @@ export interface RestStream {
   reconcileDeletes: { maxShare: number } | undefined;
   /** Incremental runs read the changes from an events feed instead of listing the stream. */
   changes: RestStreamChanges | undefined;
+  /** The stream lists deletions (tombstones) of another stream, whose rows its records mark deleted. */
+  tombstonesFor: RestTombstones | undefined;
+}
+
+/** `streams[].tombstones_for`: the stream whose objects a tombstone listing reports deleted. */
+export interface RestTombstones {
+  /** An earlier stream of the description, with a primary key. */
+  stream: string;
+  /** Each primary-key property of that stream and the dotted path of its value in a tombstone. */
+  keys: Record<string, string>;
 }
 
 /**
