@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { PostgresLocation } from '../targets/postgres-url.js';
+import { scrubSecrets, type PostgresLocation } from '../targets/postgres-url.js';
 import type { StoredDelivery } from './journal.js';
 import type { DeadLetter, DrainJournal } from './journal-store.js';
 import { CLAIM_IDLE_TIMEOUT, connectError, fromRow, journalTable, markSettled, type Row } from './pg-journal.js';
@@ -20,8 +20,8 @@ import { CLAIM_IDLE_TIMEOUT, connectError, fromRow, journalTable, markSettled, t
 export class PostgresDrainJournal implements DrainJournal {
   private client: pg.Client | undefined;
   private broken = false;
-  private claimed = false;
-
+  /** The connection whose transaction holds the current claim. */
+  private claimedOn: pg.Client | undefined;
   private readonly table: string;
 
   constructor(private readonly location: PostgresLocation) {
@@ -29,12 +29,12 @@ export class PostgresDrainJournal implements DrainJournal {
   }
 
   async claim(connectors: readonly string[], limit: number): Promise<StoredDelivery[]> {
-    if (this.claimed) await this.release();
+    await this.release();
     if (connectors.length === 0) return [];
     const client = await this.connection();
     try {
       await client.query('BEGIN');
-      this.claimed = true;
+      this.claimedOn = client;
       const { rows } = await client.query<Row>(
         `SELECT * FROM ${this.table} WHERE status = 'pending' AND connector = ANY($1::text[]) ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED`,
         [connectors, limit],
@@ -43,39 +43,45 @@ export class PostgresDrainJournal implements DrainJournal {
       return rows.map(fromRow);
     } catch (err) {
       await this.release();
-      throw err;
+      throw this.failure('claiming deliveries', err);
     }
   }
 
   async settle(done: readonly number[], dead: readonly DeadLetter[]): Promise<void> {
-    const client = await this.connection();
+    const claimedOn = this.claimedOn;
+    this.claimedOn = undefined;
+    if (claimedOn !== undefined && (claimedOn !== this.client || this.broken)) {
+      // The session that held the claim ended: its deliveries are pending again, and another
+      // drain may hold them now. Marking them here would settle what this drain no longer owns.
+      throw this.failure('settling deliveries', new Error('the connection holding the claim was lost; the deliveries are pending again'));
+    }
+    const client = claimedOn ?? (await this.connection());
     try {
       // Without a claim (a replay by `sync inbox`): a transaction of its own.
-      if (!this.claimed) await client.query('BEGIN');
-      this.claimed = true;
+      if (claimedOn === undefined) await client.query('BEGIN');
       await markSettled(client, this.table, done, dead);
       await client.query('COMMIT');
-      this.claimed = false;
     } catch (err) {
-      await this.release();
-      throw err;
+      await client.query('ROLLBACK').catch(() => this.discard());
+      throw this.failure('settling deliveries', err);
     }
   }
 
   async release(): Promise<void> {
-    if (!this.claimed) return;
-    this.claimed = false;
-    try {
-      await this.client?.query('ROLLBACK');
-    } catch {
-      // A broken connection has rolled back already.
-      this.discard();
-    }
+    const claimedOn = this.claimedOn;
+    this.claimedOn = undefined;
+    if (claimedOn === undefined || claimedOn !== this.client || this.broken) return;
+    // A broken connection has rolled back already.
+    await claimedOn.query('ROLLBACK').catch(() => this.discard());
   }
 
   async close(): Promise<void> {
     await this.release();
     this.discard();
+  }
+
+  private failure(what: string, err: unknown): Error {
+    return new Error(`${what} in the journal at ${this.location.description}: ${scrubSecrets((err as Error).message ?? String(err), this.location.secrets)}`, { cause: err });
   }
 
   private async connection(): Promise<pg.Client> {
@@ -107,7 +113,6 @@ export class PostgresDrainJournal implements DrainJournal {
     const client = this.client;
     this.client = undefined;
     this.broken = false;
-    this.claimed = false;
     if (client) client.end().catch(() => undefined);
   }
 }
