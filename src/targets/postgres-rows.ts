@@ -28,6 +28,12 @@ export interface Segment {
   substitutions: number;
   /** Some key came twice (as text; keys equal only as numbers are found by the database). */
   repeatsKey: boolean;
+  /**
+   * Lines of partial records (the properties a webhook or a tombstone knows): the columns are
+   * those the records carry, so a stored row keeps the others. The column names joined, for
+   * reuse by the next partial record with the same ones.
+   */
+  partial?: string;
 }
 
 /** What a commit takes from a stream: its plan at that moment and its lines. */
@@ -104,13 +110,25 @@ export class StreamRows {
     }
     const subs = this.recordSubs;
     subs.count = 0;
-    let line = this.line(record, subs);
-    if (line === undefined) {
+    let line: string | undefined;
+    let segment: Segment;
+    if (message.partial === true && this.keys.length > 0) {
+      for (const key of this.keys) {
+        if (record[key] === undefined || record[key] === null) throw new TargetError(`stream "${this.stream}": a partial record lacks its key property ${JSON.stringify(key)}; its row cannot be found`);
+      }
       this.addUnknownProperties(record);
-      subs.count = 0;
-      line = this.line(record, subs) as string;
+      const columns = this.columns.filter((c) => c.key || (c.inherited ? Object.hasOwn(record, c.property) : record[c.property] !== undefined));
+      line = this.fields(record, columns, subs);
+      segment = this.partialSegment(columns);
+    } else {
+      line = this.line(record, subs);
+      if (line === undefined) {
+        this.addUnknownProperties(record);
+        subs.count = 0;
+        line = this.line(record, subs) as string;
+      }
+      segment = this.segment();
     }
-    const segment = this.segment();
     if (this.keys.length > 0 && !segment.repeatsKey) this.noteKey(segment, this.lineKey);
     if (segment.version !== undefined) {
       const numeric = segment.version === 'integer' || segment.version === 'number';
@@ -174,7 +192,17 @@ export class StreamRows {
    * undefined when the record has properties the plan lacks.
    */
   private line(record: JsonObject, subs: Substitutions): string | undefined {
-    const columns = this.columns;
+    const line = this.fields(record, this.columns, subs);
+    let keys = 0;
+    for (const _ in record) keys++;
+    return keys === this.matched ? line : undefined;
+  }
+
+  /** Properties of the record found among `columns` by the last `fields` call. */
+  private matched = 0;
+
+  /** The record's fields for these columns as one line, its key fields in `lineKey`. */
+  private fields(record: JsonObject, columns: readonly Column[], subs: Substitutions): string {
     let line = '';
     let key = '';
     let matched = 0;
@@ -196,10 +224,9 @@ export class StreamRows {
           `the record cannot be stored (validation, on unless --no-validate, refuses such records)`,
       );
     }
-    let keys = 0;
-    for (const _ in record) keys++;
     this.lineKey = key;
-    return keys === matched ? line : undefined;
+    this.matched = matched;
+    return line;
   }
 
   private addUnknownProperties(record: JsonObject): void {
@@ -221,7 +248,7 @@ export class StreamRows {
   /** The segment lines of the current width go to. */
   private segment(): Segment {
     const current = this.current;
-    if (current && current.columns.length === this.columns.length && current.tableVersion === this.tableVersion) return current;
+    if (current && current.partial === undefined && current.columns.length === this.columns.length && current.tableVersion === this.tableVersion) return current;
     this.closeSegment();
     const segment: Segment = {
       columns: this.columns.map(({ property, kind }) => ({ property, kind })),
@@ -231,6 +258,26 @@ export class StreamRows {
       rows: 0,
       substitutions: 0,
       repeatsKey: false,
+    };
+    this.current = segment;
+    return segment;
+  }
+
+  /** The segment of partial records with exactly these columns: the current one, or a new one after it. */
+  private partialSegment(columns: readonly Column[]): Segment {
+    const names = columns.map((c) => c.property).join('\u0000');
+    const current = this.current;
+    if (current && current.partial === names && current.tableVersion === this.tableVersion) return current;
+    this.closeSegment();
+    const segment: Segment = {
+      columns: columns.map(({ property, kind }) => ({ property, kind })),
+      version: this.versionKind,
+      tableVersion: this.tableVersion,
+      chunks: [],
+      rows: 0,
+      substitutions: 0,
+      repeatsKey: false,
+      partial: names,
     };
     this.current = segment;
     return segment;
