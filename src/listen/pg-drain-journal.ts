@@ -2,7 +2,8 @@ import pg from 'pg';
 import { scrubSecrets, type PostgresLocation } from '../targets/postgres-url.js';
 import type { StoredDelivery } from './journal.js';
 import type { DeadLetter, DrainJournal } from './journal-store.js';
-import { CLAIM_IDLE_TIMEOUT, connectError, fromRow, journalTable, markSettled, type Row } from './pg-journal.js';
+import { PgConnection } from './pg-connection.js';
+import { CLAIM_IDLE_TIMEOUT, fromRow, journalTable, markSettled, type Row } from './pg-journal.js';
 
 /**
  * One drain's hold on a PostgreSQL journal. A claim is a transaction on the drain's own
@@ -18,20 +19,25 @@ import { CLAIM_IDLE_TIMEOUT, connectError, fromRow, journalTable, markSettled, t
  * they are written once more, which keyed targets absorb (upsert, newest version wins).
  */
 export class PostgresDrainJournal implements DrainJournal {
-  private client: pg.Client | undefined;
-  private broken = false;
+  private readonly connection: PgConnection;
   /** The connection whose transaction holds the current claim. */
   private claimedOn: pg.Client | undefined;
   private readonly table: string;
 
   constructor(private readonly location: PostgresLocation) {
     this.table = journalTable(location);
+    this.connection = new PgConnection(location, 'sync drain', [
+      // A claim held by a silent drain (its host gone) is rolled back by the server after this long...
+      `SET idle_in_transaction_session_timeout = '${CLAIM_IDLE_TIMEOUT}'`,
+      // ...and a vanished peer is noticed in about as long, not after the system's two hours.
+      'SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3',
+    ]);
   }
 
   async claim(connectors: readonly string[], limit: number): Promise<StoredDelivery[]> {
     await this.release();
     if (connectors.length === 0) return [];
-    const client = await this.connection();
+    const client = await this.connection.get();
     try {
       await client.query('BEGIN');
       this.claimedOn = client;
@@ -50,19 +56,19 @@ export class PostgresDrainJournal implements DrainJournal {
   async settle(done: readonly number[], dead: readonly DeadLetter[]): Promise<void> {
     const claimedOn = this.claimedOn;
     this.claimedOn = undefined;
-    if (claimedOn !== undefined && (claimedOn !== this.client || this.broken)) {
+    if (claimedOn !== undefined && claimedOn !== this.connection.current) {
       // The session that held the claim ended: its deliveries are pending again, and another
       // drain may hold them now. Marking them here would settle what this drain no longer owns.
       throw this.failure('settling deliveries', new Error('the connection holding the claim was lost; the deliveries are pending again'));
     }
-    const client = claimedOn ?? (await this.connection());
+    const client = claimedOn ?? (await this.connection.get());
     try {
       // Without a claim (a replay by `sync inbox`): a transaction of its own.
       if (claimedOn === undefined) await client.query('BEGIN');
       await markSettled(client, this.table, done, dead);
       await client.query('COMMIT');
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => this.discard());
+      await client.query('ROLLBACK').catch(() => this.connection.discard());
       throw this.failure('settling deliveries', err);
     }
   }
@@ -70,49 +76,17 @@ export class PostgresDrainJournal implements DrainJournal {
   async release(): Promise<void> {
     const claimedOn = this.claimedOn;
     this.claimedOn = undefined;
-    if (claimedOn === undefined || claimedOn !== this.client || this.broken) return;
     // A broken connection has rolled back already.
-    await claimedOn.query('ROLLBACK').catch(() => this.discard());
+    if (claimedOn === undefined || claimedOn !== this.connection.current) return;
+    await claimedOn.query('ROLLBACK').catch(() => this.connection.discard());
   }
 
   async close(): Promise<void> {
     await this.release();
-    this.discard();
+    this.connection.discard();
   }
 
   private failure(what: string, err: unknown): Error {
     return new Error(`${what} in the journal at ${this.location.description}: ${scrubSecrets((err as Error).message ?? String(err), this.location.secrets)}`, { cause: err });
-  }
-
-  private async connection(): Promise<pg.Client> {
-    if (this.client && !this.broken) return this.client;
-    this.discard();
-    const client = new pg.Client({ connectionString: this.location.url, application_name: 'sync drain', keepAlive: true, connectionTimeoutMillis: 15_000 });
-    client.on('error', () => {
-      if (this.client === client) this.broken = true;
-    });
-    client.on('end', () => {
-      if (this.client === client) this.broken = true;
-    });
-    this.client = client;
-    this.broken = false;
-    try {
-      await client.connect();
-      // A claim held by a silent drain (its host gone) is rolled back by the server after this long...
-      await client.query(`SET idle_in_transaction_session_timeout = '${CLAIM_IDLE_TIMEOUT}'`);
-      // ...and a vanished peer is noticed in about as long, not after the system's two hours.
-      await client.query('SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3');
-    } catch (err) {
-      this.discard();
-      throw connectError(this.location, err);
-    }
-    return client;
-  }
-
-  private discard(): void {
-    const client = this.client;
-    this.client = undefined;
-    this.broken = false;
-    if (client) client.end().catch(() => undefined);
   }
 }

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { BusyError, SyncError, UsageError } from '../errors.js';
-import { PostgresSession } from '../targets/postgres-connection.js';
 import { advisoryKey } from '../targets/postgres-lock.js';
 import { scrubSecrets, type PostgresLocation } from '../targets/postgres-url.js';
+import { PgConnection } from './pg-connection.js';
 import type { AppendOutcome, DeliveryFilter, DeliveryStatus, NewDelivery, StoredDelivery } from './journal.js';
 import type { BacklogRow, DeadLetter, JournalStore, OpenOptions, PruneOptions } from './journal-store.js';
 
@@ -137,7 +137,7 @@ export async function openPostgresJournal(location: { kind: 'postgres' } & Postg
 
 export class PostgresJournal implements JournalStore {
   readonly table: string;
-  private readonly appends: PostgresSession;
+  private readonly appends: PgConnection;
 
   constructor(
     readonly location: { kind: 'postgres' } & PostgresLocation,
@@ -145,9 +145,7 @@ export class PostgresJournal implements JournalStore {
     private readonly options: OpenOptions,
   ) {
     this.table = journalTable(location);
-    // One attempt: a delivery that cannot be stored now is answered 503 at once and sent again
-    // by its sender. A COMMIT whose answer was lost is still looked up (committed: stored).
-    this.appends = new PostgresSession({ location, applicationName: 'sync listen', retryDelaysMs: [], warn: options.warn });
+    this.appends = new PgConnection(location, 'sync listen');
   }
 
   /** Creates the journal, once among any number of replicas starting together; read-only: checks it exists. */
@@ -186,13 +184,21 @@ export class PostgresJournal implements JournalStore {
   }
 
   /**
-   * One transaction, rows in arrival order. A delivery id already stored, by this replica or
-   * another, is a duplicate; so is a repeat within the batch. No entries: only whether a
-   * transaction can be committed now (the writer's recheck after a failure).
+   * One statement, committed on its own (one round trip), rows in arrival order. A delivery id
+   * already stored, by this replica or another, is a duplicate; so is a repeat within the
+   * batch. One attempt: a batch that fails is answered 503 and sent again by its senders; had
+   * it committed after all (the answer lost with the connection), the resent deliveries are
+   * duplicates, answered 2xx, so nothing needs to find out what happened. No entries: whether
+   * a write would be taken now (the writer's recheck after a failure; an INSERT of no rows,
+   * which a read-only server refuses too).
    */
   async append(entries: readonly NewDelivery[]): Promise<AppendOutcome[]> {
-    return this.appends.transaction('storing deliveries in the journal', async (client) => {
-      if (entries.length === 0) return [];
+    const client = await this.appends.get();
+    try {
+      if (entries.length === 0) {
+        await client.query(`INSERT INTO ${this.table} (connector, delivery_id, received_at, method, url, headers, body) SELECT '', '', '', '', '', '', ''::bytea WHERE false`);
+        return [];
+      }
       const { rows } = await client.query<{ connector: string; delivery_id: string }>(
         `INSERT INTO ${this.table} (connector, delivery_id, received_at, event, method, url, headers, body)
          SELECT connector, delivery_id, received_at, event, method, url, headers, body
@@ -215,7 +221,9 @@ export class PostgresJournal implements JournalStore {
       const inserted = new Set(rows.map((r) => JSON.stringify([r.connector, r.delivery_id])));
       // The first of each inserted id is the stored one; any later one in the batch repeats it.
       return entries.map((e): AppendOutcome => (inserted.delete(JSON.stringify([withoutNul(e.connector), withoutNul(e.deliveryId)])) ? 'stored' : 'duplicate'));
-    });
+    } catch (err) {
+      throw Object.assign(new Error(this.explain(err)), { code: (err as { code?: unknown }).code });
+    }
   }
 
   async select(filter: DeliveryFilter): Promise<StoredDelivery[]> {
@@ -273,7 +281,7 @@ export class PostgresJournal implements JournalStore {
   }
 
   async close(): Promise<void> {
-    await this.appends.close();
+    this.appends.discard();
     await this.pool.end().catch(() => undefined);
   }
 
@@ -285,7 +293,11 @@ export class PostgresJournal implements JournalStore {
     }
   }
 
+  /** An error's message with PostgreSQL's detail, without the password. */
   private explain(err: unknown): string {
-    return this.appends.explain(err);
+    const extra = err as Error & { detail?: unknown };
+    let text = extra.message || String(err);
+    if (typeof extra.detail === 'string' && extra.detail !== '') text += ` (${extra.detail})`;
+    return scrubSecrets(text, this.location.secrets);
   }
 }

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // `npm run bench`: measures sync against a baseline run in the same invocation, so the ratio
 // holds on a noisy machine. Usage: npm run bench -- [--records N] [--json] [--only 1,2,7]
-// [--seconds S] (how long figure 5 loads each server; default 10)
+// [--seconds S] (how long figures 5 and 10 load each server; default 10)
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { postgresFigure } from './postgres-figure.mjs';
+import { listenPostgresFigure } from './listen-postgres-figure.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SYNC = join(ROOT, 'bin/sync.js');
@@ -315,24 +316,29 @@ try {
     }
   }
 
-  if (wanted(5)) {
-    const connections = 64;
-    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-    const listenEnv = { ...process.env, SYNC_SAMPLE_WEBHOOK_SECRET: secret };
-    const load = async (url) => {
-      const out = await capture(process.execPath, [join(ROOT, 'test/bench/load-listen.mjs'), url, String(connections), String(loadSeconds)], listenEnv);
-      return JSON.parse(out.trim().split('\n').at(-1));
-    };
-    const latency = (r) => `${fmt(r.okPerSecond)} 2xx/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms`;
-    process.stderr.write(`figure 5: sync listen vs a bare node:http server, ${connections} connections, ${loadSeconds} s each…\n`);
-
+  // Figures 5 and 10: the same load against the same bare node:http server, measured once.
+  const connections = 64;
+  const listenEnv = { ...process.env, SYNC_SAMPLE_WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' };
+  const load = async (url) => {
+    const out = await capture(process.execPath, [join(ROOT, 'test/bench/load-listen.mjs'), url, String(connections), String(loadSeconds)], listenEnv);
+    return JSON.parse(out.trim().split('\n').at(-1));
+  };
+  let bareResult;
+  const bareBaseline = async () => {
+    if (bareResult) return bareResult;
     const bare = await startServer(process.execPath, [join(ROOT, 'test/bench/serve-ok.mjs')], /^port (\d+)$/m, 'stdout');
-    let baseline;
     try {
-      baseline = await load(`http://127.0.0.1:${bare.match[1]}`);
+      bareResult = await load(`http://127.0.0.1:${bare.match[1]}`);
     } finally {
       await stopServer(bare);
     }
+    return bareResult;
+  };
+
+  if (wanted(5)) {
+    const latency = (r) => `${fmt(r.okPerSecond)} 2xx/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms`;
+    process.stderr.write(`figure 5: sync listen vs a bare node:http server, ${connections} connections, ${loadSeconds} s each…\n`);
+    const baseline = await bareBaseline();
 
     const db = join(dir, 'listen.db');
     const listener = await startServer(
@@ -364,6 +370,13 @@ try {
     if (stored < ours.ok || stored > ours.sent) process.stderr.write(`  warning: ${ours.ok} deliveries answered 2xx (${ours.sent} sent) but ${stored} rows reached the target\n`);
     const ratio = ours.okPerSecond / baseline.okPerSecond;
     row(5, `sync listen: durable deliveries/s at ${connections} connections, ${loadSeconds} s`, latency(ours), `${latency(baseline)} (bare node:http)`, ratio, '≥ 0.3', ratio >= 0.3);
+  }
+
+  if (wanted(10)) {
+    process.stderr.write(`figure 10: sync listen --journal postgres://… vs the same bare node:http server, ${connections} connections, ${loadSeconds} s…\n`);
+    const figure = await listenPostgresFigure({ sync: SYNC, dir, env: listenEnv, load, bare: bareBaseline, startServer, stopServer });
+    if (figure.skipped) process.stderr.write(`  figure 10 skipped: ${figure.skipped}\n`);
+    else row(10, figure.what, figure.sync, figure.baseline, figure.ratio, figure.goal, figure.met);
   }
 } finally {
   for (const child of children) await stopServer({ child, tail: [] }, 5_000).catch(() => undefined);
