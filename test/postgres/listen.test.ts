@@ -166,6 +166,8 @@ describe.skipIf(!available)('sync listen and sync drain over a PostgreSQL journa
     const noDrain = await runSync(['listen', 'sample', '--port', '0', '--no-drain'], { cwd: fresh(), env: ENV });
     expect(noDrain.code).toBe(2);
     expect(noDrain.stderr).toMatch(/--no-drain needs a PostgreSQL journal/);
+    const help = await runSync(['drain', '--help']);
+    expect(help.stdout).toMatch(/Examples:\n  sync drain sample --journal 'postgres:/);
   });
 
   it('sync inbox reads, replays and prunes a PostgreSQL journal', async () => {
