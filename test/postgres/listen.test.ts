@@ -5,7 +5,8 @@ import type { JsonObject } from '../../src/protocol/json.js';
 import { caseFolders, collect, runSync, startSync, type CliResult } from '../helpers/cli.js';
 import { POSTGRES_URL, postgresAvailable, quote, testSchema, type TestSchema } from '../helpers/postgres.js';
 import { until } from '../helpers/wait.js';
-import { SECRET, deliver, payload, sign, spawnListener, stoppedAfterEach, type Delivery, type Spawned } from '../listen/helpers.js';
+import { parsePrometheusText } from '../helpers/prometheus-text.js';
+import { SECRET, deliver, get, payload, sign, spawnListener, stoppedAfterEach, type Delivery, type Spawned } from '../listen/helpers.js';
 
 /**
  * Beyond one machine, with the real binary and the real server: listener replicas sharing a
@@ -80,6 +81,9 @@ describe.skipIf(!available)('sync listen and sync drain over a PostgreSQL journa
     expect(answers.map((r) => r.status)).toEqual(Array(240).fill(200));
     expect(await journalCount()).toBe(120);
     expect(await journalCount(`status = 'pending'`)).toBe(120);
+    // Either replica's /metrics counts the shared journal's backlog.
+    const metrics = parsePrometheusText((await get(`${b.url}/metrics`)).text);
+    expect(metrics.get('sync_listen_journal_pending')?.samples).toEqual([{ name: 'sync_listen_journal_pending', labels: { connector: 'sample' }, value: 120 }]);
 
     const workersRunning = [drainWorker(['--target', target.url]), drainWorker(['--target', target.url])];
     // More arrive while both drain.
