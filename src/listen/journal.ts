@@ -48,8 +48,9 @@ export interface DeliveryFilter {
   limit?: number | undefined;
 }
 
-interface Row {
-  seq: number;
+/** A row of the journal's table as a driver returns it (PostgreSQL gives a bigint as text). */
+export interface Row {
+  seq: number | string;
   connector: string;
   delivery_id: string;
   received_at: string;
@@ -236,9 +237,9 @@ export class Journal {
   }
 }
 
-function fromRow(row: Row): StoredDelivery {
+export function fromRow(row: Row): StoredDelivery {
   return {
-    seq: row.seq,
+    seq: Number(row.seq),
     connector: row.connector,
     deliveryId: row.delivery_id,
     receivedAt: row.received_at,

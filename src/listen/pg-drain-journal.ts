@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { scrubSecrets, type PostgresLocation } from '../targets/postgres-url.js';
-import type { StoredDelivery } from './journal.js';
 import type { DeadLetter, DrainJournal } from './journal-store.js';
 import { PgConnection } from './pg-connection.js';
-import { CLAIM_IDLE_TIMEOUT, fromRow, journalTable, markSettled, type Row } from './pg-journal.js';
+import { fromRow, type Row, type StoredDelivery } from './journal.js';
+import { CLAIM_IDLE_TIMEOUT, journalTable, markSettled } from './pg-journal.js';
 
 /**
  * One drain's hold on a PostgreSQL journal. A claim is a transaction on the drain's own

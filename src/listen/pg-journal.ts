@@ -3,7 +3,7 @@ import { BusyError, SyncError, UsageError } from '../errors.js';
 import { advisoryKey } from '../targets/postgres-lock.js';
 import { scrubSecrets, type PostgresLocation } from '../targets/postgres-url.js';
 import { PgConnection } from './pg-connection.js';
-import type { AppendOutcome, DeliveryFilter, DeliveryStatus, NewDelivery, StoredDelivery } from './journal.js';
+import { fromRow, type AppendOutcome, type DeliveryFilter, type DeliveryStatus, type NewDelivery, type Row, type StoredDelivery } from './journal.js';
 import type { BacklogRow, DeadLetter, JournalStore, OpenOptions, PruneOptions } from './journal-store.js';
 
 /**
@@ -24,22 +24,6 @@ export const JOURNAL_TABLE = '_sync_journal';
 /** A claimed batch whose worker went silent is given up by the server after this long. */
 export const CLAIM_IDLE_TIMEOUT = '60s';
 
-export interface Row {
-  seq: string;
-  connector: string;
-  delivery_id: string;
-  received_at: string;
-  event: string | null;
-  method: string;
-  url: string;
-  headers: string;
-  body: Buffer;
-  status: DeliveryStatus;
-  error: string | null;
-  attempts: number;
-  processed_at: string | null;
-}
-
 /** The journal's table, schema-qualified and quoted. */
 export function journalTable(location: PostgresLocation): string {
   return `${quoteIdent(location.schema)}.${quoteIdent(JOURNAL_TABLE)}`;
@@ -52,24 +36,6 @@ export function quoteIdent(name: string): string {
 /** PostgreSQL text cannot hold NUL. */
 export function withoutNul(text: string): string {
   return text.includes('\0') ? text.replaceAll('\0', '\uFFFD') : text;
-}
-
-export function fromRow(row: Row): StoredDelivery {
-  return {
-    seq: Number(row.seq),
-    connector: row.connector,
-    deliveryId: row.delivery_id,
-    receivedAt: row.received_at,
-    event: row.event,
-    method: row.method,
-    url: row.url,
-    headers: JSON.parse(row.headers) as Record<string, string[]>,
-    body: row.body,
-    status: row.status,
-    error: row.error,
-    attempts: row.attempts,
-    processedAt: row.processed_at,
-  };
 }
 
 /** Marks deliveries done or dead, on a connection inside a transaction (the caller's). */

@@ -334,16 +334,11 @@ try {
     }
     return bareResult;
   };
-
-  if (wanted(5)) {
-    const latency = (r) => `${fmt(r.okPerSecond)} 2xx/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms`;
-    process.stderr.write(`figure 5: sync listen vs a bare node:http server, ${connections} connections, ${loadSeconds} s each…\n`);
-    const baseline = await bareBaseline();
-
-    const db = join(dir, 'listen.db');
+  /** `sync listen sample` with this journal, into SQLite at `db`, under the load; stopped after it. */
+  const loadListener = async (journal, db) => {
     const listener = await startServer(
       process.execPath,
-      [SYNC, 'listen', 'sample', '--port', '0', '--journal', join(dir, 'inbox.db'), '--target', `sqlite:${db}`],
+      [SYNC, 'listen', 'sample', '--port', '0', '--journal', journal, '--target', `sqlite:${db}`],
       /listening on (http:\/\/[^\s:]+:\d+)/,
       'stderr',
       listenEnv,
@@ -355,6 +350,17 @@ try {
     } finally {
       stopped = await stopServer(listener, 60_000);
     }
+    if (stopped.code !== 0) throw new Error(`sync listen --journal ${journal} exited ${stopped.code}:\n${stopped.tail.join('\n')}`);
+    return { ours, stopped };
+  };
+
+  if (wanted(5)) {
+    const latency = (r) => `${fmt(r.okPerSecond)} 2xx/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms`;
+    process.stderr.write(`figure 5: sync listen vs a bare node:http server, ${connections} connections, ${loadSeconds} s each…\n`);
+    const baseline = await bareBaseline();
+
+    const db = join(dir, 'listen.db');
+    const { ours, stopped } = await loadListener(join(dir, 'inbox.db'), db);
     const { default: Database } = await import('better-sqlite3');
     const sqlite = new Database(db, { readonly: true });
     const stored = sqlite.prepare('SELECT count(*) AS n FROM customers WHERE id > 1000000').get().n;
@@ -365,7 +371,6 @@ try {
         `  last words: ${stopped.tail.filter((l) => !/delivery/.test(l) || /stored|stopping/.test(l)).slice(-3).join(' / ')}\n` +
         `  bare server: ${baseline.ok} 2xx, ${baseline.non2xx} non-2xx, ${baseline.errors} errors\n`,
     );
-    if (stopped.code !== 0) throw new Error(`sync listen exited ${stopped.code}:\n${stopped.tail.join('\n')}`);
     // Deliveries still in flight when the load stops are stored but not counted: up to one a connection.
     if (stored < ours.ok || stored > ours.sent) process.stderr.write(`  warning: ${ours.ok} deliveries answered 2xx (${ours.sent} sent) but ${stored} rows reached the target\n`);
     const ratio = ours.okPerSecond / baseline.okPerSecond;
@@ -374,7 +379,7 @@ try {
 
   if (wanted(10)) {
     process.stderr.write(`figure 10: sync listen --journal postgres://… vs the same bare node:http server, ${connections} connections, ${loadSeconds} s…\n`);
-    const figure = await listenPostgresFigure({ sync: SYNC, dir, env: listenEnv, load, bare: bareBaseline, startServer, stopServer });
+    const figure = await listenPostgresFigure({ dir, loadListener, bare: bareBaseline });
     if (figure.skipped) process.stderr.write(`  figure 10 skipped: ${figure.skipped}\n`);
     else row(10, figure.what, figure.sync, figure.baseline, figure.ratio, figure.goal, figure.met);
   }

@@ -9,44 +9,24 @@
 // at the end.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import pg from 'pg';
+import { connectBenchPostgres } from './postgres-figure.mjs';
 
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 /**
- * `load(url)` runs load-listen.mjs against a server and returns its JSON line; `bare()` the
- * bare server's result (measured by figure 5, or now); `startServer`/`stopServer` are
- * bench.mjs's. Returns the row's cells, or `{ skipped }`.
+ * `loadListener(journal, db)` runs figure 5's load against `sync listen` with that journal
+ * (bench.mjs); `bare()` is the bare server's result, measured once for both figures. Returns
+ * the row's cells, or `{ skipped }`.
  */
-export async function listenPostgresFigure({ sync, dir, env, load, bare, startServer, stopServer, url = process.env.SYNC_BENCH_POSTGRES_URL ?? DEFAULT_URL }) {
-  const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-  admin.on('error', () => undefined);
-  try {
-    await admin.connect();
-  } catch (err) {
-    return { skipped: `no PostgreSQL at ${withoutPassword(url)} (${err.message}); set SYNC_BENCH_POSTGRES_URL` };
-  }
+export async function listenPostgresFigure({ dir, loadListener, bare, url = process.env.SYNC_BENCH_POSTGRES_URL ?? DEFAULT_URL }) {
+  const { admin, skipped } = await connectBenchPostgres(url);
+  if (skipped) return { skipped };
   const schema = `sync_bench_journal_${randomBytes(4).toString('hex')}`;
   const journal = new URL(url);
   journal.searchParams.set('schema', schema);
-  const db = join(dir, 'listen-postgres.db');
   try {
     const baseline = await bare();
-    const listener = await startServer(
-      process.execPath,
-      [sync, 'listen', 'sample', '--port', '0', '--journal', journal.href, '--target', `sqlite:${db}`],
-      /listening on (http:\/\/[^\s:]+:\d+)/,
-      'stderr',
-      env,
-    );
-    let ours;
-    let stopped;
-    try {
-      ours = await load(listener.match[1]);
-    } finally {
-      stopped = await stopServer(listener, 60_000);
-    }
-    if (stopped.code !== 0) throw new Error(`sync listen --journal postgres exited ${stopped.code}:\n${stopped.tail.join('\n')}`);
+    const { ours } = await loadListener(journal.href, join(dir, 'listen-postgres.db'));
     const { rows } = await admin.query(`SELECT count(*) AS n FROM ${schema}._sync_journal`);
     const stored = Number(rows[0].n);
     // Every 2xx is a row; deliveries in flight when the load stopped may be stored but not counted.
@@ -69,10 +49,4 @@ export async function listenPostgresFigure({ sync, dir, env, load, bare, startSe
 
 function count(n) {
   return Math.round(n).toLocaleString('en-US');
-}
-
-function withoutPassword(text) {
-  const url = new URL(text);
-  url.password = '';
-  return url.href;
 }

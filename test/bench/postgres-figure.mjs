@@ -20,13 +20,8 @@ const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
  */
 export async function postgresFigure({ sync, file, records, dir, measure, best, url = process.env.SYNC_BENCH_POSTGRES_URL ?? DEFAULT_URL }) {
   if (spawnSync('psql', ['--version'], { stdio: 'ignore' }).status !== 0) return { skipped: 'no psql on PATH' };
-  const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-  admin.on('error', () => undefined);
-  try {
-    await admin.connect();
-  } catch (err) {
-    return { skipped: `no PostgreSQL at ${withoutPassword(url)} (${err.message}); set SYNC_BENCH_POSTGRES_URL` };
-  }
+  const { admin, skipped } = await connectBenchPostgres(url);
+  if (skipped) return { skipped };
   const schema = `sync_bench_${randomBytes(4).toString('hex')}`;
   const target = new URL(url);
   target.searchParams.set('schema', schema);
@@ -64,6 +59,18 @@ export async function postgresFigure({ sync, file, records, dir, measure, best, 
   } finally {
     await fresh().catch(() => undefined);
     await admin.end().catch(() => undefined);
+  }
+}
+
+/** A connection to the bench's server, or why there is none (the figure's one line when skipped). */
+export async function connectBenchPostgres(url) {
+  const admin = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  admin.on('error', () => undefined);
+  try {
+    await admin.connect();
+    return { admin };
+  } catch (err) {
+    return { skipped: `no PostgreSQL at ${withoutPassword(url)} (${err.message}); set SYNC_BENCH_POSTGRES_URL` };
   }
 }
 

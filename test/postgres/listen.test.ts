@@ -6,7 +6,8 @@ import { caseFolders, collect, runSync, startSync, type CliResult } from '../hel
 import { POSTGRES_URL, postgresAvailable, quote, testSchema, type TestSchema } from '../helpers/postgres.js';
 import { until } from '../helpers/wait.js';
 import { parsePrometheusText } from '../helpers/prometheus-text.js';
-import { SECRET, deliver, get, payload, sign, spawnListener, stoppedAfterEach, type Delivery, type Spawned } from '../listen/helpers.js';
+import { config, readAll } from '../sample/helpers.js';
+import { NOW, SECRET, deliver, get, payload, sign, spawnListener, stoppedAfterEach, type Delivery, type Spawned } from '../listen/helpers.js';
 
 /**
  * Beyond one machine, with the real binary and the real server: listener replicas sharing a
@@ -19,19 +20,9 @@ const fresh = caseFolders('sync-pg-listen-');
 const listeners = stoppedAfterEach();
 const ENV = { SYNC_SAMPLE_WEBHOOK_SECRET: SECRET };
 
-const customer = (id: number): JsonObject => ({
-  id,
-  email: `c${id}@example.com`,
-  name: `Customer ${id}`,
-  company: null,
-  country: 'DE',
-  plan: 'pro',
-  tags: [],
-  address: { street: 's', city: 'c', postal_code: 'p', country: 'DE' },
-  lifetime_value: 1.5,
-  created_at: '2025-01-01T00:00:00.000Z',
-  updated_at: '2026-03-01T12:00:00.000Z',
-});
+// A real customer of the sample shop, with ids the shop does not have: each delivery its own row.
+const [template] = await readAll('customers', config({ customers: 1, orders: 1, now: NOW }));
+const customer = (id: number): JsonObject => ({ ...template, id, email: `c${id}@example.com`, updated_at: '2026-03-01T12:00:00.000Z' });
 const created = (id: number): Delivery => sign(payload('customers.created', customer(id)));
 
 describe.skipIf(!available)('sync listen and sync drain over a PostgreSQL journal', () => {
