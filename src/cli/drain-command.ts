@@ -37,7 +37,7 @@ export async function drainCommand(names: string[], flags: DrainFlags, io: CliIo
   const without = unique.filter((name) => !mappers.has(name));
   if (without.length > 0) throw new UsageError(`${without.join(', ')}: no webhook support (or no webhooks in the config), so there is nothing to drain`);
   // Unreachable or missing, said now and clearly, not as an endless retry.
-  await (await openJournalStore(location, { readonly: true, warn: (m) => log.warn(m) })).close();
+  await (await openJournalStore(location, { readonly: true })).close();
 
   const started = Date.now();
   const failed = new AbortController();

@@ -82,7 +82,7 @@ async function checkConnector(location: JournalLocation, name: string): Promise<
 }
 
 async function withJournal<T>(location: JournalLocation, readonly: boolean, use: (journal: JournalStore) => Promise<T>): Promise<T> {
-  const journal = await openJournalStore(location, { readonly, warn: () => {} });
+  const journal = await openJournalStore(location, { readonly });
   try {
     return await use(journal);
   } finally {

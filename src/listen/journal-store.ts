@@ -78,7 +78,6 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
   /** Only read: nothing is created, and a missing journal is an error. */
   readonly?: boolean;
-  warn: (message: string) => void;
 }
 
 /** Opens (and, unless read-only, creates) the journal; PostgreSQL's driver is loaded only here. */
@@ -101,7 +100,7 @@ export class SqliteJournalStore implements JournalStore {
 
   constructor(
     readonly location: { kind: 'sqlite'; path: string },
-    private readonly options: OpenOptions,
+    options: OpenOptions,
   ) {
     this.journal = new Journal(location.path, { readonly: options.readonly === true, ...(options.busyTimeoutMs !== undefined ? { busyTimeoutMs: options.busyTimeoutMs } : {}) });
   }

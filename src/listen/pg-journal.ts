@@ -91,7 +91,7 @@ export async function openPostgresJournal(location: { kind: 'postgres' } & Postg
   const pool = new pg.Pool({ connectionString: location.url, max: 2, application_name: 'sync journal', connectionTimeoutMillis: 15_000, keepAlive: true });
   // An idle connection that breaks is dropped by the pool; without a listener it would be an uncaught error.
   pool.on('error', () => undefined);
-  const journal = new PostgresJournal(location, pool, options);
+  const journal = new PostgresJournal(location, pool);
   try {
     await journal.prepare(options.readonly === true);
   } catch (err) {
@@ -108,7 +108,6 @@ export class PostgresJournal implements JournalStore {
   constructor(
     readonly location: { kind: 'postgres' } & PostgresLocation,
     private readonly pool: pg.Pool,
-    private readonly options: OpenOptions,
   ) {
     this.table = journalTable(location);
     this.appends = new PgConnection(location, 'sync listen');

@@ -87,7 +87,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const names = [...options.connectors.keys()];
   const spec = parseTargetSpec(options.target);
   // Schema, and the pending count at stop. SQLite commits wait at most a second for the drain's short writes; past that, 503.
-  const journal = await openJournalStore(options.journal, { busyTimeoutMs: JOURNAL_BUSY_MS, warn: (m) => log.warn(m) });
+  const journal = await openJournalStore(options.journal, { busyTimeoutMs: JOURNAL_BUSY_MS });
   let drain: DrainHandle | undefined;
   let thread: JournalThread | undefined;
   let retention: Retention | undefined;
@@ -206,7 +206,7 @@ function backlogReader(journal: JournalStore): { read: () => Promise<BacklogRow[
   let reader: SqliteJournalStore | undefined;
   return {
     read: async () => {
-      reader ??= new SqliteJournalStore(journal.location, { readonly: true, busyTimeoutMs: 0, warn: () => {} });
+      reader ??= new SqliteJournalStore(journal.location, { readonly: true, busyTimeoutMs: 0 });
       return reader.backlog();
     },
     close: () => void reader?.close(),

@@ -40,7 +40,7 @@ describe.skipIf(!available)('the PostgreSQL journal', () => {
   });
   const location = (): { kind: 'postgres' } & ReturnType<typeof parsePostgresUrl> => ({ kind: 'postgres', ...parsePostgresUrl(schema.url) });
   const store = async (): Promise<JournalStore> => {
-    const s = await openJournalStore(location(), { warn: () => {} });
+    const s = await openJournalStore(location(), {});
     opened.push(s);
     return s;
   };
