@@ -95,10 +95,10 @@ async function lastSuccess(spec: TargetSpec, stateId: string): Promise<number | 
   try {
     const history = await openHistory(spec, 'read');
     try {
-      const run = history?.runs({ stateId, limit: 1, succeeded: true })[0];
+      const run = (await history?.runs({ stateId, limit: 1, succeeded: true }))?.[0];
       return run === undefined ? undefined : Date.parse(run.endedAt);
     } finally {
-      history?.close();
+      await history?.close();
     }
   } catch {
     return undefined; // the metric is left out; recording the run already warned about the store

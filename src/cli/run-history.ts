@@ -13,9 +13,9 @@ export async function recordRunHistory(spec: TargetSpec, run: RunRecord, log: Lo
     const history = await openHistory(spec, 'write');
     if (history === undefined) return;
     try {
-      history.recordRun(run);
+      await history.recordRun(run);
     } finally {
-      history.close();
+      await history.close();
     }
   } catch (err) {
     const why = isBusy(err) ? 'the database stayed locked by another writer' : (err as Error).message;

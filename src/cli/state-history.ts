@@ -75,9 +75,9 @@ async function readSnapshots(spec: TargetSpec, stateId: string, limit: number): 
   const history = await openHistory(spec, 'read');
   if (history === undefined) return undefined;
   try {
-    return history.states(stateId, limit);
+    return await history.states(stateId, limit);
   } finally {
-    history.close();
+    await history.close();
   }
 }
 

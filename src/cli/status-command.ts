@@ -25,16 +25,16 @@ export interface StatusFlags {
  */
 export async function statusCommand(flags: StatusFlags, io: CliIo): Promise<void> {
   const spec = targetSpecOf(flags.target, io);
-  if (spec.kind === 'stdout') throw new UsageError('target "-" keeps no history: give the target runs write into (sqlite:PATH, jsonl:DIR, csv:DIR)');
+  if (spec.kind === 'stdout') throw new UsageError('target "-" keeps no history: give the target runs write into (sqlite:PATH, jsonl:DIR, csv:DIR, postgres://…)');
   if (!flags.check && (flags.maxAge !== undefined || flags.maxDead !== undefined)) throw new UsageError('--max-age and --max-dead are limits for --check');
   const limits = parseCheckLimits(flags.maxAge, flags.maxDead);
   const history = await openHistory(spec, 'read');
   let report;
   try {
     const journal = flags.journal === undefined ? undefined : { path: flags.journal, summary: readJournalSummary(flags.journal) };
-    report = gatherStatus(describeTarget(spec), history, journal, Date.now());
+    report = await gatherStatus(describeTarget(spec), history, journal, Date.now());
   } finally {
-    history?.close();
+    await history?.close();
   }
   const problems = flags.check ? findProblems(report, limits) : [];
   if (flags.format === 'json') {

@@ -63,18 +63,18 @@ export interface StatusReport {
 /** How many recent runs the webhook coverage is computed over. */
 export const COVERAGE_RUNS = 10;
 
-export function gatherStatus(
+export async function gatherStatus(
   target: string,
   history: HistoryStore | undefined,
   journal: { path: string; summary: JournalSummary | undefined } | undefined,
   now: number,
-): StatusReport {
+): Promise<StatusReport> {
   const connectors: ConnectorFacts[] = [];
-  for (const { stateId, connector } of history?.stateIds() ?? []) {
-    const recent = history?.runs({ stateId, limit: COVERAGE_RUNS }) ?? [];
+  for (const { stateId, connector } of (await history?.stateIds()) ?? []) {
+    const recent = (await history?.runs({ stateId, limit: COVERAGE_RUNS })) ?? [];
     const last = recent[0];
-    const success = last?.exitCode === 0 ? last : history?.runs({ stateId, limit: 1, succeeded: true })[0];
-    const state = history?.currentState(stateId);
+    const success = last?.exitCode === 0 ? last : (await history?.runs({ stateId, limit: 1, succeeded: true }))?.[0];
+    const state = await history?.currentState(stateId);
     const bookmarks = bookmarkValues(state);
     connectors.push({
       connector: connector ?? null,

@@ -23,7 +23,7 @@ export class FileHistory implements HistoryStore {
     this.statePath = fileInside(dir, STATE_FILE);
   }
 
-  recordRun(run: RunRecord): void {
+  async recordRun(run: RunRecord): Promise<void> {
     const folder = new TargetFolder(this.dir, this.description, { stateId: run.stateId, warn: () => {} });
     try {
       folder.locked(() => {
@@ -48,7 +48,7 @@ export class FileHistory implements HistoryStore {
     }
   }
 
-  runs(options: { stateId?: string; limit: number; succeeded?: boolean }): StoredRun[] {
+  async runs(options: { stateId?: string; limit: number; succeeded?: boolean }): Promise<StoredRun[]> {
     const out: StoredRun[] = [];
     const entries = readEntries(this.runsPath);
     for (let i = entries.length - 1; i >= 0 && out.length < options.limit; i--) {
@@ -61,7 +61,7 @@ export class FileHistory implements HistoryStore {
     return out;
   }
 
-  stateIds(): Array<{ stateId: string; connector: string | undefined }> {
+  async stateIds(): Promise<Array<{ stateId: string; connector: string | undefined }>> {
     const ids = new Map<string, string | undefined>();
     for (const id of Object.keys(this.allStates())) ids.set(id, undefined);
     for (const entry of readEntries(this.runsPath)) {
@@ -71,7 +71,7 @@ export class FileHistory implements HistoryStore {
     return [...ids].sort(([a], [b]) => a.localeCompare(b)).map(([stateId, connector]) => ({ stateId, connector }));
   }
 
-  states(stateId: string, limit: number): StateSnapshot[] {
+  async states(stateId: string, limit: number): Promise<StateSnapshot[]> {
     const out: StateSnapshot[] = [];
     const entries = readEntries(this.statesPath);
     for (let i = entries.length - 1; i >= 0 && out.length < limit; i--) {
@@ -82,12 +82,12 @@ export class FileHistory implements HistoryStore {
     return out;
   }
 
-  currentState(stateId: string): JsonValue | undefined {
+  async currentState(stateId: string): Promise<JsonValue | undefined> {
     const all = this.allStates();
     return Object.hasOwn(all, stateId) ? all[stateId] : undefined;
   }
 
-  close(): void {}
+  async close(): Promise<void> {}
 
   private allStates(): JsonObject {
     try {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { isJsonObject, type JsonValue } from '../protocol/json.js';
+import { isJsonObject, parseJson, type JsonValue } from '../protocol/json.js';
 import type { TargetSpec } from './spec.js';
 
 /**
@@ -54,19 +54,20 @@ export interface StateSnapshot {
   value: JsonValue;
 }
 
+/** Asynchronous, since a database server (PostgreSQL) answers over the network. */
 export interface HistoryStore {
   readonly description: string;
   /** Adds a run and prunes both histories past their bounds. */
-  recordRun(run: RunRecord): void;
+  recordRun(run: RunRecord): Promise<void>;
   /** The newest runs first, at most `limit`; of one state id when given. */
-  runs(options: { stateId?: string; limit: number; succeeded?: boolean }): StoredRun[];
+  runs(options: { stateId?: string; limit: number; succeeded?: boolean }): Promise<StoredRun[]>;
   /** State ids with runs or a stored state, with the connector of their newest run. */
-  stateIds(): Array<{ stateId: string; connector: string | undefined }>;
+  stateIds(): Promise<Array<{ stateId: string; connector: string | undefined }>>;
   /** The committed states of a state id, newest first. */
-  states(stateId: string, limit: number): StateSnapshot[];
+  states(stateId: string, limit: number): Promise<StateSnapshot[]>;
   /** The state stored now for a state id. */
-  currentState(stateId: string): JsonValue | undefined;
-  close(): void;
+  currentState(stateId: string): Promise<JsonValue | undefined>;
+  close(): Promise<void>;
 }
 
 /** Runs and states older than this are pruned when a run is recorded. */
@@ -83,8 +84,8 @@ export function pruneBefore(now: number): string {
 
 /**
  * The history of a target, or undefined when it keeps none (stdout) or does not exist yet:
- * opening it never creates a database or a folder, so `sync status` and a run that failed
- * before it reached its target leave nothing behind.
+ * opening it never creates a database, a folder or a schema, so `sync status` and a run that
+ * failed before it reached its target leave nothing behind.
  */
 export async function openHistory(spec: TargetSpec, mode: 'read' | 'write'): Promise<HistoryStore | undefined> {
   switch (spec.kind) {
@@ -99,8 +100,13 @@ export async function openHistory(spec: TargetSpec, mode: 'read' | 'write'): Pro
       const { FileHistory } = await import('./file-history.js');
       return new FileHistory(spec.dir, `${spec.kind}:${spec.dir}`);
     }
+    case 'postgres': {
+      // Loaded only here: commands that never touch PostgreSQL never load `pg`.
+      const { PostgresHistory } = await import('./postgres-history.js');
+      return PostgresHistory.open(spec, mode);
+    }
     default:
-      // stdout keeps nothing; PostgreSQL keeps its history in its own tables (postgres*.ts).
+      // stdout keeps nothing.
       return undefined;
   }
 }
@@ -119,4 +125,39 @@ export function bookmarkValues(state: JsonValue | undefined): Record<string, Jso
     Object.defineProperty(out, stream, { value, enumerable: true, writable: true, configurable: true });
   }
   return out;
+}
+
+/** A run as a database row keeps it: JSON as text (SQLite's columns, PostgreSQL's jsonb read as text). */
+export interface RunColumns {
+  id: number | string;
+  connector: string;
+  state_id: string;
+  started_at: string;
+  ended_at: string;
+  exit_code: number;
+  records: string;
+  error: string | null;
+  bookmarks_before: string;
+  bookmarks_after: string;
+  changes: string | null;
+}
+
+export function runFromColumns(row: RunColumns): StoredRun {
+  return {
+    id: Number(row.id),
+    connector: row.connector,
+    stateId: row.state_id,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    exitCode: Number(row.exit_code),
+    records: JSON.parse(row.records) as Record<string, number>,
+    error: row.error,
+    bookmarksBefore: objectOf(parseJson(row.bookmarks_before).value),
+    bookmarksAfter: objectOf(parseJson(row.bookmarks_after).value),
+    ...(row.changes === null ? {} : { changes: JSON.parse(row.changes) as Record<string, StreamChanges> }),
+  };
+}
+
+function objectOf(value: JsonValue): Record<string, JsonValue> {
+  return isJsonObject(value) ? value : {};
 }

@@ -59,6 +59,45 @@ export async function prepareSchema(client: pg.Client, schema: string): Promise<
   if (namespace.rows.length === 0) await client.query(`CREATE SCHEMA ${quoteIdentifier(schema)}`);
   if (!(await relationExists(client, schema, STATE_TABLE))) await client.query(createStateTable(schema));
   if (!(await relationExists(client, schema, NAMES_TABLE))) await client.query(createNamesTable(schema));
+  await prepareHistoryTables(client, schema);
+}
+
+/** Run and state history (postgres-history.ts), kept beside the state. */
+export const RUNS_TABLE = '_sync_runs';
+export const STATES_TABLE = '_sync_state_history';
+
+/**
+ * The history tables and the trigger, made when missing; the caller holds the schema's DDL lock
+ * in its transaction. The trigger's function names its table through `TG_TABLE_SCHEMA`, so no
+ * schema name is ever spliced into a function body.
+ */
+export async function prepareHistoryTables(client: pg.Client, schema: string): Promise<void> {
+  if (!(await relationExists(client, schema, STATES_TABLE))) {
+    const states = qualified(schema, STATES_TABLE);
+    await client.query(
+      `CREATE TABLE ${states} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, state_id text NOT NULL, value text NOT NULL, committed_at timestamptz NOT NULL)`,
+    );
+    await client.query(`CREATE INDEX ${quoteIdentifier(`${STATES_TABLE}_by_id`)} ON ${states} (state_id, id)`);
+    await client.query(`CREATE OR REPLACE FUNCTION ${qualified(schema, '_sync_state_history_add')}() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+  EXECUTE format('INSERT INTO %I._sync_state_history (state_id, value, committed_at) VALUES ($1, $2, $3)', TG_TABLE_SCHEMA)
+    USING NEW.id, NEW.value, NEW.updated_at;
+  RETURN NULL;
+END
+$body$`);
+    await client.query(
+      `CREATE TRIGGER _sync_state_history AFTER INSERT OR UPDATE ON ${qualified(schema, STATE_TABLE)} FOR EACH ROW EXECUTE FUNCTION ${qualified(schema, '_sync_state_history_add')}()`,
+    );
+  }
+  if (!(await relationExists(client, schema, RUNS_TABLE))) {
+    const runs = qualified(schema, RUNS_TABLE);
+    await client.query(
+      `CREATE TABLE ${runs} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, connector text NOT NULL, state_id text NOT NULL, ` +
+        `started_at timestamptz NOT NULL, ended_at timestamptz NOT NULL, exit_code integer NOT NULL, records jsonb NOT NULL, error text, ` +
+        `bookmarks_before jsonb NOT NULL, bookmarks_after jsonb NOT NULL, changes jsonb)`,
+    );
+    await client.query(`CREATE INDEX ${quoteIdentifier(`${RUNS_TABLE}_by_id`)} ON ${runs} (state_id, id)`);
+  }
 }
 
 export async function ensureTable(client: pg.Client, schema: string, plan: StreamPlan): Promise<TableShape> {
@@ -138,7 +177,7 @@ async function widen(client: pg.Client, table: string, stream: string, column: s
   }
 }
 
-async function relationExists(client: pg.Client, schema: string, name: string): Promise<boolean> {
+export async function relationExists(client: pg.Client, schema: string, name: string): Promise<boolean> {
   const { rows } = await client.query(
     `SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
     [schema, name],

@@ -1,14 +1,15 @@
 import Database from 'better-sqlite3';
-import { isJsonObject, parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
+import { parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
 import {
   HISTORY_BUSY_MS,
   HISTORY_MAX_ROWS,
   pruneBefore,
+  runFromColumns,
   type HistoryStore,
+  type RunColumns,
   type RunRecord,
   type StateSnapshot,
   type StoredRun,
-  type StreamChanges,
 } from './history.js';
 
 /**
@@ -53,20 +54,6 @@ CREATE TABLE IF NOT EXISTS _sync_runs (
 CREATE INDEX IF NOT EXISTS _sync_runs_by_id ON _sync_runs (state_id, id);
 `;
 
-interface RunRow {
-  id: number;
-  connector: string;
-  state_id: string;
-  started_at: string;
-  ended_at: string;
-  exit_code: number;
-  records: string;
-  error: string | null;
-  bookmarks_before: string;
-  bookmarks_after: string;
-  changes: string | null;
-}
-
 export class SqliteHistory implements HistoryStore {
   readonly description: string;
 
@@ -91,7 +78,7 @@ export class SqliteHistory implements HistoryStore {
     return new SqliteHistory(db, path);
   }
 
-  recordRun(run: RunRecord): void {
+  async recordRun(run: RunRecord): Promise<void> {
     const before = pruneBefore(Date.now());
     this.db
       .transaction(() => {
@@ -124,7 +111,7 @@ export class SqliteHistory implements HistoryStore {
       .immediate();
   }
 
-  runs(options: { stateId?: string; limit: number; succeeded?: boolean }): StoredRun[] {
+  async runs(options: { stateId?: string; limit: number; succeeded?: boolean }): Promise<StoredRun[]> {
     if (!this.hasTable('_sync_runs')) return [];
     const where: string[] = [];
     const params: Array<string | number> = [];
@@ -134,11 +121,11 @@ export class SqliteHistory implements HistoryStore {
     }
     if (options.succeeded === true) where.push('exit_code = 0');
     const sql = `SELECT * FROM _sync_runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...params, options.limit) as RunRow[];
-    return rows.map(toRun);
+    const rows = this.db.prepare(sql).all(...params, options.limit) as RunColumns[];
+    return rows.map(runFromColumns);
   }
 
-  stateIds(): Array<{ stateId: string; connector: string | undefined }> {
+  async stateIds(): Promise<Array<{ stateId: string; connector: string | undefined }>> {
     const ids = new Map<string, string | undefined>();
     if (this.hasTable('_sync_state')) {
       for (const row of this.db.prepare('SELECT id FROM _sync_state ORDER BY id').all() as Array<{ id: string }>) ids.set(row.id, undefined);
@@ -152,7 +139,7 @@ export class SqliteHistory implements HistoryStore {
     return [...ids].sort(([a], [b]) => a.localeCompare(b)).map(([stateId, connector]) => ({ stateId, connector }));
   }
 
-  states(stateId: string, limit: number): StateSnapshot[] {
+  async states(stateId: string, limit: number): Promise<StateSnapshot[]> {
     if (!this.hasTable('_sync_state_history')) return [];
     const rows = this.db
       .prepare('SELECT id, state_id, value, committed_at FROM _sync_state_history WHERE state_id = ? ORDER BY id DESC LIMIT ?')
@@ -160,37 +147,17 @@ export class SqliteHistory implements HistoryStore {
     return rows.map((r) => ({ id: Number(r.id), stateId: r.state_id, committedAt: r.committed_at, value: parseJson(r.value).value }));
   }
 
-  currentState(stateId: string): JsonValue | undefined {
+  async currentState(stateId: string): Promise<JsonValue | undefined> {
     if (!this.hasTable('_sync_state')) return undefined;
     const row = this.db.prepare('SELECT value FROM _sync_state WHERE id = ?').get(stateId) as { value: string } | undefined;
     return row === undefined ? undefined : parseJson(row.value).value;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 
   private hasTable(name: string): boolean {
     return this.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) !== undefined;
   }
-}
-
-function toRun(row: RunRow): StoredRun {
-  return {
-    id: Number(row.id),
-    connector: row.connector,
-    stateId: row.state_id,
-    startedAt: row.started_at,
-    endedAt: row.ended_at,
-    exitCode: Number(row.exit_code),
-    records: JSON.parse(row.records) as Record<string, number>,
-    error: row.error,
-    bookmarksBefore: objectOf(parseJson(row.bookmarks_before).value),
-    bookmarksAfter: objectOf(parseJson(row.bookmarks_after).value),
-    ...(row.changes === null ? {} : { changes: JSON.parse(row.changes) as Record<string, StreamChanges> }),
-  };
-}
-
-function objectOf(value: JsonValue): Record<string, JsonValue> {
-  return isJsonObject(value) ? value : {};
 }
