@@ -359,7 +359,7 @@ function describeDeletions(stream: RestStream, tombstones: readonly string[]): s
 }
 
 /** Whether a record's value at the rule's path is one of its values (compared as JSON). */
-function meets(rule: DeletedRule): (record: JsonObject) => boolean {
+export function meets(rule: DeletedRule): (record: JsonObject) => boolean {
   const wanted = new Set(rule.values.map((v) => stringifyJson(v)));
   return (record) => {
     const value = valueAt(record, rule.path);

@@ -87,6 +87,7 @@ function mapEvent(webhooks: RestWebhooks, headers: Readonly<Record<string, strin
       // Built from some paths, the record knows only those properties: the row keeps the rest.
       ...(listed.fields === undefined ? {} : { partial: true }),
       ...(listed.deleted ? { deleted: true } : {}),
+      ...(listed.fetch === true ? { fetch: true } : {}),
       ...(version === undefined ? {} : { version }),
       ...(time === undefined ? {} : { time }),
     };

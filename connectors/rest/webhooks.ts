@@ -6,6 +6,7 @@ import { publicUri } from '../../src/listen/verify/headers.js';
 import type { Scheme } from '../../src/listen/verify/index.js';
 import { hubspotUri } from '../../src/listen/verify/vendors.js';
 import { parseDescription, type Handshake, type RestStream, type RestWebhooks } from './description/index.js';
+import { objectFetcher } from './fetch-back.js';
 import { mapSalesforceOutbound, salesforceAck } from './salesforce.js';
 import { mapRestDelivery } from './webhook-payload.js';
 
@@ -25,7 +26,10 @@ export function resolveRestWebhooks(config: JsonObject): WebhookSpec | undefined
   if (description === undefined) {
     throw new UsageError(`invalid API description for rest (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
   }
-  return description.webhooks === undefined ? undefined : restWebhookSpec(description.webhooks, description.streams);
+  if (description.webhooks === undefined) return undefined;
+  const spec = restWebhookSpec(description.webhooks, description.streams);
+  const thin = [...description.webhooks.events.values()].some((e) => e.fetch === true);
+  return thin ? { ...spec, fetchObjects: objectFetcher(config, description.streams) } : spec;
 }
 
 /** The listener's view of a checked webhook section. */

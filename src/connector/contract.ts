@@ -191,6 +191,18 @@ export interface WebhookEvent {
    * The rule is `withVersion` in src/connector/versions.ts.
    */
   time?: string | number;
+  /**
+   * A thin event: the payload names the object (the record holds its key) but does not carry
+   * it. The drain fetches the object back (`WebhookSpec.fetchObjects`) and the record becomes
+   * the object as the source has it now; one the source no longer has is a deletion.
+   */
+  fetch?: boolean;
+}
+
+/** What fetching objects back needs from the drain. */
+export interface FetchContext {
+  log: Logger;
+  signal: AbortSignal;
 }
 
 /** What the listener knows of the connector's streams while mapping: the schemas records are checked against. */
@@ -242,6 +254,13 @@ export interface WebhookSpec {
    * arrive as text (XML) can be typed by the same schema.
    */
   map(delivery: WebhookDelivery, context?: WebhookMapContext): readonly WebhookEvent[];
+  /**
+   * Fetches back the objects thin events name (`WebhookEvent.fetch`): one answer per key, in
+   * order, `null` for an object the source no longer has. The drain asks once per object for
+   * all the deliveries of a batch. Throws when the source cannot answer now: the deliveries
+   * stay pending and are tried again.
+   */
+  fetchObjects?(stream: string, keys: readonly JsonObject[], context: FetchContext): Promise<Array<JsonObject | null>>;
 }
 
 export type AnyConnector = ConnectorDefinition<object>;

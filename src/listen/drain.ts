@@ -3,7 +3,7 @@ import { Loader } from '../targets/loader.js';
 import type { Target } from '../targets/target.js';
 import type { StoredDelivery } from './journal.js';
 import type { DrainJournal } from './journal-store.js';
-import type { WebhookMapper } from './mapping.js';
+import { FetchBackError, mapDeliveries, type MappingResult, type WebhookMapper } from './mapping.js';
 
 /**
  * The drain: takes deliveries from the journal, maps them into records, writes them to the
@@ -37,6 +37,8 @@ export class Drain {
   private target: Target | undefined;
   private loader: Loader | undefined;
   private opened = new Set<string>();
+  /** Ends requests that fetch objects back when the drain closes. */
+  private readonly abort = new AbortController();
 
   constructor(private readonly options: DrainOptions) {}
 
@@ -66,9 +68,11 @@ export class Drain {
     const counted = new Map<string, number>();
     let loader: Loader | undefined;
     try {
+      // Objects that thin events name are fetched first; when the source cannot answer, nothing is settled.
+      const results = await mapDeliveries(entries, this.options.mappers, { log: this.options.log, signal: this.abort.signal });
       for (const entry of entries) {
         const mapper = this.options.mappers.get(entry.connector);
-        const result = mapper ? mapper.map(entry) : { ok: false as const, error: `connector ${entry.connector} is not served here` };
+        const result = results.get(entry.seq) as MappingResult;
         if (!result.ok) {
           dead.push({ seq: entry.seq, error: result.error, entry });
           continue;
@@ -110,6 +114,7 @@ export class Drain {
 
   /** Commits nothing more; closes the target. */
   async close(): Promise<void> {
+    this.abort.abort();
     const target = this.target;
     this.target = undefined;
     this.loader = undefined;
@@ -181,7 +186,8 @@ export class DrainLoop {
         } catch (err) {
           if (!this.failing) {
             this.failing = true;
-            this.log.warn(`${this.targetName} is unavailable (${(err as Error).message}); deliveries wait in the journal, retrying`);
+            const what = err instanceof FetchBackError ? 'the source' : this.targetName;
+            this.log.warn(`${what} is unavailable (${(err as Error).message}); deliveries wait in the journal, retrying`);
           }
           backoff = Math.min(backoff * 2, 2_000);
           // New deliveries do not cut the back-off short: the target sets the pace now.
@@ -190,7 +196,7 @@ export class DrainLoop {
         }
         if (this.failing) {
           this.failing = false;
-          this.log.info(`${this.targetName} is available again`);
+          this.log.info('deliveries are being written again');
         }
         backoff = 50;
         if (settled > 0) {

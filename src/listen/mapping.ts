@@ -1,5 +1,5 @@
-import type { AnyConnector, StreamDefinition, WebhookDelivery, WebhookEvent, WebhookMapContext, WebhookSpec } from '../connector/contract.js';
-import { hasLosslessNumber, parseJson, type JsonValue } from '../protocol/json.js';
+import type { AnyConnector, FetchContext, StreamDefinition, WebhookDelivery, WebhookEvent, WebhookMapContext, WebhookSpec } from '../connector/contract.js';
+import { hasLosslessNumber, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../protocol/json.js';
 import type { RecordMessage, SchemaMessage } from '../protocol/messages.js';
 import { SchemaRegistry, recordProblem, type StreamSchema } from '../protocol/schema.js';
 import { propertySchema, withVersion } from '../connector/versions.js';
@@ -8,7 +8,8 @@ import type { StoredDelivery } from './journal.js';
 /**
  * Where a webhook becomes records: a stored delivery goes through its connector's mapping
  * and comes out as RECORD messages of the connector's own streams, with the schemas, keys
- * and replication key that `sync run` uses, so both fill the same rows. Pure.
+ * and replication key that `sync run` uses, so both fill the same rows. Pure, but for the
+ * objects thin events name, which the connector fetches back (`mapMany`).
  */
 
 export { DELETED_AT, withVersion } from '../connector/versions.js';
@@ -48,15 +49,93 @@ export class WebhookMapper {
     return this.streams.get(stream)?.message;
   }
 
-  /** Maps and checks every record of a delivery: all of them are usable, or none is used. */
+  /** Maps and checks every record of a delivery: all of them are usable, or none is used. Thin events are refused: they need `mapMany`. */
   map(stored: StoredDelivery): MappingResult {
+    const mapped = this.events(stored);
+    if (!mapped.ok) return mapped;
+    if (mapped.events.some((e) => e.fetch === true && e.deleted !== true)) return { ok: false, error: 'the delivery names objects to fetch back, which only the drain does' };
+    return this.records(mapped.events, mapped.receivedAt);
+  }
+
+  /**
+   * Maps a batch of this connector's deliveries, in order. The objects thin events name are
+   * fetched back first, each once however many deliveries name it (a burst of updates of one
+   * object is one request). Throws, mapping nothing, when the source cannot answer: the
+   * deliveries stay pending.
+   */
+  async mapMany(stored: readonly StoredDelivery[], context: FetchContext): Promise<MappingResult[]> {
+    const mapped = stored.map((s) => this.events(s));
+    const wanted = new Map<string, Map<string, JsonObject>>();
+    const keyProblems = new Map<number, string>();
+    mapped.forEach((m, i) => {
+      if (!m.ok) return;
+      for (const event of m.events) {
+        if (event.fetch !== true || event.deleted === true) continue;
+        const key = this.keyOf(event);
+        if (typeof key === 'string') {
+          keyProblems.set(i, key);
+          continue;
+        }
+        let keys = wanted.get(event.stream);
+        if (keys === undefined) wanted.set(event.stream, (keys = new Map()));
+        keys.set(stringifyJson(key), key);
+      }
+    });
+    const fetched = new Map<string, JsonObject | null>();
+    const fetch = this.webhooks.fetchObjects?.bind(this.webhooks);
+    for (const [stream, keys] of wanted) {
+      if (fetch === undefined) break;
+      const list = [...keys.values()];
+      let answers: Array<JsonObject | null>;
+      try {
+        answers = await fetch(stream, list, context);
+      } catch (err) {
+        throw new FetchBackError(`${this.connector.name} could not fetch ${list.length} ${stream} object${list.length === 1 ? '' : 's'} that thin events name: ${(err as Error).message}`, err);
+      }
+      list.forEach((key, i) => fetched.set(`${stream}\u0000${stringifyJson(key)}`, answers[i] ?? null));
+    }
+    return mapped.map((m, i) => {
+      if (!m.ok) return m;
+      const problem = keyProblems.get(i);
+      if (problem !== undefined) return { ok: false, error: problem };
+      if (wanted.size > 0 && fetch === undefined) return { ok: false, error: `${this.connector.name} cannot fetch objects back, but the delivery names objects to fetch` };
+      const events = m.events.map((event) => {
+        if (event.fetch !== true) return event;
+        const key = this.keyOf(event) as JsonObject;
+        if (event.deleted === true) return { ...event, record: key, partial: true };
+        const object = fetched.get(`${event.stream}\u0000${stringifyJson(key)}`);
+        // Gone from the source: deleted, at the event's time.
+        if (object === null || object === undefined) return { ...event, record: key, deleted: true, partial: true };
+        // What the payload adds (the parent's key) stays; the object has the last word.
+        return { ...event, record: { ...event.record, ...object }, partial: false };
+      });
+      return this.records(events, m.receivedAt);
+    });
+  }
+
+  private events(stored: StoredDelivery): { ok: true; events: readonly WebhookEvent[]; receivedAt: string } | { ok: false; error: string } {
     const delivery = toWebhookDelivery(stored);
-    let events: readonly WebhookEvent[];
     try {
-      events = this.webhooks.map(delivery, this.context);
+      return { ok: true, events: this.webhooks.map(delivery, this.context), receivedAt: delivery.receivedAt };
     } catch (err) {
       return { ok: false, error: `mapping failed: ${(err as Error).message ?? String(err)}` };
     }
+  }
+
+  /** A thin event's key properties, or a problem saying which is missing. */
+  private keyOf(event: WebhookEvent): JsonObject | string {
+    const stream = this.streams.get(event.stream);
+    if (!stream) return `the event names stream "${event.stream}", which ${this.connector.name} does not have`;
+    const key: JsonObject = {};
+    for (const property of stream.definition.keyProperties) {
+      const value = event.record[property];
+      if (value === undefined || value === null) return `a thin event of stream "${event.stream}" lacks the key property "${property}" to fetch its object by`;
+      key[property] = value;
+    }
+    return key;
+  }
+
+  private records(events: readonly WebhookEvent[], receivedAt: string): MappingResult {
     const records: RecordMessage[] = [];
     for (const event of events) {
       const stream = this.streams.get(event.stream);
@@ -64,7 +143,7 @@ export class WebhookMapper {
         return { ok: false, error: `the event names stream "${event.stream}", which ${this.connector.name} does not have (streams: ${[...this.streams.keys()].join(', ')})` };
       }
       const key = stream.definition.replicationKey;
-      const record = withVersion(event, key, delivery.receivedAt, key === undefined ? undefined : propertySchema(stream.definition.schema, key));
+      const record = withVersion(event, key, receivedAt, key === undefined ? undefined : propertySchema(stream.definition.schema, key));
       const message: RecordMessage = { type: 'RECORD', stream: event.stream, record };
       if (event.partial === true) message.partial = true;
       // Numbers kept exact (a long decimal in the payload) are validated as numbers.
@@ -75,6 +154,38 @@ export class WebhookMapper {
     }
     return { ok: true, records };
   }
+}
+
+/** The source could not give back the objects thin events name: the deliveries wait, nothing is settled. */
+export class FetchBackError extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'FetchBackError';
+  }
+}
+
+/**
+ * Maps a batch of deliveries of any connectors, keyed by journal sequence number: each
+ * connector's deliveries together, so objects to fetch back are fetched once per batch.
+ */
+export async function mapDeliveries(
+  entries: readonly StoredDelivery[],
+  mappers: ReadonlyMap<string, WebhookMapper>,
+  context: FetchContext,
+): Promise<Map<number, MappingResult>> {
+  const byConnector = new Map<string, StoredDelivery[]>();
+  for (const entry of entries) {
+    const list = byConnector.get(entry.connector);
+    if (list === undefined) byConnector.set(entry.connector, [entry]);
+    else list.push(entry);
+  }
+  const results = new Map<number, MappingResult>();
+  for (const [connector, list] of byConnector) {
+    const mapper = mappers.get(connector);
+    const mapped = mapper ? await mapper.mapMany(list, context) : list.map((): MappingResult => ({ ok: false, error: `connector ${connector} is not served here` }));
+    list.forEach((entry, i) => results.set(entry.seq, mapped[i] as MappingResult));
+  }
+  return results;
 }
 
 export function toWebhookDelivery(stored: StoredDelivery): WebhookDelivery {

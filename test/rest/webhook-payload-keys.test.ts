@@ -153,7 +153,7 @@ describe('events.<e>.fields and required', () => {
 
   it('are known keys of an event, beside the others', () => {
     expect(problemsOf(withEvent({ stream: 'contacts', fields: { id: 'objectId' }, field: { id: 'x' } }))).toEqual([
-      'webhooks.events.contact.propertyChange.field: unknown key (known: stream, object_path, deleted, parent_path, fields, required)',
+      'webhooks.events.contact.propertyChange.field: unknown key (known: stream, object_path, deleted, parent_path, fields, required, fetch)',
     ]);
   });
 });

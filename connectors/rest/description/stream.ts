@@ -5,14 +5,14 @@ import { parseStreamChanges } from './change-feeds.js';
 import { parseDeletedWhen } from './deletes.js';
 import { parsePagination } from './paging.js';
 import { parseGraphql, requestUsesBookmark } from './request.js';
-import type { RestParent, RestStream, RestTombstones } from './types.js';
+import type { RestItem, RestParent, RestStream, RestTombstones } from './types.js';
 
 /** `streams[]`: one stream's request, keys, schema and parent. */
 
 const STREAM_KEYS = [
   'name', 'path', 'method', 'records_path', 'primary_key', 'replication_key', 'sorted', 'start_date',
   'incremental', 'pagination', 'params', 'body', 'schema', 'description', 'parent', 'graphql', 'records_optional', 'deleted_when', 'keep_when',
-  'variants', 'reconcile_deletes', 'change_feed', 'tombstones_for',
+  'variants', 'reconcile_deletes', 'change_feed', 'tombstones_for', 'item_path', 'item_record_path',
 ];
 const SNAKE = /^[a-z][a-z0-9_]*$/;
 
@@ -71,12 +71,13 @@ export function parseStream(c: Checker, raw: JsonValue, at: string): RestStream 
       if (raw[key] !== undefined) c.problem(`${at}.${key}`, 'a tombstone listing marks rows of another stream: not with tombstones_for');
     }
   }
+  const item = parseItem(c, raw, at, primaryKey);
   const reconcileDeletes = parseReconcile(c, raw['reconcile_deletes'], `${at}.reconcile_deletes`, startDate, primaryKey, parent !== undefined);
   if (name === undefined || path === undefined || primaryKey === undefined || pagination === undefined) return undefined;
   return {
     name, description, path, method: graphql === undefined ? method : 'POST', recordsPath, primaryKey, replicationKey, sorted, startDate,
     incremental, pagination, params, body, schema, parent, graphql, recordsOptional, deletedWhen, keepWhen, variants, reconcileDeletes, changes,
-    tombstonesFor,
+    tombstonesFor, item,
   };
 }
 
@@ -117,6 +118,19 @@ function parseTombstones(c: Checker, raw: JsonValue | undefined, at: string): Re
   const stream = c.string(raw['stream'], `${at}.stream`, true);
   const keys = c.stringMap(raw['keys'], `${at}.keys`);
   return stream === undefined ? undefined : { stream, keys };
+}
+
+/** `item_path`: one object by its key, each primary-key property written where `{<property>}` stands. */
+function parseItem(c: Checker, raw: JsonObject, at: string, keys: string[] | undefined): RestItem | undefined {
+  const path = c.string(raw['item_path'], `${at}.item_path`, false);
+  const recordPath = c.string(raw['item_record_path'], `${at}.item_record_path`, false);
+  if (path === undefined) {
+    if (recordPath !== undefined) c.problem(`${at}.item_record_path`, 'only with item_path');
+    return undefined;
+  }
+  if (keys !== undefined && keys.length === 0) c.problem(`${at}.item_path`, 'needs a primary_key: objects are fetched by it');
+  for (const key of keys ?? []) if (!path.includes(`{${key}}`)) c.problem(`${at}.item_path`, `must hold {${key}}, where the key goes`);
+  return { path, recordPath };
 }
 
 function usesParent(path: string, params: Record<string, string | number | boolean>, body: JsonObject | undefined): boolean {

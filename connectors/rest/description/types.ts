@@ -49,6 +49,15 @@ export interface RestStream {
   changes: RestStreamChanges | undefined;
   /** The stream lists deletions (tombstones) of another stream, whose rows its records mark deleted. */
   tombstonesFor: RestTombstones | undefined;
+  /** How one object is read by its key (`/v1/customers/{id}`): thin webhook events are fetched back through it. */
+  item: RestItem | undefined;
+}
+
+export interface RestItem {
+  /** With `{<key property>}` for each primary-key property. */
+  path: string;
+  /** Dotted path of the object in the answer; undefined: the body is the object. */
+  recordPath: string | undefined;
 }
 
 /** `streams[].tombstones_for`: the stream whose objects a tombstone listing reports deleted. */
@@ -161,6 +170,8 @@ export interface RestWebhookEvent {
   fields?: readonly RestFieldPath[];
   /** Stream properties a record must have: a delivery whose object lacks one is a dead letter. */
   required?: readonly string[];
+  /** A thin event: the object gives the key only; the record is fetched back through the stream's `item_path`. */
+  fetch?: boolean;
 }
 
 /** One entry of an event's `fields`: the stream's property, and where its value is. */

@@ -17,7 +17,7 @@ import {
 /** `webhooks`: how a sender's deliveries are verified and mapped into the streams. */
 
 const WEBHOOK_KEYS = ['scheme', 'secret_setting', 'format', 'event_path', 'event_header', 'action_path', 'batch_path', 'events', 'delivery_id', 'version_path', 'time_path', 'handshakes'];
-const WEBHOOK_EVENT_KEYS = ['stream', 'object_path', 'deleted', 'parent_path', 'fields', 'required'];
+const WEBHOOK_EVENT_KEYS = ['stream', 'object_path', 'deleted', 'parent_path', 'fields', 'required', 'fetch'];
 /** Property names that would reach a record's prototype rather than a column. */
 const UNUSABLE_PROPERTIES = ['__proto__'];
 /** The description's scheme keys (snake_case) per kind, and the Scheme field each fills. */
@@ -171,6 +171,11 @@ function parseWebhookEvents(c: Checker, raw: JsonValue | undefined, at: string, 
     const schema = streams.find((s) => s.name === stream)?.schema;
     const fields = parseFields(c, spec['fields'], `${path}.fields`, format, schema);
     const required = parseRequired(c, spec['required'], `${path}.required`, format, fields ?? (spec['fields'] === undefined ? undefined : []));
+    const fetch = c.boolean(spec['fetch'], `${path}.fetch`) ?? false;
+    const target = streams.find((s) => s.name === stream);
+    if (fetch && target !== undefined && target.item === undefined) {
+      c.problem(`${path}.fetch`, `stream ${JSON.stringify(stream)} has no item_path to fetch an object by its key`);
+    }
     if (stream !== undefined) {
       out.set(event, {
         stream,
@@ -179,6 +184,7 @@ function parseWebhookEvents(c: Checker, raw: JsonValue | undefined, at: string, 
         ...(parentKey === undefined ? {} : { parentKey }),
         ...(fields === undefined ? {} : { fields }),
         ...(required === undefined || required.length === 0 ? {} : { required }),
+        ...(fetch ? { fetch: true } : {}),
       });
     }
   }

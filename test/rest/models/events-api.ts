@@ -51,6 +51,8 @@ export interface EventsApi {
   events: ModelEvent[];
   /** Added to the real clock for every time the model writes. */
   clockOffsetSeconds: number;
+  /** While true every request is answered 503 (with `Retry-After: 0`). */
+  unavailable: boolean;
   now(): number;
   create(fields: Partial<Pick<ModelCustomer, 'email' | 'name' | 'balance' | 'metadata'>>): ModelCustomer;
   update(id: string, fields: Partial<Pick<ModelCustomer, 'email' | 'name' | 'balance' | 'metadata'>>): ModelEvent;
@@ -67,6 +69,7 @@ export async function startEventsApi(secretKey: string): Promise<EventsApi> {
     deleted: new Set(),
     events: [],
     clockOffsetSeconds: 0,
+    unavailable: false,
     now: () => Math.floor(Date.now() / 1000) + api.clockOffsetSeconds,
     create(fields) {
       const customer: ModelCustomer = { id: `cus_${(++seq).toString(36).padStart(8, '0')}`, object: 'customer', created: api.now(), email: null, name: null, balance: 0, metadata: {}, ...fields };
@@ -115,6 +118,7 @@ export async function startEventsApi(secretKey: string): Promise<EventsApi> {
 
   api.server = await startServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://model');
+    if (api.unavailable) return sendJson(res, 503, { error: { type: 'api_error', message: 'The service is temporarily unavailable' } }, { 'retry-after': '0' });
     const auth = req.headers.authorization ?? '';
     const key = auth.startsWith('Bearer ') ? auth.slice(7) : auth.startsWith('Basic ') ? Buffer.from(auth.slice(6), 'base64').toString('utf8').replace(/:$/, '') : '';
     if (key !== secretKey) {
@@ -144,6 +148,22 @@ export async function startEventsApi(secretKey: string): Promise<EventsApi> {
   });
   api.url = api.server.url;
   return api;
+}
+
+/**
+ * The thin form of an event (event destinations that send "thin" events): the type, the time
+ * (RFC 3339) and a reference to the object, which the receiver fetches to see its state.
+ */
+export function thinEvent(event: ModelEvent): object {
+  const object = event.data.object;
+  return {
+    id: event.id.replace('evt_', 'evt_thin_'),
+    object: 'v2.core.event',
+    type: `v1.${event.type}`,
+    created: new Date(event.created * 1000).toISOString(),
+    livemode: false,
+    related_object: { id: object.id, type: object.object, url: `/v1/customers/${object.id}` },
+  };
 }
 
 /** A page of a list, newest first as given, after the `created` filters and the cursor. */
