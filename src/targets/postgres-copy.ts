@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { TargetError } from '../errors.js';
+import { addFinding, classify, delayOf, RUN_VERSION_COLUMN, type CommitChanges } from './change-count.js';
 import { TABLE_VERSION_COLUMN, VERSION_COLUMN, type TableShape } from './postgres-ddl.js';
 import { quoteIdentifier } from './postgres-names.js';
 import type { Segment } from './postgres-rows.js';
@@ -43,7 +44,7 @@ export async function loadSegment(
   client: pg.Client,
   shape: TableShape,
   segment: Segment,
-  options: { stage: string; stream: string; straight: boolean },
+  options: { stage: string; stream: string; straight: boolean; changes?: CommitChanges },
 ): Promise<LoadPath> {
   const fields = fieldsOf(shape, segment, options.stream);
   const columns = fields.map((f) => f.column).join(', ');
@@ -57,11 +58,12 @@ export async function loadSegment(
     } catch (err) {
       if ((err as { code?: unknown }).code !== '23505') throw err;
       await client.query('ROLLBACK TO SAVEPOINT sync_straight');
-      await stageAndMerge(client, shape, fields, segment, options.stage, options.stream);
+      await stageAndMerge(client, shape, fields, segment, options);
       return 'conflict';
     }
   }
-  await stageAndMerge(client, shape, fields, segment, options.stage, options.stream);
+  // Straight in, every key was new: no change to count.
+  await stageAndMerge(client, shape, fields, segment, options);
   return 'staged';
 }
 
@@ -83,6 +85,10 @@ function fieldsOf(shape: TableShape, segment: Segment, stream: string): Field[] 
       column: quoteIdentifier(VERSION_COLUMN),
       columnType: shape.versionType,
     });
+    if (segment.runVersion) {
+      if (shape.runVersionType === undefined) throw new TargetError(`stream "${stream}": its table has no ${RUN_VERSION_COLUMN} column`);
+      fields.push({ ...(fields[fields.length - 1] as Field), staged: 'rv', column: quoteIdentifier(RUN_VERSION_COLUMN), columnType: shape.runVersionType });
+    }
   }
   if (segment.tableVersion) {
     if (shape.tableVersionType === undefined) throw new TargetError(`stream "${stream}": its table has no ${TABLE_VERSION_COLUMN} column`);
@@ -91,7 +97,13 @@ function fieldsOf(shape: TableShape, segment: Segment, stream: string): Field[] 
   return fields;
 }
 
-async function stageAndMerge(client: pg.Client, shape: TableShape, fields: readonly Field[], segment: Segment, stage: string, stream: string): Promise<void> {
+async function stageAndMerge(
+  client: pg.Client,
+  shape: TableShape,
+  fields: readonly Field[],
+  segment: Segment,
+  { stage, stream, changes }: { stage: string; stream: string; changes?: CommitChanges },
+): Promise<void> {
   // The identity numbers lines in the order COPY reads them: the arrival order.
   const definitions = [...fields.map((f) => `${f.staged} ${f.definition}`), 'arrival bigint GENERATED ALWAYS AS IDENTITY'];
   await client.query(`CREATE TEMPORARY TABLE ${stage} (${definitions.join(', ')}) ON COMMIT DROP`);
@@ -99,7 +111,8 @@ async function stageAndMerge(client: pg.Client, shape: TableShape, fields: reado
 
   const expression = (f: Field): string => castFor(`s.${f.staged}`, f.stagedType, f.columnType);
   const into = `INSERT INTO ${shape.table} AS _sync_old (${fields.map((f) => f.column).join(', ')})`;
-  const values = fields.map(expression).join(', ');
+  // Named as the table's columns: a counting run reads them back by name (countedMerge).
+  const values = fields.map((f) => `${expression(f)} AS ${f.column}`).join(', ');
   if (shape.keyColumns.length === 0) {
     await client.query(`${into} SELECT ${values} FROM ${stage} AS s ORDER BY s.arrival`);
     return;
@@ -125,13 +138,48 @@ async function stageAndMerge(client: pg.Client, shape: TableShape, fields: reado
     await client.query(`${into} ${select} ${conflict} DO NOTHING`);
     return;
   }
-  let sql = `${into} ${select} ${conflict} DO UPDATE SET ${updates.join(', ')}`;
+  let onConflict = `${conflict} DO UPDATE SET ${updates.join(', ')}`;
   if (shape.versionType !== undefined) {
     const v = quoteIdentifier(VERSION_COLUMN);
     // The newest version wins whatever the arrival order; equal versions: the later write.
-    sql += ` WHERE excluded.${v} IS NULL OR _sync_old.${v} IS NULL OR excluded.${v} >= _sync_old.${v}`;
+    onConflict += ` WHERE excluded.${v} IS NULL OR _sync_old.${v} IS NULL OR excluded.${v} >= _sync_old.${v}`;
   }
-  await client.query(sql);
+  if (changes === undefined || !segment.runVersion) {
+    await client.query(`${into} ${select} ${onConflict}`);
+    return;
+  }
+  await countedMerge(client, shape, { select, keys: keyFields.map((f) => f.column), upsert: `${into} SELECT * FROM incoming ${onConflict}` }, stream, changes);
+}
+
+/**
+ * A counting run's upsert (change-count.ts): the same upsert, from `incoming` (the newest line of
+ * each key), beside a read of the stored rows those keys meet. Both are parts of one statement,
+ * so the read sees the rows as they were before it (PostgreSQL has no old values in RETURNING
+ * before version 18). Only rows of stored keys come back, and not the run's own re-reads.
+ */
+async function countedMerge(
+  client: pg.Client,
+  shape: TableShape,
+  parts: { select: string; keys: readonly string[]; upsert: string },
+  stream: string,
+  changes: CommitChanges,
+): Promise<void> {
+  const v = quoteIdentifier(VERSION_COLUMN);
+  const rv = quoteIdentifier(RUN_VERSION_COLUMN);
+  const on = parts.keys.map((k) => `o.${k} = i.${k}`).join(' AND ');
+  const { rows } = await client.query<{ stored: string | null; run_version: string | null; version: string | null; replaces: boolean }>(
+    `WITH incoming AS (${parts.select}),
+          found AS (SELECT o.${v}::text AS stored, o.${rv}::text AS run_version, i.${v}::text AS version,
+                           (i.${v} IS NULL OR o.${v} IS NULL OR i.${v} >= o.${v}) AS replaces
+                      FROM incoming i JOIN ${shape.table} o ON ${on}),
+          merged AS (${parts.upsert})
+     SELECT * FROM found WHERE run_version IS DISTINCT FROM version`,
+  );
+  const now = Date.now();
+  for (const row of rows) {
+    const finding = classify(row.stored, row.run_version, row.version, row.replaces);
+    addFinding(changes, stream, finding, finding === 'late' ? delayOf(row.version, now) : undefined);
+  }
 }
 
 function copyIn(client: pg.Client, sql: string, chunks: readonly string[]): Promise<void> {

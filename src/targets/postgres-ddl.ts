@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { TargetError } from '../errors.js';
 import type { ColumnKind } from '../protocol/schema.js';
+import { RUN_VERSION_COLUMN } from './change-count.js';
 import { advisoryKey } from './postgres-lock.js';
 import { createNamesTable, derivedName, NAMES_TABLE, PostgresNames, qualified, quoteIdentifier } from './postgres-names.js';
 import { createStateTable, STATE_TABLE } from './postgres-state.js';
@@ -31,6 +32,8 @@ export interface StreamPlan {
   version: ColumnKind | undefined;
   /** Rows carry `_sdc_table_version`. */
   tableVersion: boolean;
+  /** A counting run's rows carry `_sync_run_version` (change-count.ts). */
+  runVersion: boolean;
 }
 
 /** A table as it is after `ensureTable`. */
@@ -45,6 +48,8 @@ export interface TableShape {
   versionType: string | undefined;
   /** The type of `_sdc_table_version` when the table has it. */
   tableVersionType: string | undefined;
+  /** The type of `_sync_run_version` when the table has it. */
+  runVersionType: string | undefined;
 }
 
 /** Serialises table changes in a schema among all its writers, until the transaction ends. */
@@ -119,6 +124,7 @@ export async function ensureTable(client: pg.Client, schema: string, plan: Strea
     // "C": versions compare byte by byte (as in SQLite), whatever the database's collation.
     const numeric = plan.version === 'integer' || plan.version === 'number';
     wanted.push({ name: VERSION_COLUMN, type: numeric ? 'numeric' : 'text', definition: numeric ? 'numeric' : 'text COLLATE "C"' });
+    if (plan.runVersion) wanted.push({ name: RUN_VERSION_COLUMN, type: numeric ? 'numeric' : 'text', definition: numeric ? 'numeric' : 'text COLLATE "C"' });
   }
   if (plan.tableVersion && !chosen.has(TABLE_VERSION_COLUMN)) wanted.push({ name: TABLE_VERSION_COLUMN, type: 'bigint', definition: 'bigint' });
 
@@ -159,12 +165,13 @@ export async function ensureTable(client: pg.Client, schema: string, plan: Strea
     keyColumns,
     versionType: types.get(VERSION_COLUMN),
     tableVersionType: types.get(TABLE_VERSION_COLUMN),
+    runVersionType: types.get(RUN_VERSION_COLUMN),
   };
 }
 
 async function widen(client: pg.Client, table: string, stream: string, column: string, from: string, to: PgType): Promise<void> {
   const quoted = quoteIdentifier(column);
-  const collation = column === VERSION_COLUMN && to === 'text' ? ' COLLATE "C"' : '';
+  const collation = (column === VERSION_COLUMN || column === RUN_VERSION_COLUMN) && to === 'text' ? ' COLLATE "C"' : '';
   try {
     await client.query(`ALTER TABLE ${table} ALTER COLUMN ${quoted} TYPE ${to}${collation} USING ${conversionTo(to, quoted)}`);
   } catch (err) {

@@ -20,7 +20,7 @@ import { MAX_IDENTIFIER_BYTES } from './postgres-url.js';
 export const NAMES_TABLE = '_sync_names';
 
 /** Columns this target adds itself; a property of the same name gets another column. */
-const OWN_COLUMNS = new Set(['_sync_version']);
+const OWN_COLUMNS = new Set(['_sync_version', '_sync_run_version']);
 
 /** Quotes an identifier: `a"b` becomes `"a""b"`. */
 export function quoteIdentifier(name: string): string {

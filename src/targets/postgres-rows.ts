@@ -22,6 +22,8 @@ export interface Segment {
   /** The kind of the version property when lines carry `_sync_version`. */
   version: ColumnKind | undefined;
   tableVersion: boolean;
+  /** A counting run's lines: the version again, for `_sync_run_version` (change-count.ts). */
+  runVersion: boolean;
   chunks: string[];
   rows: number;
   /** Characters stored as U+FFFD in these lines. */
@@ -81,6 +83,8 @@ export class StreamRows {
     schema: StreamSchema,
     previous: StreamRows | undefined,
     private readonly warn: (message: string) => void,
+    /** A counting run writes `_sync_run_version` too (change-count.ts). */
+    private readonly counting = false,
   ) {
     this.stream = schema.stream;
     this.revision = (previous?.revision ?? 0) + 1;
@@ -133,7 +137,8 @@ export class StreamRows {
     if (segment.version !== undefined) {
       const numeric = segment.version === 'integer' || segment.version === 'number';
       const value = this.versionProperty === undefined ? undefined : record[this.versionProperty];
-      line += '\t' + versionField(value, segment.version === 'date-time', numeric, subs);
+      const field = versionField(value, segment.version === 'date-time', numeric, subs);
+      line += segment.runVersion ? `\t${field}\t${field}` : '\t' + field;
     }
     if (segment.tableVersion) line += '\t' + (message.version === undefined ? NULL_FIELD : String(message.version));
     line += '\n';
@@ -166,6 +171,7 @@ export class StreamRows {
       keys: this.keys,
       version: this.versionKind,
       tableVersion: this.tableVersion,
+      runVersion: this.counting && this.versionKind !== undefined,
     };
   }
 
@@ -254,6 +260,7 @@ export class StreamRows {
       columns: this.columns.map(({ property, kind }) => ({ property, kind })),
       version: this.versionKind,
       tableVersion: this.tableVersion,
+      runVersion: this.counting && this.versionKind !== undefined,
       chunks: [],
       rows: 0,
       substitutions: 0,
@@ -273,6 +280,8 @@ export class StreamRows {
       columns: columns.map(({ property, kind }) => ({ property, kind })),
       version: this.versionKind,
       tableVersion: this.tableVersion,
+      // Partial records come from webhooks: they never mark a run's version.
+      runVersion: false,
       chunks: [],
       rows: 0,
       substitutions: 0,

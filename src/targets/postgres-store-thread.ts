@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { TargetBusyError, TargetError } from '../errors.js';
+import type { CommitChanges } from './change-count.js';
 import type { StreamBatch } from './postgres-rows.js';
 import type { PostgresStoreHandle, RetireGuard, StoreOptions } from './postgres-store.js';
 
@@ -19,7 +20,7 @@ export type StoreRequest =
   | { id: number; op: 'close' };
 
 export type StoreReply =
-  | { id: number; ok: true; state?: string }
+  | { id: number; ok: true; state?: string; changes?: CommitChanges }
   | { id: number; ok: false; error: { name: string; message: string } }
   /** A warning to log on the target's thread (a connection lost and the transaction tried again). */
   | { warning: string };
@@ -56,8 +57,8 @@ export class StoreThread implements PostgresStoreHandle {
     return (await this.call({ op: 'open' })).state;
   }
 
-  async write(batches: readonly StreamBatch[], state: string | undefined): Promise<void> {
-    await this.call({ op: 'write', batches, state });
+  async write(batches: readonly StreamBatch[], state: string | undefined): Promise<CommitChanges | undefined> {
+    return (await this.call({ op: 'write', batches, state })).changes;
   }
 
   async retire(batch: StreamBatch, version: number, guard: RetireGuard | undefined): Promise<void> {
@@ -77,7 +78,7 @@ export class StoreThread implements PostgresStoreHandle {
     }
   }
 
-  private async call(request: DistributiveOmit<StoreRequest, 'id'>): Promise<{ state?: string }> {
+  private async call(request: DistributiveOmit<StoreRequest, 'id'>): Promise<{ state?: string; changes?: CommitChanges }> {
     if (this.failure) throw this.failure;
     const id = this.nextId++;
     const reply = await new Promise<StoreReply>((resolve, reject) => {
@@ -86,7 +87,7 @@ export class StoreThread implements PostgresStoreHandle {
     });
     if ('warning' in reply) return {};
     if (!reply.ok) throw revive(reply.error);
-    return reply.state === undefined ? {} : { state: reply.state };
+    return { ...(reply.state === undefined ? {} : { state: reply.state }), ...(reply.changes === undefined ? {} : { changes: reply.changes }) };
   }
 
   private failAll(err: Error): void {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { PostgresSession } from './postgres-connection.js';
+import type { CommitChanges } from './change-count.js';
 import { loadSegment } from './postgres-copy.js';
 import { DELETED_COLUMN, ensureTable, lockSchemaDdl, prepareSchema, TABLE_VERSION_COLUMN, VERSION_COLUMN, type TableShape } from './postgres-ddl.js';
 import { quoteIdentifier } from './postgres-names.js';
@@ -29,14 +30,19 @@ export interface StoreOptions {
   stateId: string;
   /** Waits between attempts of a transaction that failed with the connection. */
   retryDelaysMs?: readonly number[];
+  /** A counting run (change-count.ts): `write` returns what its upserts found. */
+  countChanges?: boolean;
 }
 
 /** What the target asks of its store, on this thread or another. */
 export interface PostgresStoreHandle {
   /** Prepares the schema; returns the stored state of the state id, as JSON text. */
   open(): Promise<string | undefined>;
-  /** One commit: tables brought up to date, the batches' rows, and the state (JSON text) covering them. */
-  write(batches: readonly StreamBatch[], state: string | undefined): Promise<void>;
+  /**
+   * One commit: tables brought up to date, the batches' rows, and the state (JSON text) covering
+   * them. A counting store returns what the commit found over stored rows, by stream.
+   */
+  write(batches: readonly StreamBatch[], state: string | undefined): Promise<CommitChanges | undefined>;
   /** ACTIVATE_VERSION: rows of older table versions get `_sdc_deleted_at` (within the guard's bounds). */
   retire(batch: StreamBatch, version: number, guard: RetireGuard | undefined): Promise<void>;
   writeState(state: string | undefined): Promise<void>;
@@ -79,23 +85,26 @@ export class PostgresStore implements PostgresStoreHandle {
     });
   }
 
-  async write(batches: readonly StreamBatch[], state: string | undefined): Promise<void> {
-    const made = await this.session.transaction(`writing to ${this.description}`, async (client) => {
+  async write(batches: readonly StreamBatch[], state: string | undefined): Promise<CommitChanges | undefined> {
+    const { shapes: made, changes } = await this.session.transaction(`writing to ${this.description}`, async (client) => {
       const shapes = await this.shapesFor(client, batches);
+      // Made afresh by each attempt: a transaction tried again counts its rows once.
+      const changes: CommitChanges | undefined = this.options.countChanges ? {} : undefined;
       let staged = 0;
       for (const batch of batches) {
         const shape = shapes.get(batch.plan.stream) as TableShape;
         const stream = batch.plan.stream;
         for (const segment of batch.segments) {
-          const options = { stage: `_sync_stage_${++staged}`, stream, straight: !this.updating.has(stream) };
+          const options = { stage: `_sync_stage_${++staged}`, stream, straight: !this.updating.has(stream), ...(changes ? { changes } : {}) };
           if ((await loadSegment(client, shape, segment, options)) === 'conflict') this.updating.add(stream);
         }
       }
       if (state !== undefined) await writeStateText(client, this.schema, this.options.stateId, state);
-      return shapes;
+      return { shapes, changes };
     });
     // Only now: a transaction that failed has changed nothing, here or in the database.
     this.remember(batches, made);
+    return changes;
   }
 
   async retire(batch: StreamBatch, version: number, guard: RetireGuard | undefined): Promise<void> {

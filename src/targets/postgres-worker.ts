@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import type { CommitChanges } from './change-count.js';
 import type { StoreReply, StoreRequest } from './postgres-store-thread.js';
 import { PostgresStore, type StoreOptions } from './postgres-store.js';
 
@@ -9,24 +10,29 @@ if (!port) throw new Error('postgres-worker.ts runs as a worker thread');
 const send = (reply: StoreReply): void => port.postMessage(reply);
 const store = new PostgresStore(workerData as StoreOptions, (warning) => send({ warning }));
 
-async function run(request: StoreRequest): Promise<string | undefined> {
+/** What an operation answers besides success: the stored state (open), a commit's counts (write). */
+async function run(request: StoreRequest): Promise<{ state?: string; changes?: CommitChanges }> {
   switch (request.op) {
-    case 'open':
-      return store.open();
-    case 'write':
-      return store.write(request.batches, request.state).then(() => undefined);
+    case 'open': {
+      const state = await store.open();
+      return state === undefined ? {} : { state };
+    }
+    case 'write': {
+      const changes = await store.write(request.batches, request.state);
+      return changes === undefined ? {} : { changes };
+    }
     case 'retire':
-      return store.retire(request.batch, request.version, request.guard).then(() => undefined);
+      return store.retire(request.batch, request.version, request.guard).then(() => ({}));
     case 'writeState':
-      return store.writeState(request.state).then(() => undefined);
+      return store.writeState(request.state).then(() => ({}));
     case 'close':
-      return store.close().then(() => undefined);
+      return store.close().then(() => ({}));
   }
 }
 
 port.on('message', (request: StoreRequest) => {
   run(request).then(
-    (state) => send(state === undefined ? { id: request.id, ok: true } : { id: request.id, ok: true, state }),
+    (answer) => send({ id: request.id, ok: true, ...answer }),
     (err: unknown) => {
       const error = err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
       send({ id: request.id, ok: false, error });

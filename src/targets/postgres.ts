@@ -2,6 +2,8 @@ import { TargetError } from '../errors.js';
 import { stringifyJson, type JsonValue } from '../protocol/json.js';
 import type { RecordMessage } from '../protocol/messages.js';
 import type { StreamSchema } from '../protocol/schema.js';
+import { RunChanges } from './change-count.js';
+import type { StreamChanges } from './history.js';
 import { isReservedStream } from './postgres-names.js';
 import { StreamRows, type StreamBatch } from './postgres-rows.js';
 import { parseState } from './postgres-state.js';
@@ -33,7 +35,12 @@ export interface PostgresTargetOptions extends TargetOptions {
 }
 
 export async function openPostgresTarget(location: PostgresLocation, options: PostgresTargetOptions): Promise<PostgresTarget> {
-  const storeOptions = { location, stateId: options.stateId, ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}) };
+  const storeOptions = {
+    location,
+    stateId: options.stateId,
+    ...(options.retryDelaysMs ? { retryDelaysMs: options.retryDelaysMs } : {}),
+    ...(options.countChanges ? { countChanges: true } : {}),
+  };
   const store: PostgresStoreHandle = options.writer === 'thread' ? new StoreThread(storeOptions, options.warn) : new PostgresStore(storeOptions, options.warn);
   try {
     const text = await store.open();
@@ -56,6 +63,8 @@ export class PostgresTarget implements Target {
   private closed = false;
   /** Characters stored as U+FFFD, by stream, in committed rows. */
   private readonly substituted = new Map<string, number>();
+  /** With `countChanges`: what the committed upserts found (change-count.ts). */
+  private readonly changes: RunChanges | undefined;
 
   constructor(
     location: PostgresLocation,
@@ -64,13 +73,16 @@ export class PostgresTarget implements Target {
     private readonly options: PostgresTargetOptions,
   ) {
     this.description = location.description;
+    this.changes = options.countChanges ? new RunChanges() : undefined;
   }
 
   openStream(stream: StreamSchema): void {
     if (isReservedStream(stream.stream)) {
       throw new TargetError(`stream "${stream.stream}" cannot be a table: names starting with "_sync_" (in any case) are reserved for this target's own tables`);
     }
-    this.streams.set(stream.stream, new StreamRows(stream, this.streams.get(stream.stream), this.options.warn));
+    const rows = new StreamRows(stream, this.streams.get(stream.stream), this.options.warn, this.changes !== undefined);
+    if (this.changes !== undefined && rows.plan().runVersion) this.changes.counting(stream.stream);
+    this.streams.set(stream.stream, rows);
   }
 
   writeRecord(stream: StreamSchema, message: RecordMessage): void {
@@ -90,10 +102,15 @@ export class PostgresTarget implements Target {
     // As text: the writer thread would lose exact numbers (LosslessNumber) in a structured clone.
     const text = state === undefined ? undefined : stringifyJson(state);
     return this.enqueue(async () => {
-      await this.store.write(batches, text);
+      const changes = await this.store.write(batches, text);
+      this.changes?.add(changes);
       this.remember(batches);
       if (state !== undefined) this.state = state;
     });
+  }
+
+  changesFound(): Record<string, StreamChanges> {
+    return this.changes?.result() ?? {};
   }
 
   /**

@@ -88,7 +88,12 @@ export async function openTarget(
     }
     case 'postgres': {
       const { openPostgresTarget } = await import('./postgres.js');
-      return openPostgresTarget(spec, { stateId: options.stateId, warn: options.warn, ...(options.writer ? { writer: options.writer } : {}) });
+      return openPostgresTarget(spec, {
+        stateId: options.stateId,
+        warn: options.warn,
+        ...(options.writer ? { writer: options.writer } : {}),
+        ...(options.countChanges ? { countChanges: true } : {}),
+      });
     }
   }
 }

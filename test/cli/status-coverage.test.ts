@@ -1,124 +1,20 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { parseInstant } from '../../src/protocol/instant.js';
-import type { JsonObject } from '../../src/protocol/json.js';
-import { caseFolders, runSync, startListen } from '../helpers/cli.js';
+import { describe, it } from 'vitest';
+import { caseFolders } from '../helpers/cli.js';
 import { readRows } from '../helpers/files.js';
-import { parsePrometheusText } from '../helpers/prometheus-text.js';
-import { deliver, payload, SECRET, sign } from '../listen/helpers.js';
-import { config, readAll, type StreamName } from '../sample/helpers.js';
-
-/**
- * Webhook coverage on a known mix: the sample shop changes between two runs, some of the changes
- * are delivered through `sync listen` and the others withheld, and the second run must count
- * exactly which of the changes it found webhooks had already delivered.
- */
+import { checkCoverageMix } from './status-coverage-mix.js';
 
 const fresh = caseFolders('sync-coverage-');
-const FIRST = '2025-09-01T00:00:00Z';
-const SECOND = '2025-09-15T00:00:00Z';
-const SHOP = { customers: 30, orders: 300 };
-const env = (now: string) => ({
-  SYNC_SAMPLE_NOW: now,
-  SYNC_SAMPLE_CUSTOMERS: String(SHOP.customers),
-  SYNC_SAMPLE_ORDERS: String(SHOP.orders),
-  SYNC_SAMPLE_WEBHOOK_SECRET: SECRET,
-});
-
-interface Coverage {
-  found: number;
-  delivered: number;
-  runs: number;
-  share: number | null;
-  lateMedianMs: number | null;
-}
-interface Report {
-  connectors: Array<{ streams: Array<{ stream: string; coverage: Coverage | null }> }>;
-}
-
-const micros = (value: unknown): number => {
-  const parsed = typeof value === 'string' ? parseInstant(value) : undefined;
-  if (parsed === undefined) throw new Error(`not an instant: ${String(value)}`);
-  return parsed;
-};
-
-/** The objects of a stream the second run finds changed since the first stored them, in the order it reads them. */
-async function changesBetween(db: string, stream: StreamName, bookmark: string): Promise<JsonObject[]> {
-  const stored = new Map(readRows(db, `SELECT id, _sync_version AS v FROM ${stream}`).map((r) => [Number(r['id']), micros(r['v'])]));
-  const read = await readAll(stream, config({ ...SHOP, now: SECOND }), bookmark);
-  return read.filter((r) => {
-    const before = stored.get(r['id'] as number);
-    return before !== undefined && micros(r['updated_at']) > before;
-  });
-}
-
-/** The median of the delays the run measures: from each change's version to the moment the run found it. */
-function medianBounds(withheld: readonly JsonObject[], before: number, after: number): [number, number] {
-  const versions = withheld.map((r) => micros(r['updated_at']) / 1000).sort((a, b) => a - b);
-  const mid = versions.length / 2;
-  const middle = versions.length % 2 === 1 ? (versions[Math.floor(mid)] as number) : ((versions[mid - 1] as number) + (versions[mid] as number)) / 2;
-  return [before - middle, after - middle];
-}
 
 describe('webhook coverage', () => {
   it('counts the changes a run found that webhooks had delivered, in sync status and the metrics file', async () => {
     const dir = fresh();
     const db = join(dir, 'sync.db');
-    const first = await runSync(['run', 'sample'], { cwd: dir, env: env(FIRST) });
-    expect(first.code, first.stderr).toBe(0);
-    const state = JSON.parse(String(readRows(db, "SELECT value FROM _sync_state WHERE id = 'sample'")[0]?.['value'])) as {
-      bookmarks: Record<StreamName, { replication_key_value: string }>;
-    };
-
-    const customers = await changesBetween(db, 'customers', state.bookmarks.customers.replication_key_value);
-    const orders = await changesBetween(db, 'orders', state.bookmarks.orders.replication_key_value);
-    // The mix: every third customer change and the first three order changes are delivered, the rest withheld.
-    expect(customers.length).toBeGreaterThanOrEqual(4);
-    expect(orders.length).toBeGreaterThanOrEqual(6);
-    const sent = { customers: customers.filter((_, i) => i % 3 === 0), orders: orders.slice(0, 3) };
-    const withheld = { customers: customers.filter((_, i) => i % 3 !== 0), orders: orders.slice(3) };
-
-    const listener = await startListen(['sample', '--journal', 'inbox.db'], { cwd: dir, env: env(SECOND) });
-    for (const stream of ['customers', 'orders'] as const) {
-      for (const record of sent[stream]) expect((await deliver(listener.url, sign(payload(`${stream}.updated`, record)))).status).toBe(200);
-    }
-    // SIGTERM: the drain writes every stored delivery into the table before the listener exits.
-    listener.child.kill('SIGTERM');
-    expect((await listener.done).code).toBe(0);
-
-    const before = Date.now();
-    const second = await runSync(['run', 'sample', '--metrics-file', 'sync.prom'], { cwd: dir, env: env(SECOND) });
-    const after = Date.now();
-    expect(second.code, second.stderr).toBe(0);
-
-    const report = JSON.parse((await runSync(['status', '--format', 'json'], { cwd: dir })).stdout) as Report;
-    const coverage = (stream: string) => report.connectors[0]?.streams.find((s) => s.stream === stream)?.coverage;
-    for (const stream of ['customers', 'orders'] as const) {
-      const found = sent[stream].length + withheld[stream].length;
-      // The first run found nothing to compare (every object was new) and counts as a run.
-      expect(coverage(stream)).toMatchObject({ found, delivered: sent[stream].length, runs: 2, share: sent[stream].length / found });
-      const [low, high] = medianBounds(withheld[stream], before, after);
-      expect(coverage(stream)?.lateMedianMs).toBeGreaterThanOrEqual(low - 1);
-      expect(coverage(stream)?.lateMedianMs).toBeLessThanOrEqual(high + 1);
-    }
-
-    const metrics = parsePrometheusText(readFileSync(join(dir, 'sync.prom'), 'utf8'));
-    const metric = (name: string, stream: string) => metrics.get(name)?.samples.find((s) => s.labels['stream'] === stream)?.value;
-    expect(metric('sync_webhook_coverage_ratio', 'customers')).toBeCloseTo(sent.customers.length / customers.length, 9);
-    expect(metric('sync_webhook_changes_found', 'orders')).toBe(orders.length);
-    const [low, high] = medianBounds(withheld.orders, before, after);
-    expect(metric('sync_webhook_late_median_seconds', 'orders')).toBeGreaterThanOrEqual((low - 1) / 1000);
-    expect(metric('sync_webhook_late_median_seconds', 'orders')).toBeLessThanOrEqual((high + 1) / 1000);
-
-    // The table says it in words.
-    const text = (await runSync(['status'], { cwd: dir })).stdout;
-    const share = Math.round((sent.customers.length / customers.length) * 100);
-    expect(text).toMatch(new RegExp(`customers .* ${share}% of ${customers.length} changes \\(2 runs\\), the others found \\d+ days after the change \\(median\\)`));
-
-    // Run again at the same moment: what it re-reads at its inclusive bookmarks it wrote itself, so it finds no change.
-    expect((await runSync(['run', 'sample'], { cwd: dir, env: env(SECOND) })).code).toBe(0);
-    const last = readRows(db, 'SELECT changes FROM _sync_runs ORDER BY id DESC LIMIT 1')[0];
-    expect(JSON.parse(String(last?.['changes']))).toEqual({ customers: { found: 0, delivered: 0 }, orders: { found: 0, delivered: 0 } });
+    await checkCoverageMix({
+      dir,
+      target: 'sqlite:sync.db',
+      versions: async (stream) => readRows(db, `SELECT id, _sync_version AS version FROM ${stream}`).map((r) => ({ id: Number(r['id']), version: String(r['version']) })),
+      lastChanges: async () => JSON.parse(String(readRows(db, 'SELECT changes FROM _sync_runs ORDER BY id DESC LIMIT 1')[0]?.['changes'])),
+    });
   });
 });
