@@ -84,6 +84,29 @@ CREATE INDEX IF NOT EXISTS ${quoteIdent(`${JOURNAL_TABLE}_by_status`)} ON ${tabl
 CREATE INDEX IF NOT EXISTS ${quoteIdent(`${JOURNAL_TABLE}_by_time`)} ON ${table} (received_at);`;
 }
 
+/**
+ * Bodies travel as hex inside one parameter, and a parameter holds at most 1 GB: a group
+ * commit of many large bodies is written as several statements, each committed on its own. If
+ * a later one fails, the batch is answered 503 and its senders' retries of the earlier ones
+ * are duplicates (200), so nothing is lost or stored twice.
+ */
+const PART_BYTES = 32 * 1_048_576;
+
+function* parts(entries: readonly NewDelivery[]): Generator<readonly NewDelivery[]> {
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const size = entries[i]?.body.length ?? 0;
+    if (i > start && bytes + size > PART_BYTES) {
+      yield entries.slice(start, i);
+      start = i;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  yield entries.slice(start);
+}
+
 /** SQLSTATEs of a catalog race between creators that did not take our lock (the target creating the schema, say). */
 const CREATE_RACE = new Set(['23505', '42P06', '42P07']);
 
@@ -164,31 +187,37 @@ export class PostgresJournal implements JournalStore {
         await client.query(`INSERT INTO ${this.table} (connector, delivery_id, received_at, method, url, headers, body) SELECT '', '', '', '', '', '', ''::bytea WHERE false`);
         return [];
       }
-      const { rows } = await client.query<{ connector: string; delivery_id: string }>(
-        `INSERT INTO ${this.table} (connector, delivery_id, received_at, event, method, url, headers, body)
-         SELECT connector, delivery_id, received_at, event, method, url, headers, body
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[])
-                WITH ORDINALITY AS d(connector, delivery_id, received_at, event, method, url, headers, body, n)
-          ORDER BY n
-         ON CONFLICT (connector, delivery_id) DO NOTHING
-         RETURNING connector, delivery_id`,
-        [
-          entries.map((e) => withoutNul(e.connector)),
-          entries.map((e) => withoutNul(e.deliveryId)),
-          entries.map((e) => e.receivedAt),
-          entries.map((e) => (e.event === null ? null : withoutNul(e.event))),
-          entries.map((e) => e.method),
-          entries.map((e) => withoutNul(e.url)),
-          entries.map((e) => withoutNul(JSON.stringify(e.headers))),
-          entries.map((e) => e.body),
-        ],
-      );
-      const inserted = new Set(rows.map((r) => JSON.stringify([r.connector, r.delivery_id])));
-      // The first of each inserted id is the stored one; any later one in the batch repeats it.
-      return entries.map((e): AppendOutcome => (inserted.delete(JSON.stringify([withoutNul(e.connector), withoutNul(e.deliveryId)])) ? 'stored' : 'duplicate'));
+      const outcomes: AppendOutcome[] = [];
+      for (const part of parts(entries)) outcomes.push(...(await this.insert(client, part)));
+      return outcomes;
     } catch (err) {
       throw Object.assign(new Error(this.explain(err)), { code: (err as { code?: unknown }).code });
     }
+  }
+
+  private async insert(client: pg.Client, entries: readonly NewDelivery[]): Promise<AppendOutcome[]> {
+    const { rows } = await client.query<{ connector: string; delivery_id: string }>(
+      `INSERT INTO ${this.table} (connector, delivery_id, received_at, event, method, url, headers, body)
+       SELECT connector, delivery_id, received_at, event, method, url, headers, body
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[])
+              WITH ORDINALITY AS d(connector, delivery_id, received_at, event, method, url, headers, body, n)
+        ORDER BY n
+       ON CONFLICT (connector, delivery_id) DO NOTHING
+       RETURNING connector, delivery_id`,
+      [
+        entries.map((e) => withoutNul(e.connector)),
+        entries.map((e) => withoutNul(e.deliveryId)),
+        entries.map((e) => e.receivedAt),
+        entries.map((e) => (e.event === null ? null : withoutNul(e.event))),
+        entries.map((e) => e.method),
+        entries.map((e) => withoutNul(e.url)),
+        entries.map((e) => withoutNul(JSON.stringify(e.headers))),
+        entries.map((e) => e.body),
+      ],
+    );
+    const inserted = new Set(rows.map((r) => JSON.stringify([r.connector, r.delivery_id])));
+    // The first of each inserted id is the stored one; any later one in the batch repeats it.
+    return entries.map((e): AppendOutcome => (inserted.delete(JSON.stringify([withoutNul(e.connector), withoutNul(e.deliveryId)])) ? 'stored' : 'duplicate'));
   }
 
   async select(filter: DeliveryFilter): Promise<StoredDelivery[]> {

@@ -70,6 +70,19 @@ describe.skipIf(!available)('the PostgreSQL journal', () => {
     expect(all).toHaveLength(53);
   });
 
+  it('writes a group commit of large bodies in parts, keeping order and outcomes across them', async () => {
+    const s = await store();
+    const big = (fill: number): Buffer => Buffer.alloc(20 * 1_048_576, fill);
+    const batch = [delivery('p1', { body: big(1) }), delivery('p2', { body: big(2) }), delivery('p1', { body: big(3) }), delivery('p3', { body: big(4) })];
+    expect(await s.append(batch)).toEqual(['stored', 'stored', 'duplicate', 'stored']);
+    const stored = await s.select({});
+    expect(stored.map((d) => [d.deliveryId, d.body.length, d.body[0]])).toEqual([
+      ['p1', 20 * 1_048_576, 1],
+      ['p2', 20 * 1_048_576, 2],
+      ['p3', 20 * 1_048_576, 4],
+    ]);
+  });
+
   it('keeps body bytes exactly and stores a NUL in text as U+FFFD', async () => {
     const s = await store();
     const bytes = Buffer.from([0x00, 0xff, 0xfe, 0x7b, 0x00, 0x22, 0xc3]);
