@@ -4,7 +4,7 @@ import { checkCoverageMix } from '../cli/status-coverage-mix.js';
 import { runSync, tempDir } from '../helpers/cli.js';
 import { postgresAvailable, quote, testSchema, type TestSchema } from '../helpers/postgres.js';
 
-/** Run history, state history and rewind, and `sync status`, with the history kept in a PostgreSQL schema. */
+/** Run history, state history and rewind, webhook coverage and `sync status`, kept in a PostgreSQL schema. */
 
 const available = await postgresAvailable('test/postgres/history.test.ts');
 
@@ -21,7 +21,7 @@ interface Report {
   }>;
 }
 
-describe.skipIf(!available)('history in a PostgreSQL target', () => {
+describe.skipIf(!available)('history and webhook coverage in a PostgreSQL target', () => {
   let schema: TestSchema;
   let tmp: ReturnType<typeof tempDir>;
   beforeEach(async () => {
@@ -133,30 +133,16 @@ describe.skipIf(!available)('history in a PostgreSQL target', () => {
     expect(old[0]?.n).toBe('0');
   });
 
-});
-
-describe.skipIf(!available)('webhook coverage in a PostgreSQL target', () => {
-  let schema: TestSchema;
-  let tmp: ReturnType<typeof tempDir>;
-  beforeEach(async () => {
-    schema = await testSchema('sync_coverage');
-    tmp = tempDir('sync-postgres-coverage-');
-  });
-  afterEach(async () => {
-    tmp.cleanup();
-    await schema.drop();
-  });
-
   it('counts the changes a run found that webhooks had delivered, in sync status and the metrics file', async () => {
     await checkCoverageMix({
       dir: tmp.dir,
       target: schema.url,
       versions: async (stream) =>
-        (await schema.query<{ id: string; version: string }>(`SELECT id::text, _sync_version AS version FROM ${quote(schema.name)}.${quote(stream)}`)).map((r) => ({
+        (await schema.query<{ id: string; version: string }>(`SELECT id::text, _sync_version AS version FROM ${table(stream)}`)).map((r) => ({
           id: Number(r.id),
           version: r.version,
         })),
-      lastChanges: async () => (await schema.query<{ changes: unknown }>(`SELECT changes FROM ${quote(schema.name)}._sync_runs ORDER BY id DESC LIMIT 1`))[0]?.changes,
+      lastChanges: async () => (await schema.query<{ changes: unknown }>(`SELECT changes FROM ${table('_sync_runs')} ORDER BY id DESC LIMIT 1`))[0]?.changes,
     });
   });
 });
