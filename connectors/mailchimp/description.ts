@@ -27,7 +27,7 @@ const PAGE = 1000;
 
 /** The settings, read from a config already checked against the connector's spec. */
 export function settingsOf(config: JsonObject): MailchimpSettings {
-  const text = (key: string): string | undefined => (typeof config[key] === 'string' ? (config[key] as string) : undefined);
+  const text = (key: string): string | undefined => (typeof config[key] === 'string' ? config[key] : undefined);
   const ids = config['list_ids'];
   return {
     api_key: text('api_key') ?? '',

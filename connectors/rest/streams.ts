@@ -58,12 +58,12 @@ export interface ResolveContext {
 export interface RestSession {
   description: RestDescription;
   /** A client with the description's base URL, headers, auth, cost pacing and budget. */
-  clientFor(log: Logger, signal: AbortSignal): HttpClient;
+  clientFor: (log: Logger, signal: AbortSignal) => HttpClient;
   /**
    * Obtains the credentials before any request (an OAuth token, asked for through a client of
    * the session that carries none), for a caller that needs the token response first.
    */
-  authorize(log: Logger, signal: AbortSignal): Promise<void>;
+  authorize: (log: Logger, signal: AbortSignal) => Promise<void>;
 }
 
 /**

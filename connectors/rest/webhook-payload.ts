@@ -32,7 +32,7 @@ export function mapRestDelivery(webhooks: RestWebhooks, delivery: WebhookDeliver
       if (!isJsonObject(event)) throw new Error(`not an object (got ${typeOf(event)})`);
       records = mapEvent(webhooks, delivery.headers, event, schemaOf);
     } catch (err) {
-      throw new Error(`batch element ${index}: ${(err as Error).message}`);
+      throw new Error(`batch element ${index}: ${(err as Error).message}`, { cause: err });
     }
     out.push(...capped(records, out.length));
   });
@@ -47,7 +47,7 @@ function bodyOf(webhooks: RestWebhooks, delivery: WebhookDelivery): JsonValue {
     try {
       return parseFormBody(delivery.text);
     } catch (err) {
-      if (err instanceof FormBodyError) throw new Error(`the form body: ${err.message}`);
+      if (err instanceof FormBodyError) throw new Error(`the form body: ${err.message}`, { cause: err });
       throw err;
     }
   }

@@ -26,7 +26,7 @@ export const STREAMS: readonly ShopifyStream[] = ['orders', 'customers', 'produc
 
 /** The settings, read from a config already checked against the connector's spec. */
 export function settingsOf(config: JsonObject): ShopifySettings {
-  const text = (key: string): string | undefined => (typeof config[key] === 'string' && config[key] !== '' ? (config[key] as string) : undefined);
+  const text = (key: string): string | undefined => (typeof config[key] === 'string' && config[key] !== '' ? config[key] : undefined);
   const optional = (key: 'client_secret' | 'start_date' | 'base_url') => (text(key) === undefined ? {} : { [key]: text(key) as string });
   return {
     shop: text('shop') ?? '',

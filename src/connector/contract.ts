@@ -53,7 +53,7 @@ export interface StreamContext<Config> {
    * For partitioned streams (see `partitionOf`): the inclusive lower bound of one partition,
    * falling back to `bookmark` for a partition with none of its own.
    */
-  partitionBookmark?(partition: string): JsonValue | undefined;
+  partitionBookmark?: (partition: string) => JsonValue | undefined;
 }
 
 export interface StreamDefinition<Config> {

@@ -123,8 +123,8 @@ export class Semaphore {
   }
 }
 
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('aborted', 'AbortError');
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError');
 }
 
 /** One limit: a rate and a concurrency cap, either optional. */

@@ -34,7 +34,7 @@ export function persistToConfigFile(path: string, key: string): (value: string) 
 /** JSON with 2-space indentation, writing LosslessNumber values as their exact text. */
 export function formatJson(value: JsonValue, indent: string): string {
   if (value instanceof LosslessNumber) return value.text;
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
   const inner = `${indent}  `;
   if (Array.isArray(value)) {
     if (value.length === 0) return '[]';

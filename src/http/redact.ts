@@ -209,7 +209,7 @@ function charPattern(ch: string): string {
 
 /** Hex digits of `n`, at least `width` of them, each letter in either case. */
 function hexPattern(n: number, width: number): string {
-  return [...n.toString(16).padStart(width, '0')].map((d) => (/[a-f]/.test(d) ? `[${d}${d.toUpperCase()}]` : d)).join('');
+  return n.toString(16).padStart(width, '0').replace(/[a-f]/g, (d) => `[${d}${d.toUpperCase()}]`);
 }
 
 function escapeRegExp(text: string): string {

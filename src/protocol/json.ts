@@ -226,7 +226,8 @@ export function parseJson(text: string): ParsedJson {
 /** Serialises JSON, writing LosslessNumber values as their original text. Never emits NaN. */
 export function stringifyJson(value: unknown): string {
   const before = LosslessNumber.serialized;
-  const text = JSON.stringify(value);
+  // undefined (and a function) serialise to nothing, whatever the library's type says.
+  const text = JSON.stringify(value) as string | undefined;
   if (text === undefined) return 'null';
   return LosslessNumber.serialized === before ? text : text.replace(MARKER_PATTERN, '$1');
 }

@@ -225,12 +225,12 @@ function quote(value: JsonValue): string {
 function requireStream(msg: JsonObject, fail: (p: string) => never): string {
   const stream = msg['stream'];
   if (typeof stream !== 'string' || stream === '') fail('"stream" must be a non-empty string');
-  return stream as string;
+  return stream;
 }
 
 function stringList(value: JsonValue, name: string, fail: (p: string) => never): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) fail(`"${name}" must be a list of strings`);
-  return value as string[];
+  return value;
 }
 
 /**

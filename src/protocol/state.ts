@@ -107,8 +107,7 @@ export function setPartitionBookmarks(
 }
 
 export function clearBookmark(state: SyncState, stream: string): SyncState {
-  const bookmarks = { ...state.bookmarks };
-  delete bookmarks[stream];
+  const { [stream]: _cleared, ...bookmarks } = state.bookmarks;
   return { ...state, bookmarks };
 }
 

@@ -75,7 +75,7 @@ export function selectFromCatalog(connector: AnyConnector, catalog: JsonValue, f
   if (!isJsonObject(catalog) || !Array.isArray(catalog['streams'])) return fail('a catalog is an object with a "streams" list');
   const byName = new Map(connector.streams.map((s) => [s.name, s]));
   const chosen = new Map<string, Set<string>>();
-  (catalog['streams'] as JsonValue[]).forEach((entry, i) => {
+  catalog['streams'].forEach((entry, i) => {
     if (!isJsonObject(entry)) return fail(`streams[${i}] must be an object`);
     const id = entry['tap_stream_id'] ?? entry['stream'];
     if (typeof id !== 'string') return fail(`streams[${i}] has no "tap_stream_id"`);

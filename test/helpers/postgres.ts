@@ -23,7 +23,7 @@ export async function postgresAvailable(file: string): Promise<boolean> {
     return true;
   } catch (err) {
     const reason = (err as Error).message;
-    if (REQUIRED) throw new Error(`SYNC_TEST_POSTGRES=required, but PostgreSQL at ${POSTGRES_URL} is unreachable: ${reason}`);
+    if (REQUIRED) throw new Error(`SYNC_TEST_POSTGRES=required, but PostgreSQL at ${POSTGRES_URL} is unreachable: ${reason}`, { cause: err });
     console.warn(`${file}: skipped, no PostgreSQL at ${POSTGRES_URL} (${reason}); set SYNC_TEST_POSTGRES_URL to run it`);
     return false;
   } finally {

@@ -414,7 +414,7 @@ describe('OAuth2 token responses and tokens obtained before the first request', 
     valid = 'expired'; // the session ends: a 401, one renewal, its answer told to onToken too
     await client.request({ path: '/api/b' });
     expect(responses.map((r) => r['instance_url'])).toEqual(['https://na1.example.test', 'https://na2.example.test']);
-    expect(server.seen.map((r) => `${r.method} ${r.url} ${String(r.headers['authorization'] ?? '')}`)).toEqual([
+    expect(server.seen.map((r) => `${r.method} ${r.url} ${r.headers['authorization'] ?? ''}`)).toEqual([
       'POST /oauth/token ',
       'GET /api/a Bearer at-1',
       'GET /api/b Bearer at-1',

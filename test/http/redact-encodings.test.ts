@@ -17,7 +17,7 @@ const unicodeEscaped = (text: string, upper: boolean) =>
     const hex = c.charCodeAt(0).toString(16).padStart(4, '0');
     return `\\u${upper ? hex.toUpperCase() : hex}`;
   });
-const phpJson = (text: string) => JSON.stringify(text).slice(1, -1).replace(/\//g, '\\/').replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const phpJson = (text: string) => JSON.stringify(text).slice(1, -1).replace(/\//g, '\\/').replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
 const forms: Array<[string, string]> = [

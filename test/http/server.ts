@@ -60,7 +60,7 @@ export function recordingSleep(): { waits: number[]; sleep: (ms: number, signal?
     waits,
     sleep: (ms, signal) => {
       waits.push(ms);
-      return signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve();
+      return signal?.aborted ? Promise.reject(signal.reason as Error) : Promise.resolve();
     },
   };
 }

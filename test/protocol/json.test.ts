@@ -65,18 +65,19 @@ describe('lossless JSON', () => {
     ['"bad \\x escape 12345678901234567"', 'invalid escape in string'],
     ['"raw\tcontrol 12345678901234567"', 'control character in string'],
   ])('rejects %j with a position', (text, problem) => {
-    expect(() => parseJson(text)).toThrowError(JsonSyntaxError);
-    expect(() => parseJson(text)).toThrowError(problem);
+    expect(() => parseJson(text)).toThrow(JsonSyntaxError);
+    expect(() => parseJson(text)).toThrow(problem);
   });
 
   it('refuses absurd nesting instead of overflowing the stack', () => {
     const deep = '['.repeat(20_000) + '12345678901234567890' + ']'.repeat(20_000);
-    expect(() => parseJson(deep)).toThrowError(/nesting deeper than/);
+    expect(() => parseJson(deep)).toThrow(/nesting deeper than/);
   });
 
   it('gives plain numbers for validation', () => {
     const { value } = parseJson('{"a":[123456789012345678901],"b":"x"}');
-    expect(toPlainJson(value)).toEqual({ a: [123456789012345678901], b: 'x' });
+    // The nearest double, as JSON.parse gives it.
+    expect(toPlainJson(value)).toEqual({ a: [Number('123456789012345678901')], b: 'x' });
   });
 });
 
@@ -111,7 +112,7 @@ describe('the fast-path guard', () => {
     for (let k = 0; k < 20_000; k++) {
       let text = '';
       const length = 1 + random(40);
-      for (let j = 0; j < length; j++) text += alphabet[random(alphabet.length)];
+      for (let j = 0; j < length; j++) text += alphabet[random(alphabet.length)] ?? '';
       const expected = definition.test(text);
       expect(mayHoldInexactNumber(text), text).toBe(expected);
       if (expected) positives++;

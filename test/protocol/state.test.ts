@@ -31,7 +31,7 @@ describe('bookmark comparison', () => {
   });
 
   it('refuses to compare a number with a string', () => {
-    expect(() => compareBookmarkValues(1, 'a')).toThrowError(StateError);
+    expect(() => compareBookmarkValues(1, 'a')).toThrow(StateError);
   });
 });
 
@@ -72,8 +72,8 @@ describe('the state reducer', () => {
   });
 
   it('refuses state that is not an object', () => {
-    expect(() => toSyncState([1, 2])).toThrowError(StateError);
-    expect(() => toSyncState({ bookmarks: 'x' })).toThrowError(StateError);
+    expect(() => toSyncState([1, 2])).toThrow(StateError);
+    expect(() => toSyncState({ bookmarks: 'x' })).toThrow(StateError);
     expect(toSyncState(null)).toEqual(emptyState());
   });
 });

@@ -55,8 +55,8 @@ describe('the XML reader', () => {
     ['<1a/>', /malformed tag/],
     ['<a>'.repeat(100), /nesting deeper than 64/],
   ])('refuses %j', (text, problem) => {
-    expect(() => parseXml(text)).toThrowError(XmlError);
-    expect(() => parseXml(text)).toThrowError(problem);
+    expect(() => parseXml(text)).toThrow(XmlError);
+    expect(() => parseXml(text)).toThrow(problem);
   });
 });
 

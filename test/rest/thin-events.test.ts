@@ -128,7 +128,7 @@ describe('thin webhook events', () => {
   it('in one batch, several deliveries naming one object cost one request; a delivery without the key is a dead letter', async () => {
     const ann = api.create({ email: 'ann@example.com' });
     const updates = [api.update(ann.id, { balance: 1 }), api.update(ann.id, { balance: 2 }), api.update(ann.id, { balance: 3 })];
-    const connector = await resolveForListen(await loadConnector('rest'), { ...description(api.url), token: KEY, webhook_secret: WEBHOOK_SECRET } as never, {
+    const connector = await resolveForListen(await loadConnector('rest'), { ...description(api.url), token: KEY, webhook_secret: WEBHOOK_SECRET }, {
       log: silentLogger,
       signal: new AbortController().signal,
     });

@@ -63,7 +63,7 @@ describe('sample incremental reads', () => {
       expect(since).toContainEqual(pivot);
       // Re-reading from the last bookmark repeats only the boundary records.
       const last = full.at(-1) as JsonObject;
-      const repeat = await readAll(name, cfg, last['updated_at'] as string);
+      const repeat = await readAll(name, cfg, last['updated_at']);
       expect(repeat).toContainEqual(last);
       for (const r of repeat) expect(r['updated_at']).toBe(last['updated_at']);
     });

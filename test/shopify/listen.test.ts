@@ -120,7 +120,7 @@ describe('sync listen shopify', () => {
     const bob = model.addCustomer('Bob', 'Ray', 'bob@example.com');
     const order = model.addOrder(bob, [{ product: mug, variant: 0, quantity: 1 }]);
     const listener = await listen('life.db');
-    let deletions: Webhook[] = [];
+    let deletions: Webhook[];
     try {
       for (const hook of [model.webhook('products/create', mug), model.webhook('customers/create', bob), model.webhook('orders/create', order)]) {
         expect((await post(listener.url, hook)).status).toBe(200);

@@ -97,9 +97,9 @@ describe('sync run shopify', () => {
     expect(second.code, second.stderr).toBe(0);
     expect(model.bulkQueries).toHaveLength(3);
     expect(model.searches).toEqual([
-      { root: 'orders', query: `updated_at:>='${marks['orders']}'` },
-      { root: 'customers', query: `updated_at:>='${marks['customers']}'` },
-      { root: 'products', query: `updated_at:>='${marks['products']}'` },
+      { root: 'orders', query: `updated_at:>='${String(marks['orders'])}'` },
+      { root: 'customers', query: `updated_at:>='${String(marks['customers'])}'` },
+      { root: 'products', query: `updated_at:>='${String(marks['products'])}'` },
     ]);
     expect(rows('inc.db', `SELECT financial_status, fulfillment_status, tags, updated_at FROM orders WHERE name = '#1001'`)).toEqual([
       { financial_status: 'partially_refunded', fulfillment_status: 'fulfilled', tags: '["gift"]', updated_at: first.updatedAt },

@@ -56,7 +56,7 @@ describe('run at t1, then incremental at t2 == one full run at t2 (SQLite)', () 
         // Both runs end with the same bookmarks too.
         const fresh = new SqliteTarget(full, { stateId: 'sample', warn: () => {} });
         expect(toSyncState(fresh.readState()).bookmarks).toEqual(second.bookmarks);
-        fresh.close();
+        await fresh.close();
       });
     }
   }

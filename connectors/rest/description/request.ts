@@ -17,7 +17,7 @@ export function parseGraphql(c: Checker, raw: JsonValue | undefined, at: string)
   const codes = raw['retriable_codes'];
   let retriableCodes = ['THROTTLED'];
   if (codes !== undefined) {
-    if (Array.isArray(codes) && codes.every((x) => typeof x === 'string')) retriableCodes = codes as string[];
+    if (Array.isArray(codes) && codes.every((x) => typeof x === 'string')) retriableCodes = codes;
     else c.problem(`${at}.retriable_codes`, 'must be a list of error codes (extensions.code), e.g. ["THROTTLED"]');
   }
   if (query === undefined || variables === undefined) return undefined;
