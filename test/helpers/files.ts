@@ -18,3 +18,13 @@ export function writeConfig(dir: string, prefix: string, settings: object): stri
   writeFileSync(path, JSON.stringify(settings));
   return path;
 }
+
+/**
+ * A row without `_sync_run_version`, the mark only `sync run` leaves (it tells a run's writes from
+ * a webhook's, for webhook coverage): the rest is what the two paths must agree on.
+ */
+export function withoutRunMark<T extends Record<string, unknown> | undefined>(row: T): T {
+  if (row === undefined) return row;
+  const { _sync_run_version: _runMark, ...rest } = row;
+  return rest as T;
+}

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSync, startListen, tempDir } from '../helpers/cli.js';
 import { hash, MailchimpModel } from './model.js';
 import { until } from '../helpers/wait.js';
-import { readRows, writeConfig } from '../helpers/files.js';
+import { readRows, withoutRunMark, writeConfig } from '../helpers/files.js';
 
 /** `sync run mailchimp` and `sync listen mailchimp` against the local model of Mailchimp. */
 
@@ -37,7 +37,7 @@ const run = (db: string, extra: object = {}, env: Record<string, string> = {}) =
 const rows = (db: string, sql: string): Array<Record<string, unknown>> => readRows(join(tmp.dir, db), sql);
 
 const memberRow = (db: string, listId: string, email: string) =>
-  rows(db, `SELECT * FROM list_members WHERE list_id = '${listId}' AND id = '${hash(email)}'`)[0];
+  withoutRunMark(rows(db, `SELECT * FROM list_members WHERE list_id = '${listId}' AND id = '${hash(email)}'`)[0]);
 
 describe('sync run mailchimp', () => {
   it('reads every audience and its members, keyed by list and subscriber hash', async () => {

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSync, startListen, tempDir } from '../helpers/cli.js';
 import { Decimal, SalesforceModel, type SObject } from './model.js';
 import { until } from '../helpers/wait.js';
-import { readRows, writeConfig } from '../helpers/files.js';
+import { readRows, withoutRunMark, writeConfig } from '../helpers/files.js';
 
 /** `sync run salesforce` and `sync listen salesforce` against the local model of a Salesforce org. */
 
@@ -172,7 +172,7 @@ describe('sync listen salesforce', () => {
   const deadLetters = async (db: string): Promise<string> =>
     (await runSync(['inbox', 'list', '--journal', join(tmp.dir, `${db}.inbox`), '--status', 'dead', '--format', 'json'], { cwd: tmp.dir })).stdout;
 
-  const contactRow = (db: string, id: string) => rows(db, `SELECT * FROM contacts WHERE Id = '${id}'`)[0];
+  const contactRow = (db: string, id: string) => withoutRunMark(rows(db, `SELECT * FROM contacts WHERE Id = '${id}'`)[0]);
 
   it('answers a stored message with the Ack, refuses a wrong token, and keeps the token out of the inbox', async () => {
     const listener = await listen('ack.db');

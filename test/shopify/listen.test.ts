@@ -32,7 +32,7 @@ const rows = (db: string, sql: string): Array<Record<string, unknown>> => readRo
 const row = (db: string, table: string, id: bigint) => {
   const found = rows(db, `SELECT * FROM ${table} WHERE CAST(id AS TEXT) = '${id}'`)[0];
   if (found === undefined) return undefined;
-  const { _sdc_table_version: _seenBy, ...object } = found;
+  const { _sdc_table_version: _seenBy, _sync_run_version: _runMark, ...object } = found;
   return object;
 };
 
