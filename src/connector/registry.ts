@@ -8,6 +8,7 @@ const CONNECTORS: Record<string, () => Promise<{ default: AnyConnector }>> = {
   mailchimp: () => import('../../connectors/mailchimp/index.js'),
   salesforce: () => import('../../connectors/salesforce/index.js'),
   shopify: () => import('../../connectors/shopify/index.js'),
+  stripe: () => import('../../connectors/stripe/index.js'),
 };
 
 export function connectorNames(): string[] {

@@ -77,7 +77,7 @@ export class WebhookMapper {
           continue;
         }
         let keys = wanted.get(event.stream);
-        if (keys === undefined) wanted.set(event.stream, (keys = new Map()));
+        if (keys === undefined) wanted.set(event.stream, (keys = new Map<string, JsonObject>()));
         keys.set(stringifyJson(key), key);
       }
     });
@@ -118,7 +118,7 @@ export class WebhookMapper {
     try {
       return { ok: true, events: this.webhooks.map(delivery, this.context), receivedAt: delivery.receivedAt };
     } catch (err) {
-      return { ok: false, error: `mapping failed: ${(err as Error).message ?? String(err)}` };
+      return { ok: false, error: `mapping failed: ${err instanceof Error ? err.message : String(err)}` };
     }
   }
 

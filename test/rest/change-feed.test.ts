@@ -4,7 +4,7 @@ import { parseDescription } from '../../connectors/rest/index.js';
 import Stripe from 'stripe';
 import { runSync, startListen, tempDir } from '../helpers/cli.js';
 import { readRows, writeConfig } from '../helpers/files.js';
-import { startEventsApi, type EventsApi } from './models/events-api.js';
+import { startStripe, type StripeModel } from '../stripe/model.js';
 
 /**
  * Change feeds: an API whose lists cannot say what changed (a `created` filter finds new
@@ -54,10 +54,10 @@ function paymentsDescription(baseUrl: string): object {
 }
 
 let tmp: ReturnType<typeof tempDir>;
-let api: EventsApi;
+let api: StripeModel;
 beforeEach(async () => {
   tmp = tempDir('sync-change-feed-');
-  api = await startEventsApi(KEY);
+  api = await startStripe(KEY);
 });
 afterEach(async () => {
   await api.close();
@@ -80,9 +80,9 @@ function paths(): string[] {
 
 describe('a change feed as the incremental source of a stream', () => {
   it('lists the stream first, then applies the events since the bookmark: updates, deletions, new objects', async () => {
-    const ann = api.create({ email: 'ann@example.com' });
-    const bob = api.create({ email: 'bob@example.com' });
-    const cy = api.create({ email: 'cy@example.com', balance: 5 });
+    const ann = api.create('customer', { email: 'ann@example.com' });
+    const bob = api.create('customer', { email: 'bob@example.com' });
+    const cy = api.create('customer', { email: 'cy@example.com', balance: 5 });
     const first = await run();
     expect(first.code, first.stderr).toBe(0);
     expect(new Set(paths())).toEqual(new Set(['/v1/customers']));
@@ -98,7 +98,7 @@ describe('a change feed as the incremental source of a stream', () => {
 
     api.update(ann.id, { email: 'ann@new.example.com' });
     const gone = api.remove(bob.id);
-    const dee = api.create({ email: 'dee@example.com' });
+    const dee = api.create('customer', { email: 'dee@example.com' });
     api.update(dee.id, { balance: 10 });
     api.update(dee.id, { balance: 20 });
     api.server.seen.length = 0;
@@ -120,8 +120,8 @@ describe('a change feed as the incremental source of a stream', () => {
   });
 
   it('a webhook and the feed give the same row for the same event; the feed brings what webhooks missed', async () => {
-    const ann = api.create({ email: 'ann@example.com' });
-    const bob = api.create({ email: 'bob@example.com' });
+    const ann = api.create('customer', { email: 'ann@example.com' });
+    const bob = api.create('customer', { email: 'bob@example.com' });
     expect((await run()).code).toBe(0);
     const pushed = api.update(ann.id, { email: 'ann@pushed.example.com', metadata: { tier: 'gold' } });
     const missed = api.update(bob.id, { balance: 7 });
@@ -149,7 +149,7 @@ describe('a change feed as the incremental source of a stream', () => {
   });
 
   it('reads the stream in full when the bookmark is older than the feed keeps events', async () => {
-    const ann = api.create({ email: 'ann@example.com' });
+    const ann = api.create('customer', { email: 'ann@example.com' });
     const config = writeConfig(tmp.dir, 'payments', paymentsDescription(api.url));
     const target = `sqlite:${join(tmp.dir, 'out.db')}`;
     const old = new Date(Date.now() - 45 * 86_400_000).toISOString();

@@ -10,7 +10,7 @@ import { WebhookMapper } from '../../src/listen/mapping.js';
 import type { StoredDelivery } from '../../src/listen/journal.js';
 import { resolveForListen } from '../../src/listen/resolve.js';
 import { silentLogger } from '../../src/log.js';
-import { startEventsApi, thinEvent, type EventsApi, type ModelEvent } from './models/events-api.js';
+import { startStripe, thinEvent, type StripeEvent, type StripeModel } from '../stripe/model.js';
 
 /**
  * Thin events: the sender names the object (`related_object.id`) and the receiver reads it.
@@ -55,10 +55,10 @@ function stored(seq: number, event: object): StoredDelivery {
 }
 
 let tmp: ReturnType<typeof tempDir>;
-let api: EventsApi;
+let api: StripeModel;
 beforeEach(async () => {
   tmp = tempDir('sync-thin-');
-  api = await startEventsApi(KEY);
+  api = await startStripe(KEY);
 });
 afterEach(async () => {
   await api.close();
@@ -67,9 +67,9 @@ afterEach(async () => {
 
 describe('thin webhook events', () => {
   it('fetches each named object once per batch, turns a vanished one into a deletion, and waits while the API is down', async () => {
-    const ann = api.create({ email: 'ann@example.com' });
-    const bob = api.create({ email: 'bob@example.com' });
-    const cy = api.create({ email: 'cy@example.com' });
+    const ann = api.create('customer', { email: 'ann@example.com' });
+    const bob = api.create('customer', { email: 'bob@example.com' });
+    const cy = api.create('customer', { email: 'cy@example.com' });
     const updates = [api.update(ann.id, { email: 'ann@1.example.com' }), api.update(ann.id, { email: 'ann@2.example.com', balance: 3 })];
     const bobGone = api.remove(bob.id);
     const cyTouched = api.update(cy.id, { name: 'Cy' });
@@ -126,14 +126,14 @@ describe('thin webhook events', () => {
   });
 
   it('in one batch, several deliveries naming one object cost one request; a delivery without the key is a dead letter', async () => {
-    const ann = api.create({ email: 'ann@example.com' });
+    const ann = api.create('customer', { email: 'ann@example.com' });
     const updates = [api.update(ann.id, { balance: 1 }), api.update(ann.id, { balance: 2 }), api.update(ann.id, { balance: 3 })];
     const connector = await resolveForListen(await loadConnector('rest'), { ...description(api.url), token: KEY, webhook_secret: WEBHOOK_SECRET }, {
       log: silentLogger,
       signal: new AbortController().signal,
     });
     const mapper = new WebhookMapper(connector);
-    const keyless = { ...thinEvent(updates[0] as ModelEvent), id: 'evt_keyless', related_object: { type: 'customer' } };
+    const keyless = { ...thinEvent(updates[0] as StripeEvent), id: 'evt_keyless', related_object: { type: 'customer' } };
     const entries = [...updates.map((u) => thinEvent(u)), keyless].map((event, i) => stored(i + 1, event));
     const results = await mapper.mapMany(entries, { log: silentLogger, signal: new AbortController().signal });
     expect(api.server.seen.map((r) => r.url)).toEqual([`/v1/customers/${ann.id}`]);
