@@ -7,6 +7,7 @@ import { paginate, valueAt } from '../../src/http/paginate.js';
 import { formatInstant, instantFromDate, parseInstant } from '../../src/protocol/instant.js';
 import { isJsonObject, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import type { RestChangeFeed, RestStream, RestStreamChanges } from './description/index.js';
+import { shapeOf } from './unnest.js';
 
 /**
  * A stream read through a change feed (`change_feed`): the events since the bookmark, each
@@ -55,6 +56,7 @@ export async function* readFeed(
   // Newest first: the first event of an object in this read is its latest state.
   const taken = feed.newestFirst ? new Set<string>() : undefined;
   const receivedAt = ctx.startedAt.toISOString();
+  const shape = shapeOf(stream);
   const pages = paginate(client, request, feed.pagination, { stream: `${stream.name} (${feed.name})`, recordsPath: feed.recordsPath, signal: ctx.signal });
   for await (const page of pages) {
     const records: JsonObject[] = [];
@@ -62,8 +64,9 @@ export async function* readFeed(
       const type = valueAt(event, feed.typePath);
       if (wanted !== undefined && (typeof type !== 'string' || !wanted.has(type))) return;
       const where = `stream ${stream.name}: event ${i + 1} of page ${page.index + 1} of ${feed.name}${typeof event['id'] === 'string' ? ` (${event['id']})` : ''}`;
-      const object = valueAt(event, feed.objectPath);
-      if (!isJsonObject(object)) throw new SourceError(`${where} has no object at ${feed.objectPath}`);
+      const found = valueAt(event, feed.objectPath);
+      if (!isJsonObject(found)) throw new SourceError(`${where} has no object at ${feed.objectPath}`);
+      const object = shape === undefined ? found : shape(found);
       const time = eventTime(valueAt(event, feed.timePath));
       if (time === undefined) throw new SourceError(`${where} has no time at ${feed.timePath} (RFC 3339 or epoch seconds)`);
       if (taken !== undefined) {

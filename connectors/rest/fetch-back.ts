@@ -6,6 +6,7 @@ import { valueAt } from '../../src/http/paginate.js';
 import { isJsonObject, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import type { RestItem, RestStream } from './description/index.js';
 import { meets, openRestSession, type RestSession } from './streams.js';
+import { shapeOf } from './unnest.js';
 
 /**
  * Thin webhook events name an object without carrying it; the drain asks the connector for the
@@ -56,10 +57,12 @@ async function fetchOne(client: HttpClient, stream: RestStream, item: RestItem, 
     if (err instanceof HttpStatusError && (err.status === 404 || err.status === 410)) return null;
     throw err;
   }
-  const object = item.recordPath === undefined ? body : valueAt(body, item.recordPath);
-  if (!isJsonObject(object)) {
+  const found = item.recordPath === undefined ? body : valueAt(body, item.recordPath);
+  if (!isJsonObject(found)) {
     throw new SourceError(`stream ${stream.name}: the answer for ${stringifyJson(key)} holds no object${item.recordPath === undefined ? '' : ` at ${item.recordPath}`}`);
   }
+  // The record a listing of the stream gives for the same object.
+  const object = shapeOf(stream)?.(found) ?? found;
   if (stream.deletedWhen !== undefined && meets(stream.deletedWhen)(object)) return null;
   return object;
 }

@@ -28,6 +28,7 @@ import { propertySchema } from '../../src/connector/versions.js';
 import { readFeed, readsFeed, stampedAtStart } from './change-feed.js';
 import { inferSchema } from './infer-schema.js';
 import { tombstoneStream } from './tombstones.js';
+import { shapeOf } from './unnest.js';
 
 /**
  * From a described API to stream definitions the runner can drive. The auth provider is
@@ -242,7 +243,9 @@ class Samples {
 async function firstPageRecords(client: HttpClient, stream: ParentBound): Promise<JsonObject[]> {
   const { request } = firstPage(baseRequest(stream, {}), stream.pagination);
   const response = await client.request({ ...request, expectJson: true });
-  return recordsAt(response.json(), stream.recordsPath, stream.name, stream.recordsOptional);
+  const records = recordsAt(response.json(), stream.recordsPath, stream.name, stream.recordsOptional);
+  const shape = shapeOf(stream);
+  return shape === undefined ? records : records.map(shape);
 }
 
 /** The stream's records, a page at a time. */
@@ -279,6 +282,7 @@ async function* readStream(stream: ParentBound, description: RestDescription, ct
         recordsPath: stream.recordsPath,
         signal: ctx.signal,
         recordsOptional: stream.recordsOptional,
+        shape: shapeOf(stream),
       });
       for await (const page of pages) {
         let records = filter ? page.records.filter((record) => atOrAfter(record, key, bound)) : page.records;

@@ -21,16 +21,20 @@ import { typedBySchema } from './webhook-values.js';
 /** The schema a stream's records are checked against (the description's, or inferred at start). */
 export type SchemaLookup = (stream: string) => JsonObject | undefined;
 
+/** How a stream keeps an object (its `unnest`), or undefined: as the payload gives it. */
+export type ShapeLookup = (stream: string) => ((object: JsonObject) => JsonObject) | undefined;
+
 /** The records one delivery carries: [] when it holds no event the description lists. */
-export function mapRestDelivery(webhooks: RestWebhooks, delivery: WebhookDelivery, schemaOf: SchemaLookup = () => undefined): WebhookEvent[] {
+export function mapRestDelivery(webhooks: RestWebhooks, delivery: WebhookDelivery, schemaOf: SchemaLookup = () => undefined, shapeOf: ShapeLookup = () => undefined): WebhookEvent[] {
   const body = bodyOf(webhooks, delivery);
-  if (webhooks.batch === undefined) return capped(mapEvent(webhooks, delivery.headers, body, schemaOf));
+  const mapEvent = (headers: Readonly<Record<string, string>>, event: JsonValue): WebhookEvent[] => mapOneEvent(webhooks, headers, event, schemaOf, shapeOf);
+  if (webhooks.batch === undefined) return capped(mapEvent(delivery.headers, body));
   const out: WebhookEvent[] = [];
   batchOf(body, webhooks.batch.path).forEach((event, index) => {
     let records: WebhookEvent[];
     try {
       if (!isJsonObject(event)) throw new Error(`not an object (got ${typeOf(event)})`);
-      records = mapEvent(webhooks, delivery.headers, event, schemaOf);
+      records = mapEvent(delivery.headers, event);
     } catch (err) {
       throw new Error(`batch element ${index}: ${(err as Error).message}`, { cause: err });
     }
@@ -69,7 +73,7 @@ function capped<T>(records: T[], before = 0): T[] {
 }
 
 /** One event's records; paths are read inside the event (the body, or one element of the batch). */
-function mapEvent(webhooks: RestWebhooks, headers: Readonly<Record<string, string>>, event: JsonValue, schemaOf: SchemaLookup): WebhookEvent[] {
+function mapOneEvent(webhooks: RestWebhooks, headers: Readonly<Record<string, string>>, event: JsonValue, schemaOf: SchemaLookup, shapeOf: ShapeLookup): WebhookEvent[] {
   const route = routeEvent(webhooks, headers, event);
   if (route === undefined) return [];
   const { name, event: listed } = route;
@@ -79,7 +83,10 @@ function mapEvent(webhooks: RestWebhooks, headers: Readonly<Record<string, strin
   const time = timeAt(event, webhooks.timePath);
   // Form values are all text, and `fields` may take values from another shape than the list's.
   const schema = listed.fields !== undefined || webhooks.format === 'form' ? schemaOf(listed.stream) : undefined;
-  return objectsOf(event, listed, name).map(({ object, label }) => {
+  // A whole object is kept as a listing of its stream keeps it; `fields` paths read the payload's own shape.
+  const shape = listed.fields === undefined ? shapeOf(listed.stream) : undefined;
+  return objectsOf(event, listed, name).map(({ object: found, label }) => {
+    const object = shape === undefined ? found : shape(found);
     const record = withParentKey(recordOf(object, listed, label), listed, (path) => valueAt(event, path), label);
     return {
       stream: listed.stream,

@@ -8,6 +8,7 @@ import { hubspotUri } from '../../src/listen/verify/vendors.js';
 import { parseDescription, type Handshake, type RestStream, type RestWebhooks } from './description/index.js';
 import { objectFetcher } from './fetch-back.js';
 import { mapSalesforceOutbound, salesforceAck } from './salesforce.js';
+import { shapeOf } from './unnest.js';
 import { mapRestDelivery } from './webhook-payload.js';
 
 /**
@@ -43,6 +44,10 @@ export function restWebhookSpec(webhooks: RestWebhooks, streams: readonly RestSt
     : webhooks.format === 'form' || webhooks.batch !== undefined || from.path.includes('.') ? undefined
     : { field: from.path };
   const schemaOf = (stream: string): JsonObject | undefined => streams.find((s) => s.name === stream)?.schema;
+  const shapes = (stream: string) => {
+    const described = streams.find((s) => s.name === stream);
+    return described === undefined ? undefined : shapeOf(described);
+  };
   return {
     scheme: webhooks.scheme,
     secretSettings: [webhooks.secretSetting],
@@ -52,7 +57,7 @@ export function restWebhookSpec(webhooks: RestWebhooks, streams: readonly RestSt
     ...(signsUrl(webhooks.scheme) ? { refusalDetail: (request: WebhookRequest, reason: string) => urlRefusalDetail(webhooks.scheme, request, reason) } : {}),
     ...(webhooks.format === 'salesforce_outbound'
       ? { accepted: salesforceAck, map: (delivery: WebhookDelivery, context?: WebhookMapContext) => mapSalesforceOutbound(webhooks, streams, delivery, context) }
-      : { map: (delivery: WebhookDelivery, context?: WebhookMapContext) => mapRestDelivery(webhooks, delivery, (stream) => context?.schemaOf(stream) ?? schemaOf(stream)) }),
+      : { map: (delivery: WebhookDelivery, context?: WebhookMapContext) => mapRestDelivery(webhooks, delivery, (stream) => context?.schemaOf(stream) ?? schemaOf(stream), shapes) }),
   };
 }
 

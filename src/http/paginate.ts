@@ -101,6 +101,11 @@ export interface PaginateOptions {
    * 200 must not pass for an empty page.
    */
   recordsOptional?: boolean | undefined;
+  /**
+   * The record as the stream keeps it, made from each object of a page before anything reads
+   * it, the keyset planner included (its key may be one the shaping brings up).
+   */
+  shape?: ((object: JsonObject) => JsonObject) | undefined;
 }
 
 /** The first page's request: the base request plus size and start counters. */
@@ -193,7 +198,8 @@ export async function* paginate(client: HttpClient, base: HttpRequest, style: Pa
     if (options.signal?.aborted) return;
     const response = await next;
     const body = response.json();
-    const records = recordsAt(body, options.recordsPath, options.stream, options.recordsOptional === true);
+    const listed = recordsAt(body, options.recordsPath, options.stream, options.recordsOptional === true);
+    const records = options.shape === undefined ? listed : listed.map(options.shape);
     if (counted && previousBody !== undefined && records.length > 0 && response.body.equals(previousBody)) {
       // An API that ignores the offset or page parameter returns the same page for ever.
       throw new SourceError(`stream ${options.stream}: pagination loop: page ${position.index + 1} is identical to the page before it (is the ${describeStyle(style)} parameter ignored?)`);

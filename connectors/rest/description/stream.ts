@@ -12,7 +12,7 @@ import type { RestItem, RestParent, RestStream, RestTombstones } from './types.j
 const STREAM_KEYS = [
   'name', 'path', 'method', 'records_path', 'primary_key', 'replication_key', 'sorted', 'start_date',
   'incremental', 'pagination', 'params', 'body', 'schema', 'description', 'parent', 'graphql', 'records_optional', 'deleted_when', 'keep_when',
-  'variants', 'reconcile_deletes', 'change_feed', 'tombstones_for', 'item_path', 'item_record_path',
+  'variants', 'reconcile_deletes', 'change_feed', 'tombstones_for', 'item_path', 'item_record_path', 'unnest',
 ];
 const SNAKE = /^[a-z][a-z0-9_]*$/;
 
@@ -72,12 +72,13 @@ export function parseStream(c: Checker, raw: JsonValue, at: string): RestStream 
     }
   }
   const item = parseItem(c, raw, at, primaryKey);
+  const unnest = c.string(raw['unnest'], `${at}.unnest`, false);
   const reconcileDeletes = parseReconcile(c, raw['reconcile_deletes'], `${at}.reconcile_deletes`, startDate, primaryKey, parent !== undefined);
   if (name === undefined || path === undefined || primaryKey === undefined || pagination === undefined) return undefined;
   return {
     name, description, path, method: graphql === undefined ? method : 'POST', recordsPath, primaryKey, replicationKey, sorted, startDate,
     incremental, pagination, params, body, schema, parent, graphql, recordsOptional, deletedWhen, keepWhen, variants, reconcileDeletes, changes,
-    tombstonesFor, item,
+    tombstonesFor, item, unnest,
   };
 }
 

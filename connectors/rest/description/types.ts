@@ -51,6 +51,8 @@ export interface RestStream {
   tombstonesFor: RestTombstones | undefined;
   /** How one object is read by its key (`/v1/customers/{id}`): thin webhook events are fetched back through it. */
   item: RestItem | undefined;
+  /** Dotted path of a nested object whose keys become the record's properties (HubSpot's `properties`). */
+  unnest: string | undefined;
 }
 
 export interface RestItem {
