@@ -9,6 +9,7 @@ const CONNECTORS: Record<string, () => Promise<{ default: AnyConnector }>> = {
   salesforce: () => import('../../connectors/salesforce/index.js'),
   shopify: () => import('../../connectors/shopify/index.js'),
   stripe: () => import('../../connectors/stripe/index.js'),
+  hubspot: () => import('../../connectors/hubspot/index.js'),
 };
 
 export function connectorNames(): string[] {
