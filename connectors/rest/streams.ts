@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { defineStream, eachRecord, type StreamContext, type StreamDefinition } from '../../src/connector/contract.js';
-import { UsageError } from '../../src/errors.js';
+import { SourceError, UsageError } from '../../src/errors.js';
 import {
   apiKeyAuth,
   basicAuth,
@@ -276,6 +276,8 @@ async function* readStream(stream: ParentBound, description: RestDescription, ct
     const stamped = feed === undefined || key === undefined ? undefined : stampedAtStart(key, ctx.startedAt);
     // The stream's own listing, then one per variant (its params laid over the stream's).
     const listings = [request, ...stream.variants.map((extra) => ({ ...request, query: { ...request.query, ...extra } }))];
+    // Newest first: the first record below the bound ends the listing, the rest is older still.
+    const endsAtBound = rule?.newestFirst === true && key !== undefined && bound !== undefined && bound !== null;
     for (const listing of listings) {
       const pages = paginate(client, listing, stream.pagination, {
         stream: stream.name,
@@ -283,13 +285,17 @@ async function* readStream(stream: ParentBound, description: RestDescription, ct
         signal: ctx.signal,
         recordsOptional: stream.recordsOptional,
         shape: shapeOf(stream),
+        ...(endsAtBound ? { prefetch: false } : {}),
       });
       for await (const page of pages) {
-        let records = filter ? page.records.filter((record) => atOrAfter(record, key, bound)) : page.records;
+        const below = endsAtBound ? page.records.findIndex((record) => !atOrAfter(record, key, bound)) : -1;
+        const listed = below === -1 ? page.records : page.records.slice(0, below);
+        let records = filter ? listed.filter((record) => atOrAfter(record, key, bound)) : listed;
         if (kept !== undefined) records = records.filter(kept);
         if (deleted !== undefined) records = records.map(deleted);
         if (stamped !== undefined) records = records.map(stamped);
         if (records.length > 0) yield records;
+        if (below !== -1) break;
       }
     }
   } finally {
@@ -312,7 +318,7 @@ function baseRequest(stream: ParentBound, values: TemplateValues, quoting: Quoti
   try {
     const inPath: TemplateValues = {};
     if (all.bookmark !== undefined) inPath.bookmark = encodeURIComponent(String(all.bookmark));
-    if (all.parent !== undefined) inPath.parent = encodeURIComponent(String(all.parent));
+    if (all.parent !== undefined) inPath.parent = pathSegments(String(all.parent));
     const query: Record<string, string | number | boolean> = {};
     for (const [k, v] of Object.entries(stream.params)) query[k] = typeof v === 'string' ? fillText(v, all, quoting) : v;
     const body = stream.graphql === undefined ? stream.body : { query: stream.graphql.query, variables: stream.graphql.variables };
@@ -327,6 +333,17 @@ function baseRequest(stream: ParentBound, values: TemplateValues, quoting: Quoti
     if (err instanceof TemplateError) throw new UsageError(`stream ${stream.name}: ${err.message}`);
     throw err;
   }
+}
+
+/**
+ * A value written into a path: each `/`-separated part percent-encoded, the slashes kept (a
+ * parent key such as GitHub's `owner/repo` is two segments of the path). A `.` or `..` part
+ * would move the request elsewhere on the host: refused.
+ */
+function pathSegments(value: string): string {
+  const parts = value.split('/');
+  if (parts.some((p) => p === '.' || p === '..' || p === '')) throw new SourceError(`the parent key ${JSON.stringify(value)} cannot go into a path (an empty, "." or ".." part)`);
+  return parts.map((p) => encodeURIComponent(p)).join('/');
 }
 
 /**

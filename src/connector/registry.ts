@@ -5,6 +5,7 @@ import type { AnyConnector } from './contract.js';
 const CONNECTORS: Record<string, () => Promise<{ default: AnyConnector }>> = {
   sample: () => import('../../connectors/sample/index.js'),
   rest: () => import('../../connectors/rest/index.js'),
+  github: () => import('../../connectors/github/index.js'),
   mailchimp: () => import('../../connectors/mailchimp/index.js'),
   salesforce: () => import('../../connectors/salesforce/index.js'),
   shopify: () => import('../../connectors/shopify/index.js'),

@@ -30,6 +30,11 @@ export interface IncrementalRule {
   template?: boolean | undefined;
   /** How the bound is written into that text (SOQL, search syntax). */
   quoting?: Quoting | undefined;
+  /**
+   * The listing comes newest first by the replication key and cannot be filtered: the read
+   * ends at the first record below the bound instead of listing everything each run.
+   */
+  newestFirst?: boolean | undefined;
 }
 
 /**

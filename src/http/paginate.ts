@@ -106,6 +106,8 @@ export interface PaginateOptions {
    * it, the keyset planner included (its key may be one the shaping brings up).
    */
   shape?: ((object: JsonObject) => JsonObject) | undefined;
+  /** Ask for the next page while this one is processed (default). False when the reader may stop early. */
+  prefetch?: boolean | undefined;
 }
 
 /** The first page's request: the base request plus size and start counters. */
@@ -210,8 +212,12 @@ export async function* paginate(client: HttpClient, base: HttpRequest, style: Pa
     if (!step.done && !loop) {
       if (step.token !== undefined) seen.add(step.token);
       // Ask for the next page now: the network works while this page's records are written.
-      next = fetchPage(client, step.request);
-      await letRequestLeave();
+      // Not when the consumer may stop early (a listing read down to a bookmark): a page
+      // asked for ahead would be wasted on every run.
+      if (options.prefetch !== false) {
+        next = fetchPage(client, step.request);
+        await letRequestLeave();
+      }
     }
     yield { index: position.index, request, response, body, records };
     if (step.done) return;
@@ -220,6 +226,7 @@ export async function* paginate(client: HttpClient, base: HttpRequest, style: Pa
     }
     request = step.request;
     position = step.position;
+    if (options.prefetch === false) next = fetchPage(client, request);
   }
 }
 

@@ -32,9 +32,9 @@ describe('sync inbox --connector', () => {
 
   it('refuses an unknown connector, naming the known ones', async () => {
     for (const action of ['prune', 'list']) {
-      const result = await runSync(['inbox', action, '--journal', path, '--connector', 'github']);
+      const result = await runSync(['inbox', action, '--journal', path, '--connector', 'gitlab']);
       expect(result.code, result.stderr).toBe(2);
-      expect(result.stderr).toMatch(/^sync: usage error: unknown connector "github", and the journal holds no delivery for it; known connectors: (\w+, )*sample(, \w+)*\n$/);
+      expect(result.stderr).toMatch(/^sync: usage error: unknown connector "gitlab", and the journal holds no delivery for it; known connectors: (\w+, )*sample(, \w+)*\n$/);
     }
   });
 

@@ -6,7 +6,7 @@ import { parseQuoting } from './request.js';
 
 /** `streams[].incremental`: where and how the bound of an incremental read goes. */
 
-const INCREMENTAL_KEYS = ['param', 'format', 'in', 'lookback_minutes', 'client_filter', 'quoting'];
+const INCREMENTAL_KEYS = ['param', 'format', 'in', 'lookback_minutes', 'client_filter', 'quoting', 'newest_first'];
 
 /**
  * `inTemplate`: the request writes `{bookmark}` itself (a SOQL WHERE, a search query, a GraphQL
@@ -28,8 +28,14 @@ export function parseIncremental(c: Checker, raw: JsonValue | undefined, at: str
   const lookback = c.number(raw['lookback_minutes'], `${at}.lookback_minutes`, 0);
   const clientFilter = c.boolean(raw['client_filter'], `${at}.client_filter`);
   const quoting = parseQuoting(c, raw['quoting'], `${at}.quoting`);
+  const newestFirst = c.boolean(raw['newest_first'], `${at}.newest_first`) ?? false;
   if (quoting !== undefined && !inTemplate) c.problem(`${at}.quoting`, 'only for a request that writes {bookmark} itself (a query language in a parameter)');
   if (inTemplate && param !== undefined) c.problem(`${at}.param`, 'the request writes {bookmark} itself: leave out param, or the {bookmark}');
-  return { param, format, in: where, lookbackMinutes: lookback, clientFilter, ...(inTemplate ? { template: true } : {}), ...(quoting === undefined ? {} : { quoting }) };
+  return {
+    param, format, in: where, lookbackMinutes: lookback, clientFilter,
+    ...(inTemplate ? { template: true } : {}),
+    ...(quoting === undefined ? {} : { quoting }),
+    ...(newestFirst ? { newestFirst } : {}),
+  };
 }
 

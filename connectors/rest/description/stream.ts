@@ -39,6 +39,7 @@ export function parseStream(c: Checker, raw: JsonValue, at: string): RestStream 
   }
   const usesBookmark = requestUsesBookmark(path ?? '', params, graphql === undefined ? body : graphql.variables);
   const incremental = parseIncremental(c, raw['incremental'], `${at}.incremental`, replicationKey, usesBookmark);
+  if (incremental?.newestFirst === true && sorted) c.problem(`${at}.sorted`, 'the listing is newest first (incremental.newest_first): it is not sorted ascending, leave sorted out');
   const recordsOptional = c.boolean(raw['records_optional'], `${at}.records_optional`) ?? false;
   const deletedWhen = parseDeletedWhen(c, raw['deleted_when'], `${at}.deleted_when`);
   const keepWhen = parseDeletedWhen(c, raw['keep_when'], `${at}.keep_when`);
