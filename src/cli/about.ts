@@ -1,6 +1,6 @@
 import { envName } from '../connector/config.js';
 import type { AnyConnector } from '../connector/contract.js';
-import type { JsonObject } from '../protocol/json.js';
+import type { JsonObject, JsonValue } from '../protocol/json.js';
 
 /** `--about`: what a connector is and which settings it takes, generated from its spec. */
 export function aboutConnector(connector: AnyConnector): JsonObject {
@@ -36,17 +36,22 @@ export function aboutConnector(connector: AnyConnector): JsonObject {
 
 export function formatAbout(about: JsonObject, format: string): string {
   if (format === 'json') return JSON.stringify(about, null, 2) + '\n';
-  const lines = [`${String(about['name'])} ${String(about['version'])}: ${String(about['description'])}`, '', 'Streams:'];
+  const lines = [`${text(about['name'])} ${text(about['version'])}: ${text(about['description'])}`, '', 'Streams:'];
   for (const s of about['streams'] as JsonObject[]) {
-    const rk = s['replication_key'] ? `, incremental by ${String(s['replication_key'])}` : ', full table';
-    lines.push(`  ${String(s['name'])} (key ${(s['key_properties'] as string[]).join(', ') || 'none'}${rk})`);
+    const rk = s['replication_key'] ? `, incremental by ${text(s['replication_key'])}` : ', full table';
+    lines.push(`  ${text(s['name'])} (key ${(s['key_properties'] as string[]).join(', ') || 'none'}${rk})`);
   }
   lines.push('', 'Settings (config file key, or environment variable):');
   for (const s of about['settings'] as JsonObject[]) {
-    const flags = [String(s['type']), s['required'] ? 'required' : '', s['secret'] ? 'secret' : '', s['default'] !== null ? `default ${JSON.stringify(s['default'])}` : '']
+    const flags = [text(s['type']), s['required'] ? 'required' : '', s['secret'] ? 'secret' : '', s['default'] !== null ? `default ${JSON.stringify(s['default'])}` : '']
       .filter(Boolean)
       .join(', ');
-    lines.push(`  ${String(s['name'])} / ${String(s['env'])} (${flags})`, `      ${String(s['description'])}`);
+    lines.push(`  ${text(s['name'])} / ${text(s['env'])} (${flags})`, `      ${text(s['description'])}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** A value of the description as text: strings as they are, anything else as JSON. */
+function text(value: JsonValue | undefined): string {
+  return typeof value === 'string' ? value : JSON.stringify(value ?? null);
 }

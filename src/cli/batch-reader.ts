@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
-import { isJsonObject, parseJson, type JsonObject } from '../protocol/json.js';
+import { isJsonObject, parseJson } from '../protocol/json.js';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import { describeJsonError, ProtocolError, type BatchMessage, type RecordMessage } from '../protocol/messages.js';
 import { LoadError } from '../targets/loader.js';
@@ -84,8 +84,10 @@ async function readBatchFile(batch: BatchMessage, file: string, options: BatchRe
 }
 
 /** Carries an error of `options.record` past the handling meant for reading errors. */
-class FromRecordHandler {
-  constructor(readonly error: unknown) {}
+class FromRecordHandler extends Error {
+  constructor(readonly error: unknown) {
+    super('a failure of the record handler');
+  }
 }
 
 function toRecord(stream: string, text: string, file: string, line: number): RecordMessage {
@@ -96,7 +98,7 @@ function toRecord(stream: string, text: string, file: string, line: number): Rec
     throw new BatchFileError(file, line, describeJsonError(err), { cause: err });
   }
   if (!isJsonObject(parsed.value)) throw new BatchFileError(file, line, 'a record must be a JSON object');
-  const message: RecordMessage = { type: 'RECORD', stream, record: parsed.value as JsonObject };
+  const message: RecordMessage = { type: 'RECORD', stream, record: parsed.value };
   if (parsed.lossless) message.lossless = true;
   return message;
 }

@@ -51,7 +51,7 @@ export async function createProgress(io: CliIo, enabled: boolean): Promise<Progr
   // Loaded only when drawn: pipes and cron never pay for it.
   const { MultiBar } = await import('cli-progress');
   const multi = new MultiBar({
-    stream: io.stderr as NodeJS.WritableStream & NodeJS.WriteStream,
+    stream: io.stderr,
     format: '{line}',
     hideCursor: true,
     clearOnComplete: true,

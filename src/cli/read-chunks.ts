@@ -11,11 +11,12 @@ export async function* readChunks(stream: NodeJS.ReadableStream, signal: AbortSi
   try {
     for await (const chunk of stream) {
       yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-      if (signal.aborted) return;
+      // Read again after each await (the check above the loop does not hold for ever).
+      if (signal.aborted as boolean) return;
     }
   } catch (err) {
     // A stream destroyed by the abort reports a premature close: that is the abort, not a failure.
-    if (!signal.aborted) throw err;
+    if (!(signal.aborted as boolean)) throw err;
   } finally {
     signal.removeEventListener('abort', onAbort);
   }

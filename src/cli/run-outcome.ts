@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { ExitCode, SyncError } from '../errors.js';
 import type { JsonValue } from '../protocol/json.js';
 import type { RunRecord, StreamChanges } from '../targets/history.js';
@@ -36,7 +37,7 @@ const MAX_ERROR_CHARS = 1_000;
 export function errorLine(err: unknown, secrets: readonly string[]): string | null {
   if (err === undefined) return null;
   const details = err instanceof SyncError && err.details.length ? `: ${err.details.join('; ')}` : '';
-  const message = `${err instanceof Error ? err.message : String(err)}${details}`;
+  const message = `${err instanceof Error ? err.message : inspect(err)}${details}`;
   const kind = err instanceof SyncError || err instanceof ReaderGoneError ? '' : 'internal error: ';
   const line = scrub(`${kind}${message}`, secrets).replace(/\s*\n\s*/g, ' ').trim();
   return line.length > MAX_ERROR_CHARS ? `${line.slice(0, MAX_ERROR_CHARS - 1)}…` : line;

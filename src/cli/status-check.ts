@@ -76,7 +76,7 @@ export function findProblems(report: StatusReport, limits: CheckLimits): string[
     for (const { c, s } of found) {
       if (s.bookmarkAgeMs === null) problems.push(`${c.stateId}: stream ${stream}: its bookmark is not a time, so it has no age`);
       else if (s.bookmarkAgeMs > limit.ms) {
-        problems.push(`${c.stateId}: stream ${stream}: the newest data is from ${formatAge(s.bookmarkAgeMs)} (bookmark ${String(s.bookmark)}), more than ${limit.text}`);
+        problems.push(`${c.stateId}: stream ${stream}: the newest data is from ${formatAge(s.bookmarkAgeMs)} (bookmark ${typeof s.bookmark === 'string' ? s.bookmark : JSON.stringify(s.bookmark)}), more than ${limit.text}`);
       }
     }
   }

@@ -117,13 +117,13 @@ function bounded(entries: JsonObject[], stateId: string, timeField: string, befo
 }
 
 function toRun(e: JsonObject): StoredRun | undefined {
-  const text = (key: string): string | undefined => (typeof e[key] === 'string' ? (e[key] as string) : undefined);
+  const text = (key: string): string | undefined => (typeof e[key] === 'string' ? e[key] : undefined);
   const connector = text('connector');
   const stateId = text('state_id');
   const startedAt = text('started_at');
   const endedAt = text('ended_at');
   if (connector === undefined || stateId === undefined || startedAt === undefined || endedAt === undefined || typeof e['exit_code'] !== 'number') return undefined;
-  const object = (key: string): JsonObject => (isJsonObject(e[key]) ? (e[key] as JsonObject) : {});
+  const object = (key: string): JsonObject => (isJsonObject(e[key]) ? e[key] : {});
   return {
     id: e['id'] as number,
     connector,

@@ -103,7 +103,7 @@ export class TargetFolder {
     const all = this.readAll();
     if (value === undefined) {
       if (!Object.hasOwn(all, this.options.stateId)) return;
-      delete all[this.options.stateId];
+      Reflect.deleteProperty(all, this.options.stateId);
     } else {
       // defineProperty: a state id of `__proto__` must stay an ordinary key.
       Object.defineProperty(all, this.options.stateId, { value, enumerable: true, writable: true, configurable: true });

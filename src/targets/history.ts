@@ -149,7 +149,7 @@ export function runFromColumns(row: RunColumns): StoredRun {
     stateId: row.state_id,
     startedAt: row.started_at,
     endedAt: row.ended_at,
-    exitCode: Number(row.exit_code),
+    exitCode: row.exit_code,
     records: JSON.parse(row.records) as Record<string, number>,
     error: row.error,
     bookmarksBefore: objectOf(parseJson(row.bookmarks_before).value),

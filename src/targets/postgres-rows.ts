@@ -114,7 +114,7 @@ export class StreamRows {
     }
     const subs = this.recordSubs;
     subs.count = 0;
-    let line: string | undefined;
+    let line: string;
     let segment: Segment;
     if (message.partial === true && this.keys.length > 0) {
       for (const key of this.keys) {
@@ -125,12 +125,12 @@ export class StreamRows {
       line = this.fields(record, columns, subs);
       segment = this.partialSegment(columns);
     } else {
-      line = this.line(record, subs);
-      if (line === undefined) {
+      const known = this.line(record, subs);
+      if (known === undefined) {
         this.addUnknownProperties(record);
         subs.count = 0;
         line = this.line(record, subs) as string;
-      }
+      } else line = known;
       segment = this.segment();
     }
     if (this.keys.length > 0 && !segment.repeatsKey) this.noteKey(segment, this.lineKey);

@@ -72,6 +72,7 @@ export async function openTarget(
   switch (spec.kind) {
     case 'stdout': {
       const { StdoutTarget } = await import('./stdout.js');
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- process.stdout or a test's stream: any writable
       return new StdoutTarget(options.stdout as import('node:stream').Writable);
     }
     case 'sqlite': {

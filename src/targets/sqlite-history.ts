@@ -144,7 +144,7 @@ export class SqliteHistory implements HistoryStore {
     const rows = this.db
       .prepare('SELECT id, state_id, value, committed_at FROM _sync_state_history WHERE state_id = ? ORDER BY id DESC LIMIT ?')
       .all(stateId, limit) as Array<{ id: number; state_id: string; value: string; committed_at: string }>;
-    return rows.map((r) => ({ id: Number(r.id), stateId: r.state_id, committedAt: r.committed_at, value: parseJson(r.value).value }));
+    return rows.map((r) => ({ id: r.id, stateId: r.state_id, committedAt: r.committed_at, value: parseJson(r.value).value }));
   }
 
   async currentState(stateId: string): Promise<JsonValue | undefined> {

@@ -219,7 +219,7 @@ export class SqliteTarget implements Target {
     if (message.partial === true && writer.stream.keyProperties.length > 0) return this.writePartial(writer, message);
     const record = message.record;
     const props = writer.props;
-    const row: SqlValue[] = new Array(props.length);
+    const row = new Array<SqlValue>(props.length);
     let matched = 0;
     const inherited = writer.inherited;
     let bytes = 8 * props.length;

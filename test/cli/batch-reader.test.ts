@@ -121,7 +121,9 @@ describe('readChunks', () => {
     expect(idle.destroyed).toBe(true);
     const broken = new PassThrough();
     const failing = (async () => {
-      for await (const chunk of readChunks(broken, new AbortController().signal)) void chunk;
+      for await (const _chunk of readChunks(broken, new AbortController().signal)) {
+        // read to the failure
+      }
     })();
     broken.destroy(new Error('EIO'));
     await expect(failing).rejects.toThrow('EIO');

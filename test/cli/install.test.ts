@@ -148,7 +148,7 @@ describe('installed as a systemd service', () => {
       env: { PATH: SYSTEMD_PATH, SYNC_SAMPLE_WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stderr?.on('data', (c: Buffer) => {
+    child.stderr.on('data', (c: Buffer) => {
       if (c.toString().includes('listening on')) child.kill('SIGTERM');
     });
     const result = await collect(child);

@@ -63,7 +63,7 @@ function readCsv(text: string): Array<Array<string | null>> {
     quotedField = false;
   };
   while (i < text.length) {
-    const c = text[i];
+    const c = text.charAt(i);
     if (c === '"' && field === '' && !quotedField) {
       quotedField = true;
       i++;

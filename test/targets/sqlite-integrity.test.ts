@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseMessage, type Message } from '../../src/protocol/messages.js';
+import { parseMessage } from '../../src/protocol/messages.js';
 import { Loader } from '../../src/targets/loader.js';
 import type { ChildProcess } from 'node:child_process';
 import { runSync, startSync, tempDir } from '../helpers/cli.js';
@@ -54,7 +54,7 @@ describe('SQLite target: state never ahead of data', () => {
     const { SqliteTarget } = (await import(BUILT_SQLITE)) as typeof import('../../src/targets/sqlite.js');
     const sqlite = new SqliteTarget(db, { stateId: 't', warn: () => {}, writer: 'thread', busyTimeoutMs: 1_000 });
     const loader = new Loader(sqlite, { validate: true, batchRecords: 2, maxBatchAgeMs: 60_000, warn: () => {} });
-    const feed = (text: string, n: number) => loader.handle(parseMessage(text, n) as Message);
+    const feed = (text: string, n: number) => loader.handle(parseMessage(text, n));
     await feed(schema('t'), 1);
     const holder = new Database(db);
     holder.exec('BEGIN IMMEDIATE');
@@ -89,7 +89,7 @@ describe('SQLite target: state never ahead of data', () => {
     const child = startSync(['target', `sqlite:${db}`, '--quiet', '--batch-size', '2'], { cwd: tmp.dir });
     const done = outputOf(child);
     // The table exists before the lock is taken, so what waits is a batch, not the schema.
-    child.stdin?.write(lines[0] + '\n');
+    child.stdin?.write(`${lines[0] ?? ''}\n`);
     await until(() => query(`SELECT name FROM sqlite_schema WHERE name = 't'`).length === 1);
     const holder = new Database(db);
     holder.exec('BEGIN IMMEDIATE');

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseMessage, type Message } from '../../src/protocol/messages.js';
+import { parseMessage } from '../../src/protocol/messages.js';
 import { Loader } from '../../src/targets/loader.js';
 import { SqliteTarget } from '../../src/targets/sqlite.js';
 import { tempDir } from '../helpers/cli.js';
@@ -29,12 +29,12 @@ async function load(lines: string[], options: { batch?: number; stateId?: string
   });
   try {
     for (const [i, line] of lines.entries()) {
-      const pending = loader.handle(parseMessage(line, i + 1) as Message);
+      const pending = loader.handle(parseMessage(line, i + 1));
       if (pending) await pending;
     }
     await loader.finish();
   } finally {
-    target.close();
+    await target.close();
   }
   return committed;
 }
@@ -140,7 +140,7 @@ describe('SQLite target', () => {
     expect(target.readState()).toEqual({ at: 1 });
     target.writeState(undefined);
     expect(target.readState()).toBeUndefined();
-    target.close();
+    await target.close();
   });
 
   it('commits when the buffered records grow large, not only after so many records', async () => {
