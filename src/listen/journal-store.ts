@@ -62,6 +62,8 @@ export interface DrainJournal {
 
 export interface JournalStore {
   readonly location: JournalLocation;
+  /** Appends that may run at once (each its own transaction). */
+  readonly commitsInFlight: number;
   /** Appends in one transaction, in order; resolves once committed. A known delivery id is a duplicate. */
   append(entries: readonly NewDelivery[]): AppendOutcome[] | Promise<AppendOutcome[]>;
   select(filter: DeliveryFilter): Promise<StoredDelivery[]>;
@@ -97,6 +99,8 @@ export async function openDrainJournal(location: JournalLocation): Promise<Drain
 /** The SQLite file (journal.ts) behind the common interface. */
 export class SqliteJournalStore implements JournalStore {
   readonly journal: Journal;
+  /** One connection, one writer: a commit runs to its end before the next starts. */
+  readonly commitsInFlight = 1;
 
   constructor(
     readonly location: { kind: 'sqlite'; path: string },

@@ -22,6 +22,11 @@ export interface WriterLimits {
    * having to risk it: a sender told "not ready" may never send one.
    */
   recheckMs: number;
+  /**
+   * Commits running at once (default 1). A journal on a server (PostgreSQL) waits mostly for
+   * the server's flush: a second commit on another connection overlaps that wait.
+   */
+  commitsInFlight?: number;
 }
 
 /** The journal cannot take a delivery now (full queue, full disk, I/O error): answer 503. */
@@ -59,8 +64,8 @@ export class JournalWriter {
   private queue: Waiting[] = [];
   private queuedBytes = 0;
   private scheduled = false;
-  /** A commit is running on the journal thread; the queue gathers the next batch meanwhile. */
-  private committing = false;
+  /** Commits running (on the journal thread, or the server); the queue gathers the next batch meanwhile. */
+  private committing = 0;
   private idleWaiters: Array<() => void> = [];
   /** Set by a failed commit, cleared by the next write that succeeds (a commit or a recheck). */
   private failure: JournalUnavailable | undefined;
@@ -84,7 +89,7 @@ export class JournalWriter {
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, resolve, reject });
       this.queuedBytes += entry.body.length;
-      if (!this.scheduled && !this.committing) {
+      if (!this.scheduled && this.committing < this.maxCommitting) {
         this.scheduled = true;
         // After the current I/O phase: every body completed meanwhile joins this commit.
         setImmediate(() => this.flush());
@@ -105,7 +110,7 @@ export class JournalWriter {
 
   /** Resolves when nothing is waiting for a commit (in-flight writes finished). */
   idle(): Promise<void> {
-    if (this.queue.length === 0 && !this.scheduled && !this.committing) return Promise.resolve();
+    if (this.queue.length === 0 && !this.scheduled && this.committing === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -122,7 +127,7 @@ export class JournalWriter {
 
   private flush(): void {
     this.scheduled = false;
-    if (this.committing) return;
+    if (this.committing >= this.maxCommitting) return;
     const batch = this.queue;
     this.queue = [];
     this.queuedBytes = 0;
@@ -139,15 +144,15 @@ export class JournalWriter {
       return this.next();
     }
     // Answered only from the ack: a delivery is 2xx only once the journal thread says it is durable.
-    this.committing = true;
+    this.committing++;
     result.then(
       (outcomes) => {
-        this.committing = false;
+        this.committing--;
         this.succeeded(batch, outcomes);
         this.next();
       },
       (err: unknown) => {
-        this.committing = false;
+        this.committing--;
         this.failed(batch, err);
         this.next();
       },
@@ -158,9 +163,13 @@ export class JournalWriter {
   private next(): void {
     if (this.queue.length > 0) {
       if (!this.scheduled) this.flush();
-    } else if (!this.scheduled) {
+    } else if (!this.scheduled && this.committing === 0) {
       this.notifyIdle();
     }
+  }
+
+  private get maxCommitting(): number {
+    return this.limits.commitsInFlight ?? 1;
   }
 
   private succeeded(batch: Waiting[], outcomes: AppendOutcome[]): void {

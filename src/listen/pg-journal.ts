@@ -21,6 +21,12 @@ import type { BacklogRow, DeadLetter, JournalStore, OpenOptions, PruneOptions } 
 
 export const JOURNAL_TABLE = '_sync_journal';
 
+/**
+ * Group commits at once. A commit mostly waits for the server to flush its WAL; a second one
+ * on another connection overlaps that wait (and the server may flush both at once).
+ */
+export const APPEND_CONNECTIONS = 2;
+
 /** A claimed batch whose worker went silent is given up by the server after this long. */
 export const CLAIM_IDLE_TIMEOUT = '60s';
 
@@ -126,14 +132,17 @@ export async function openPostgresJournal(location: { kind: 'postgres' } & Postg
 
 export class PostgresJournal implements JournalStore {
   readonly table: string;
-  private readonly appends: PgConnection;
+  readonly commitsInFlight = APPEND_CONNECTIONS;
+  /** Group commits run on these, each on a connection of its own (the listener runs up to APPEND_CONNECTIONS at once). */
+  private readonly appends: PgConnection[];
+  private readonly appending = new Set<PgConnection>();
 
   constructor(
     readonly location: { kind: 'postgres' } & PostgresLocation,
     private readonly pool: pg.Pool,
   ) {
     this.table = journalTable(location);
-    this.appends = new PgConnection(location, 'sync listen');
+    this.appends = Array.from({ length: APPEND_CONNECTIONS }, () => new PgConnection(location, 'sync listen'));
   }
 
   /** Creates the journal, once among any number of replicas starting together; read-only: checks it exists. */
@@ -181,8 +190,10 @@ export class PostgresJournal implements JournalStore {
    * which a read-only server refuses too).
    */
   async append(entries: readonly NewDelivery[]): Promise<AppendOutcome[]> {
-    const client = await this.appends.get();
+    const connection = this.appends.find((c) => !this.appending.has(c)) ?? (this.appends[0] as PgConnection);
+    this.appending.add(connection);
     try {
+      const client = await connection.get();
       if (entries.length === 0) {
         await client.query(`INSERT INTO ${this.table} (connector, delivery_id, received_at, method, url, headers, body) SELECT '', '', '', '', '', '', ''::bytea WHERE false`);
         return [];
@@ -192,6 +203,8 @@ export class PostgresJournal implements JournalStore {
       return outcomes;
     } catch (err) {
       throw Object.assign(new Error(this.explain(err)), { code: (err as { code?: unknown }).code });
+    } finally {
+      this.appending.delete(connection);
     }
   }
 
@@ -275,7 +288,7 @@ export class PostgresJournal implements JournalStore {
   }
 
   async close(): Promise<void> {
-    this.appends.discard();
+    for (const c of this.appends) c.discard();
     await this.pool.end().catch(() => undefined);
   }
 

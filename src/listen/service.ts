@@ -133,7 +133,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     }
     const writer = new JournalWriter(
       thread ?? journal,
-      { maxQueued: options.maxQueued ?? 20_000, maxQueuedBytes: 256 * 1_048_576, recheckMs: JOURNAL_RECHECK_MS },
+      {
+        maxQueued: options.maxQueued ?? 20_000,
+        maxQueuedBytes: 256 * 1_048_576,
+        recheckMs: JOURNAL_RECHECK_MS,
+        commitsInFlight: thread ? 1 : journal.commitsInFlight,
+      },
       () => wake(),
     );
     // A PostgreSQL journal's disk is the server's, watched there.

@@ -204,6 +204,33 @@ describe('group commit on another thread (an asynchronous sink)', () => {
     journal.close();
   });
 
+  it('with two commits allowed in flight, the next batch starts before the first ack, and idle waits for both', async () => {
+    const journal = new Journal(journalPath());
+    const sink = manualSink(journal);
+    const writer = new JournalWriter(sink, { ...limits(1_000), commitsInFlight: 2 });
+    const first = [writer.append(delivery('a')), writer.append(delivery('b'))];
+    await new Promise((r) => setImmediate(r));
+    const second = [writer.append(delivery('c'))];
+    await turns();
+    expect(sink.batches).toEqual([2, 1]);
+    // A third batch waits: both commits are running.
+    const third = writer.append(delivery('d'));
+    await turns();
+    expect(sink.batches).toEqual([2, 1]);
+    let idle = false;
+    const idled = writer.idle().then(() => (idle = true));
+    sink.release();
+    expect(await Promise.all([...first, ...second])).toEqual(['stored', 'stored', 'stored']);
+    await turns();
+    expect(sink.batches).toEqual([2, 1, 1]);
+    expect(idle).toBe(false);
+    sink.release();
+    expect(await third).toBe('stored');
+    await idled;
+    expect(journal.counts().pending).toBe(4);
+    journal.close();
+  });
+
   it('a failed commit rejects its batch and, failing fast, what gathered meanwhile', async () => {
     const journal = new Journal(journalPath());
     const sink = manualSink(journal);

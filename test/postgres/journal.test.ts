@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewDelivery } from '../../src/listen/journal.js';
 import { openDrainJournal, openJournalStore, type DrainJournal, type JournalStore } from '../../src/listen/journal-store.js';
 import { parsePostgresUrl } from '../../src/targets/postgres-url.js';
-import { postgresAvailable, testSchema, type TestSchema } from '../helpers/postgres.js';
+import { postgresAvailable, quote, testSchema, type TestSchema } from '../helpers/postgres.js';
 import { until } from '../helpers/wait.js';
 
 /**
@@ -135,7 +135,11 @@ describe.skipIf(!available)('the PostgreSQL journal', () => {
     const admin = new pg.Client({ connectionString: schema.url });
     await admin.connect();
     try {
-      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sync drain' AND state = 'idle in transaction'`);
+      // Only this test's drain: its last statement, the claim, names this test's schema.
+      await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sync drain' AND state = 'idle in transaction' AND strpos(query, $1) > 0`,
+        [quote(schema.name)],
+      );
     } finally {
       await admin.end();
     }

@@ -51,7 +51,7 @@ describe.skipIf(!available)('sync listen and sync drain over a PostgreSQL journa
   };
   const journalCount = async (where = 'true'): Promise<number> =>
     Number((await journal.query<{ n: string }>(`SELECT count(*) AS n FROM ${quote(journal.name)}._sync_journal WHERE ${where}`))[0]?.n);
-  /** Pending deliveries no drain holds now (the ones a claim would get). */
+  /** Pending deliveries no drain holds now (the ones a claim would get); locks them for a moment. */
   const claimable = async (): Promise<number> =>
     Number(
       (
@@ -98,7 +98,18 @@ describe.skipIf(!available)('sync listen and sync drain over a PostgreSQL journa
     const doomed = startSync(['drain', 'sample', '--journal', journal.url, '--target', '-', '--quiet'], { cwd: fresh(), env: ENV });
     workers.push(doomed);
     const killed = new Promise<NodeJS.Signals | null>((resolve) => doomed.on('exit', (_code, signal) => resolve(signal)));
-    await until(async () => (await claimable()) === 0, 'the first worker to hold the deliveries');
+    // Holding them: its claim's transaction stays open while it cannot write (probed without
+    // locking rows, which would make its claim skip them).
+    await until(
+      async () =>
+        // Its last statement was the claim, naming this test's journal.
+        (
+          await journal.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'sync drain' AND state = 'idle in transaction' AND strpos(query, $1) > 0`, [
+            `${quote(journal.name)}.${quote('_sync_journal')}`,
+          ])
+        ).length === 1,
+      'the first worker to hold the deliveries',
+    );
     expect(await journalCount(`status = 'pending'`)).toBe(300);
     doomed.kill('SIGKILL');
     expect(await killed).toBe('SIGKILL');
