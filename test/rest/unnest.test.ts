@@ -33,7 +33,7 @@ describe('unnest', () => {
     expect(problems).toEqual([]);
     if (description?.webhooks === undefined) throw new Error('the description has no webhooks');
     const spec = restWebhookSpec(description.webhooks, description.streams);
-    const deliver = (body: object) => spec.map({ headers: {}, text: JSON.stringify(body), json: body as JsonObject, receivedAt: '2026-05-01T10:00:00Z' });
+    const deliver = (body: object) => spec.map({ id: 'd1', headers: {}, text: JSON.stringify(body), json: body as JsonObject, receivedAt: '2026-05-01T10:00:00Z' });
     expect(deliver({ type: 'updated', object: contact })[0]?.record).toEqual(unnester('properties')(contact));
     expect(deliver({ type: 'touched', object: contact })[0]?.record).toEqual({ id: '7', email: 'ann@example.com' });
   });
