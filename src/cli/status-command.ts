@@ -1,4 +1,4 @@
-import { readJournalSummary } from '../listen/journal-status.js';
+import { readJournalSummary, shownJournal } from '../listen/journal-status.js';
 import { openHistory } from '../targets/history.js';
 import { describeTarget } from '../targets/spec.js';
 import { SyncError, UsageError } from '../errors.js';
@@ -31,7 +31,7 @@ export async function statusCommand(flags: StatusFlags, io: CliIo): Promise<void
   const history = await openHistory(spec, 'read');
   let report;
   try {
-    const journal = flags.journal === undefined ? undefined : { path: flags.journal, summary: readJournalSummary(flags.journal) };
+    const journal = flags.journal === undefined ? undefined : { path: shownJournal(flags.journal), summary: await readJournalSummary(flags.journal) };
     report = await gatherStatus(describeTarget(spec), history, journal, Date.now());
   } finally {
     await history?.close();

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { UsageError } from '../errors.js';
+import { isPostgresUrl, parsePostgresUrl } from '../targets/postgres-url.js';
 
 /**
  * What `sync status` reads from a listener's journal, read-only: the last delivery of each
@@ -19,8 +21,50 @@ export interface JournalSummary {
   }>;
 }
 
-/** Undefined when the journal does not exist. */
-export function readJournalSummary(path: string): JournalSummary | undefined {
+/** How `--journal` is shown: a PostgreSQL URL without its password. */
+export function shownJournal(journal: string): string {
+  return isPostgresUrl(journal) ? parsePostgresUrl(journal).description : journal;
+}
+
+/** Undefined when the journal does not exist. `journal`: a file, or a `postgres://…?schema=` journal. */
+export async function readJournalSummary(journal: string): Promise<JournalSummary | undefined> {
+  if (isPostgresUrl(journal)) return readPostgresSummary(journal);
+  return readSqliteSummary(journal);
+}
+
+async function readPostgresSummary(url: string): Promise<JournalSummary | undefined> {
+  const location = { kind: 'postgres' as const, ...parsePostgresUrl(url) };
+  const { openPostgresJournal } = await import('./pg-journal.js');
+  let journal;
+  try {
+    journal = await openPostgresJournal(location, { readonly: true });
+  } catch (err) {
+    // No journal in that schema (yet): as for a file that does not exist.
+    if (err instanceof UsageError) return undefined;
+    throw err;
+  }
+  try {
+    const [events, backlog] = await Promise.all([journal.events(), journal.backlog()]);
+    const names = [...new Set(events.map((e) => e.connector))].sort();
+    return {
+      path: location.description,
+      connectors: names.map((connector) => {
+        const pending = backlog.find((b) => b.connector === connector && b.status === 'pending');
+        return {
+          connector,
+          pending: pending?.n ?? 0,
+          dead: backlog.find((b) => b.connector === connector && b.status === 'dead')?.n ?? 0,
+          oldestPending: pending?.oldest ?? null,
+          events: events.filter((e) => e.connector === connector).map(({ event, lastReceivedAt, count }) => ({ event, lastReceivedAt, count })),
+        };
+      }),
+    };
+  } finally {
+    await journal.close();
+  }
+}
+
+function readSqliteSummary(path: string): JournalSummary | undefined {
   if (!existsSync(path)) return undefined;
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {

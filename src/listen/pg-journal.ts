@@ -281,6 +281,14 @@ export class PostgresJournal implements JournalStore {
     return rows.map((r) => ({ ...r, n: Number(r.n) }));
   }
 
+  /** The last delivery and the number of deliveries per connector and event name (`sync status`). */
+  async events(): Promise<Array<{ connector: string; event: string | null; lastReceivedAt: string; count: number }>> {
+    const rows = await this.read<{ connector: string; event: string | null; last: string; n: string }>(
+      `SELECT connector, event, max(received_at) AS last, count(*) AS n FROM ${this.table} GROUP BY connector, event ORDER BY connector, event`,
+    );
+    return rows.map((r) => ({ connector: r.connector, event: r.event, lastReceivedAt: r.last, count: Number(r.n) }));
+  }
+
   async counts(): Promise<Record<DeliveryStatus, number>> {
     const out: Record<DeliveryStatus, number> = { pending: 0, done: 0, dead: 0 };
     for (const r of await this.read<{ status: DeliveryStatus; n: string }>(`SELECT status, count(*) AS n FROM ${this.table} GROUP BY status`)) out[r.status] = Number(r.n);

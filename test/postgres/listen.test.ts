@@ -176,7 +176,7 @@ describe.skipIf(!available)('sync listen and sync drain over a PostgreSQL journa
     expect(help.stdout).toMatch(/Examples:\n  sync drain sample --journal 'postgres:/);
   });
 
-  it('sync inbox reads, replays and prunes a PostgreSQL journal', async () => {
+  it('sync inbox reads, replays and prunes a PostgreSQL journal; sync status reads it', async () => {
     const l = await listen(['--target', target.url]);
     const d = created(9_000);
     expect((await deliver(l.url, d)).status).toBe(200);
@@ -193,6 +193,16 @@ describe.skipIf(!available)('sync listen and sync drain over a PostgreSQL journa
     const missing = await runSync(['inbox', 'list', '--journal', `${POSTGRES_URL}?schema=${journal.name}_none`], { cwd: fresh() });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no journal in schema/);
+
+    // sync status reads the shared journal too, and says when a schema holds none.
+    const status = await runSync(['status', '--target', target.url, '--journal', journal.url, '--format', 'json'], { cwd: fresh() });
+    expect(status.code, status.stderr).toBe(0);
+    expect((JSON.parse(status.stdout) as { journal: unknown }).journal).toMatchObject({
+      exists: true,
+      connectors: [{ connector: 'sample', pending: 0, dead: 0, events: [{ event: 'customers.created', count: 1 }] }],
+    });
+    const noJournal = await runSync(['status', '--target', target.url, '--journal', `${POSTGRES_URL}?schema=${journal.name}_none`], { cwd: fresh() });
+    expect(noJournal.stdout).toMatch(/journal postgres:\/\/\S+_none does not exist/);
   });
 });
 
