@@ -1,6 +1,6 @@
 import pg from 'pg';
-import type { PostgresLocation } from '../targets/postgres-url.js';
-import { connectError } from './pg-journal.js';
+import { BusyError, SyncError } from '../errors.js';
+import { scrubSecrets, type PostgresLocation } from '../targets/postgres-url.js';
 
 /**
  * One connection of the journal's, opened when first needed and replaced after it broke (the
@@ -51,4 +51,12 @@ export class PgConnection {
     this.broken = false;
     if (client) client.end().catch(() => undefined);
   }
+}
+
+/** Connecting failed: wrong settings are an error, an unreachable server a temporary one (exit 75). */
+export function connectError(location: PostgresLocation, err: unknown): SyncError {
+  const code = (err as { code?: unknown }).code;
+  const text = scrubSecrets((err as Error).message || String(code ?? err), location.secrets);
+  if (typeof code === 'string' && /^(28|3D)/.test(code)) return new SyncError(`cannot connect to the journal at ${location.description}: ${text}`);
+  return new BusyError(`cannot reach the journal at ${location.description} (${text}); try again when PostgreSQL is up`);
 }

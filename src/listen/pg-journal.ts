@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { BusyError, SyncError, UsageError } from '../errors.js';
+import { SyncError, UsageError } from '../errors.js';
 import { advisoryKey } from '../targets/postgres-lock.js';
 import { scrubSecrets, type PostgresLocation } from '../targets/postgres-url.js';
-import { PgConnection } from './pg-connection.js';
+import { connectError, PgConnection } from './pg-connection.js';
 import { fromRow, type AppendOutcome, type DeliveryFilter, type DeliveryStatus, type NewDelivery, type Row, type StoredDelivery } from './journal.js';
 import type { BacklogRow, DeadLetter, JournalStore, OpenOptions, PruneOptions } from './journal-store.js';
 
@@ -10,8 +10,9 @@ import type { BacklogRow, DeadLetter, JournalStore, OpenOptions, PruneOptions } 
  * The journal in PostgreSQL: table `_sync_journal` in the URL's schema (`_sync_*` names are
  * never a stream's table), shared by any number of listener replicas and drain workers.
  * Deduplication is the table's `UNIQUE (connector, delivery_id)`, so a delivery retried to
- * another replica is known there too. An append is one transaction, answered only after its
- * COMMIT returned (synchronous_commit: on, the server's default, means flushed to its WAL).
+ * another replica is known there too. An append is one INSERT (a few for large bodies), each
+ * committed on its own and answered only after it returned (synchronous_commit: on, the
+ * server's default, means flushed to its WAL).
  *
  * Times are kept as the same fixed-width UTC text as in SQLite, so filters and retention
  * compare them alike. PostgreSQL text cannot hold NUL: a NUL in a text column (the event name,
@@ -57,14 +58,6 @@ export async function markSettled(client: pg.ClientBase, table: string, done: re
       [dead.map((d) => d.seq), dead.map((d) => withoutNul(d.error)), at],
     );
   }
-}
-
-/** Connecting failed: wrong settings are an error, an unreachable server a temporary one (exit 75). */
-export function connectError(location: PostgresLocation, err: unknown): SyncError {
-  const code = (err as { code?: unknown }).code;
-  const text = scrubSecrets((err as Error).message || String(code ?? err), location.secrets);
-  if (typeof code === 'string' && /^(28|3D)/.test(code)) return new SyncError(`cannot connect to the journal at ${location.description}: ${text}`);
-  return new BusyError(`cannot reach the journal at ${location.description} (${text}); try again when PostgreSQL is up`);
 }
 
 function ddl(table: string, schema: string): string {
