@@ -54,6 +54,7 @@ export default defineConnector<JsonObject>({
     required: ['base_url', 'streams'],
   },
   streams: [],
+  describedInConfig: true,
   resolveStreams: (config, ctx) => resolveRestStreams(config, ctx),
   resolveWebhooks: (config) => resolveRestWebhooks(config),
 });

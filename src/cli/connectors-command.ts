@@ -7,7 +7,7 @@ import type { CliIo } from './io.js';
 export interface ConnectorSummary {
   name: string;
   description: string;
-  /** The stream names, or null when they come from the connector's config. */
+  /** The stream names, or null when they are built from the config (its settings or its description). */
   streams: string[] | null;
   /** `sync run`: every connector. */
   batch: true;
@@ -21,7 +21,7 @@ export function summarizeConnector(connector: AnyConnector): ConnectorSummary {
     description: connector.description,
     streams: connector.resolveStreams ? null : connector.streams.map((s) => s.name),
     batch: true,
-    webhooks: connector.webhooks ? 'yes' : connector.resolveWebhooks ? 'from config' : 'no',
+    webhooks: connector.webhooks || (connector.resolveWebhooks && connector.describedInConfig !== true) ? 'yes' : connector.resolveWebhooks ? 'from config' : 'no',
   };
 }
 
@@ -53,7 +53,10 @@ export function formatConnectors(summaries: readonly ConnectorSummary[], columns
     const description = wrap(s.description, wrapAt);
     out.push(s.name.padEnd(width) + (description[0] ?? ''));
     for (const line of description.slice(1)) out.push(indent + line);
-    const streams = s.streams === null ? `from its config (sync run ${s.name} --config FILE --discover)` : s.streams.join(', ') || 'none';
+    const streams =
+      s.streams !== null ? s.streams.join(', ') || 'none'
+      : s.webhooks === 'from config' ? `from its config (sync run ${s.name} --config FILE --discover)`
+      : `built from its settings (sync run ${s.name} --discover lists them)`;
     out.push(`${indent}streams: ${streams}`);
     out.push(`${indent}${modes(s)}`);
   }

@@ -131,6 +131,12 @@ export interface ConnectorDefinition<Config> {
   webhooks?: WebhookSpec;
   /** Webhook support that comes from the config (a described API); replaces `webhooks`. */
   resolveWebhooks?(config: Config): WebhookSpec | undefined;
+  /**
+   * The config describes the API itself (`rest`): its streams, and whether it has webhooks at
+   * all, are the user's. Otherwise streams built from settings are the connector's own, and
+   * `resolveWebhooks` always gives webhooks.
+   */
+  describedInConfig?: boolean;
 }
 
 /** A request as it reached the listener; nothing in it is trusted before verification. */

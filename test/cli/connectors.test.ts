@@ -19,6 +19,7 @@ describe('sync connectors', () => {
     expect(result.stdout).toMatch(/^ +streams: customers, orders\n +batch \(sync run sample\), webhooks \(sync listen sample\)$/m);
     expect(result.stdout).toMatch(/^rest +Any JSON REST API/m);
     expect(result.stdout).toMatch(/^ +streams: from its config \(sync run rest --config FILE --discover\)$/m);
+    expect(result.stdout).toMatch(/^ +streams: built from its settings \(sync run github --discover lists them\)\n +batch \(sync run github\), webhooks \(sync listen github\)$/m);
   });
 
   it('as JSON, one object per connector', async () => {
@@ -27,6 +28,8 @@ describe('sync connectors', () => {
     const listed = JSON.parse(result.stdout) as Listed[];
     expect(listed.find((c) => c.name === 'sample')).toMatchObject({ streams: ['customers', 'orders'], batch: true, webhooks: 'yes' });
     expect(listed.find((c) => c.name === 'rest')).toMatchObject({ streams: null, batch: true, webhooks: 'from config' });
+    // Streams built from settings, webhooks always there: not a description's to give.
+    expect(listed.find((c) => c.name === 'stripe')).toMatchObject({ streams: null, batch: true, webhooks: 'yes' });
     const names = listed.map((c) => c.name);
     expect(names).toEqual([...names].sort());
   });
