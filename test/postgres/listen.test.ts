@@ -22,8 +22,8 @@ const ENV = { SYNC_SAMPLE_WEBHOOK_SECRET: SECRET };
 
 // A real customer of the sample shop, with ids the shop does not have: each delivery its own row.
 const [template] = await readAll('customers', config({ customers: 1, orders: 1, now: NOW }));
-const customer = (id: number): JsonObject => ({ ...template, id, email: `c${id}@example.com`, updated_at: '2026-03-01T12:00:00.000Z' });
-const created = (id: number): Delivery => sign(payload('customers.created', customer(id)));
+const customer = (id: number, extra: JsonObject = {}): JsonObject => ({ ...template, id, email: `c${id}@example.com`, updated_at: '2026-03-01T12:00:00.000Z', ...extra });
+const created = (id: number, extra: JsonObject = {}): Delivery => sign(payload('customers.created', customer(id, extra)));
 
 describe.skipIf(!available)('sync listen and sync drain over a PostgreSQL journal', () => {
   let journal: TestSchema;
@@ -92,7 +92,8 @@ describe.skipIf(!available)('sync listen and sync drain over a PostgreSQL journa
 
   it('a drain worker killed mid-batch: its claim is taken over, nothing lost, nothing marked twice', async () => {
     const l = await listen(['--no-drain']);
-    const deliveries = Array.from({ length: 300 }, (_, i) => created(7_000 + i));
+    // 3 MB of records in all, far more than a pipe or socket buffer holds.
+    const deliveries = Array.from({ length: 300 }, (_, i) => created(7_000 + i, { name: `Customer ${i} `.padEnd(10_000, '.') }));
     for (const d of deliveries) expect((await deliver(l.url, d)).status).toBe(200);
     // Target `-` into a pipe nobody reads: the worker claims its batch and blocks writing it.
     const doomed = startSync(['drain', 'sample', '--journal', journal.url, '--target', '-', '--quiet'], { cwd: fresh(), env: ENV });
