@@ -15,7 +15,14 @@ export type JournalLocation = { kind: 'sqlite'; path: string } | ({ kind: 'postg
 
 /** `--journal`: a file path (relative to `cwd`), or `postgres://USER@HOST:PORT/DB?schema=NAME`. */
 export function parseJournalSpec(text: string, cwd: string): JournalLocation {
-  if (isPostgresUrl(text)) return { kind: 'postgres', ...parsePostgresUrl(text) };
+  if (isPostgresUrl(text)) {
+    try {
+      return { kind: 'postgres', ...parsePostgresUrl(text) };
+    } catch (err) {
+      // The parser speaks of a target; the message never repeats the text, which may hold a password.
+      throw new UsageError(`--journal: ${(err as Error).message.replace('the PostgreSQL target', 'the PostgreSQL journal')}`);
+    }
+  }
   if (text.trim() === '') throw new UsageError('--journal must name a file or a postgres:// URL');
   return { kind: 'sqlite', path: resolve(cwd, text) };
 }

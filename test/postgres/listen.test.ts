@@ -173,6 +173,10 @@ describe.skipIf(!available)('sync listen and sync drain over a PostgreSQL journa
     const noDrain = await runSync(['listen', 'sample', '--port', '0', '--no-drain'], { cwd: fresh(), env: ENV });
     expect(noDrain.code).toBe(2);
     expect(noDrain.stderr).toMatch(/--no-drain needs a PostgreSQL journal/);
+    const broken = await runSync(['listen', 'sample', '--port', '0', '--journal', 'postgres://sync:hunter2secret@[::1/test'], { cwd: fresh(), env: ENV });
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/--journal: the PostgreSQL journal is not a valid URL/);
+    expect(broken.stderr).not.toContain('hunter2secret');
     const help = await runSync(['drain', '--help']);
     expect(help.stdout).toMatch(/Examples:\n  sync drain sample --journal 'postgres:/);
   });
