@@ -76,3 +76,8 @@ export class InterruptedError extends SyncError {
     this.exitCode = signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
   }
 }
+
+/** What a caught value says: an Error's message, anything else as text. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

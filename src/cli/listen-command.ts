@@ -2,7 +2,7 @@ import { envName } from '../connector/config.js';
 import type { AnyConnector, WebhookSpec } from '../connector/contract.js';
 import { loadConnector } from '../connector/registry.js';
 import { BusyError, SyncError, UsageError } from '../errors.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../protocol/json.js';
+import type { JsonObject } from '../protocol/json.js';
 import type { ServedConnector } from '../listen/server.js';
 import { resolveForListen } from '../listen/resolve.js';
 import { DEFAULT_RETAIN, parseDurationMs, retryHorizonWarning } from '../listen/retention.js';

@@ -33,7 +33,7 @@ function mainThreadStdout(): Writable {
     decodeStrings: false,
     write(chunk: Buffer | string, _encoding, callback) {
       const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-      unwritten.call((id) => send({ type: 'stdout', id, chunk: text })).then(() => callback(), (err: Error) => callback(err));
+      unwritten.call((id) => send({ type: 'stdout', id, chunk: text })).then(() => callback(), (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))));
     },
   });
 }

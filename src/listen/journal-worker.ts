@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { messageOf } from '../errors.js';
 import { workerLogger } from '../worker-calls.js';
 import { Journal, type NewDelivery } from './journal.js';
 import type { JournalThreadData, JournalToMain, MainToJournal } from './journal-thread.js';
@@ -33,7 +34,7 @@ port.on('message', (message: MainToJournal) => {
     send({ type: 'appended', id: message.id, outcomes: journal.append(entries) });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    send({ type: 'failed', id: message.id, code: typeof code === 'string' ? code : '', message: (err as Error).message ?? String(err) });
+    send({ type: 'failed', id: message.id, code: typeof code === 'string' ? code : '', message: messageOf(err) });
   }
 });
 

@@ -1,3 +1,4 @@
+import { messageOf } from '../errors.js';
 import type { AppendOutcome, NewDelivery } from './journal.js';
 
 /**
@@ -226,7 +227,7 @@ const QUEUE_FULL = 'the journal is not keeping up (write queue full)';
 export function classify(err: unknown): JournalUnavailable {
   if (err instanceof JournalUnavailable) return err;
   const code = (err as { code?: string }).code ?? '';
-  const message = (err as Error).message ?? String(err);
+  const message = messageOf(err);
   const diskFull = code === 'SQLITE_FULL' || code === 'ENOSPC' || /disk.*full|no space/i.test(message);
   return new JournalUnavailable(diskFull ? `the disk is full (${message})` : `the journal cannot be written (${code || message})`, diskFull);
 }

@@ -182,9 +182,9 @@ export class ListenMetrics {
     const byOutcome = new Map<Outcome, Map<number, Map<string, Cell>>>();
     const cellFor = (status: number, outcome: Outcome, reason: string): Cell => {
       let byStatus = byOutcome.get(outcome);
-      if (byStatus === undefined) byOutcome.set(outcome, (byStatus = new Map()));
+      if (byStatus === undefined) byOutcome.set(outcome, (byStatus = new Map<number, Map<string, Cell>>()));
       let byReason = byStatus.get(status);
-      if (byReason === undefined) byStatus.set(status, (byReason = new Map()));
+      if (byReason === undefined) byStatus.set(status, (byReason = new Map<string, Cell>()));
       let cell = byReason.get(reason);
       if (cell === undefined) {
         cell = this.cell(reason === '' ? { connector, status: String(status), outcome } : { connector, status: String(status), outcome, reason });

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { messageOf } from '../errors.js';
 import { scrubSecrets, type PostgresLocation } from '../targets/postgres-url.js';
 import type { DeadLetter, DrainJournal } from './journal-store.js';
 import { PgConnection } from './pg-connection.js';
@@ -87,6 +88,6 @@ export class PostgresDrainJournal implements DrainJournal {
   }
 
   private failure(what: string, err: unknown): Error {
-    return new Error(`${what} in the journal at ${this.location.description}: ${scrubSecrets((err as Error).message ?? String(err), this.location.secrets)}`, { cause: err });
+    return new Error(`${what} in the journal at ${this.location.description}: ${scrubSecrets(messageOf(err), this.location.secrets)}`, { cause: err });
   }
 }

@@ -183,7 +183,8 @@ export class PostgresJournal implements JournalStore {
    * which a read-only server refuses too).
    */
   async append(entries: readonly NewDelivery[]): Promise<AppendOutcome[]> {
-    const connection = this.appends.find((c) => !this.appending.has(c)) ?? (this.appends[0] as PgConnection);
+    const connection = this.appends.find((c) => !this.appending.has(c)) ?? this.appends[0];
+    if (connection === undefined) throw new Error('the journal has no connection to append with');
     this.appending.add(connection);
     try {
       const client = await connection.get();

@@ -178,7 +178,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     if (!connector) {
       metrics?.unroutedRequest('not_found');
       // 404, never 410: some senders disable an endpoint that answers 410.
-      return void reply(res, 404, 'not found\n');
+      return reply(res, 404, 'not found\n');
     }
     const recorder = recorders.get(connector);
 
@@ -298,7 +298,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
   /** `GET /metrics`: counted journal backlog and all; never a delivery's id, URL or body. */
   async function exposition(req: IncomingMessage, res: ServerResponse, registry: ListenMetrics): Promise<void> {
     req.resume();
-    if (req.method !== 'GET' && req.method !== 'HEAD') return void reply(res, 405, 'use GET\n', { allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'use GET\n', { allow: 'GET, HEAD' });
     const text = await registry.exposition();
     if (res.headersSent) return;
     res.writeHead(200, { 'content-type': registry.contentType, 'content-length': String(Buffer.byteLength(text)) });
@@ -307,8 +307,8 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
 
   function probe(req: IncomingMessage, res: ServerResponse, problem: string | undefined): void {
     req.resume();
-    if (req.method !== 'GET' && req.method !== 'HEAD') return void reply(res, 405, 'use GET\n', { allow: 'GET, HEAD' });
-    if (problem === undefined) return void reply(res, 200, 'ok\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'use GET\n', { allow: 'GET, HEAD' });
+    if (problem === undefined) return reply(res, 200, 'ok\n');
     reply(res, 503, `not ready: ${problem}\n`, { 'retry-after': String(options.retryAfterSeconds) });
   }
 

@@ -121,7 +121,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         fail,
       );
     }
-    const wake = drain?.wake ?? ((): void => {});
+    const drainLoop = drain;
+    const wake = drainLoop === undefined ? (): void => undefined : (): void => drainLoop.wake();
     const retain = options.retention
       ? { olderThanMs: options.retention.olderThanMs, everyMs: options.retention.everyMs ?? RETENTION_EVERY_MS, batch: RETENTION_BATCH }
       : undefined;

@@ -158,7 +158,7 @@ describe('group commit on another thread (an asynchronous sink)', () => {
             try {
               resolve(journal.append(entries as Parameters<Journal['append']>[0]));
             } catch (err) {
-              reject(err as Error);
+              reject(err instanceof Error ? err : new Error(String(err)));
             }
           });
         });

@@ -16,7 +16,6 @@ import {
   deliver,
   get,
   journalRows,
-  nextId,
   payload,
   post,
   rawSocket,

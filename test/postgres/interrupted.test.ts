@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode, TargetBusyError } from '../../src/errors.js';
-import { parseMessage, type Message } from '../../src/protocol/messages.js';
+import { parseMessage } from '../../src/protocol/messages.js';
 import { Loader } from '../../src/targets/loader.js';
 import { openPostgresTarget } from '../../src/targets/postgres.js';
 import { parsePostgresUrl } from '../../src/targets/postgres-url.js';
@@ -92,7 +92,7 @@ describe.skipIf(!available)('PostgreSQL target: a commit killed in the middle', 
     const target = await openPostgresTarget(parsePostgresUrl(schema.url), { stateId: 'crash', warn: (m) => warnings.push(m), retryDelaysMs });
     const loader = new Loader(target, { validate: true, batchRecords: 1_000_000, maxBatchAgeMs: 600_000, warn: () => undefined });
     const feed = async (lines: string[]): Promise<void> => {
-      for (const [i, text] of lines.entries()) await loader.handle(parseMessage(text, i + 1) as Message);
+      for (const [i, text] of lines.entries()) await loader.handle(parseMessage(text, i + 1));
     };
     return { target, loader, feed };
   }

@@ -104,7 +104,7 @@ describe.skipIf(!available)('PostgreSQL target: round trips', () => {
       _sync_version: { type: 'string' },
     };
     const record = { id: 1, ID: 'upper', 'a"b': 'quote', 'prix €': 9.5, [long]: 'long', [`${long}x`]: 'longer', _sync_version: 'mine' };
-    const streams = ['x"; DROP TABLE y; --', 'Orders', 'orders', `🙂${'s'.repeat(80)}`, `${'s'.repeat(80)}`];
+    const streams = ['x"; DROP TABLE y; --', 'Orders', 'orders', `🙂${'s'.repeat(80)}`, 's'.repeat(80)];
     const input = streams.flatMap((s) => [schemaLine(s, properties), recordLine(s, record)]);
     const result = await load(input);
     expect(result.stderr).not.toMatch(/error|warning/i);

@@ -68,7 +68,7 @@ const derivedKeys = new WeakMap<HmacPlan['key'], Map<string, Uint8Array | undefi
 
 function keysFor(derive: HmacPlan['key'], secrets: readonly string[]): Uint8Array[] {
   let known = derivedKeys.get(derive);
-  if (known === undefined) derivedKeys.set(derive, (known = new Map()));
+  if (known === undefined) derivedKeys.set(derive, (known = new Map<string, Uint8Array | undefined>()));
   const keys: Uint8Array[] = [];
   for (const secret of secrets) {
     let key = known.get(secret);

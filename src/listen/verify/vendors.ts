@@ -192,6 +192,7 @@ export function hubspotPlan(url: string | undefined): HmacPlan {
 export function hmacSchemeProblem(scheme: HmacScheme): string | undefined {
   if (scheme.header.trim() === '') return 'hmac: header is empty';
   if (!(scheme.algorithm in DIGEST_BYTES)) return 'hmac: algorithm must be sha1, sha256 or sha512';
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the scheme comes from a config file: its type is what it should hold
   if (scheme.encoding !== 'hex' && scheme.encoding !== 'base64') return 'hmac: encoding must be hex or base64';
   const content = compileTemplate(scheme.signedContent ?? '{body}');
   if (content === undefined) return 'hmac: signedContent may use only {body} {timestamp} {id} {method} {url}';

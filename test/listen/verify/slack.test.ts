@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Scheme } from '../../../src/listen/verify/index.js';
-import { BODY, NOW_MS, NOW_S, check, refused, request, slackSignature, timestampedCases } from './helpers.js';
+import { BODY, NOW_MS, NOW_S, check, request, slackSignature, timestampedCases } from './helpers.js';
 
 // Slack publishes no signer; @slack/bolt (its verifier) is not among our devDependencies, so
 // deliveries are signed by our own helper and pinned by Slack's documented example.
