@@ -37,7 +37,11 @@ export function aboutConnector(connector: AnyConnector): JsonObject {
 export function formatAbout(about: JsonObject, format: string): string {
   if (format === 'json') return JSON.stringify(about, null, 2) + '\n';
   const lines = [`${text(about['name'])} ${text(about['version'])}: ${text(about['description'])}`, '', 'Streams:'];
-  for (const s of about['streams'] as JsonObject[]) {
+  const streams = about['streams'] as JsonObject[];
+  if (streams.length === 0) {
+    lines.push(`  built from its config: sync run ${text(about['name'])} --config FILE --discover lists them, with their keys and schemas`);
+  }
+  for (const s of streams) {
     const rk = s['replication_key'] ? `, incremental by ${text(s['replication_key'])}` : ', full table';
     lines.push(`  ${text(s['name'])} (key ${(s['key_properties'] as string[]).join(', ') || 'none'}${rk})`);
   }

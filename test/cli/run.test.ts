@@ -110,6 +110,10 @@ describe('sync run sample', () => {
     const parsed = JSON.parse(about.stdout) as { name: string; settings: Array<{ name: string; env: string }> };
     expect(parsed.name).toBe('sample');
     expect(parsed.settings.map((s) => s.env)).toContain('SYNC_SAMPLE_SEED');
+    // A connector whose streams come from its config says where to see them.
+    const stripe = await runSync(['run', 'stripe', '--about']);
+    expect(stripe.stdout).toContain('Streams:\n  built from its config: sync run stripe --config FILE --discover lists them, with their keys and schemas\n');
+    expect(stripe.stdout).toContain('api_key / SYNC_STRIPE_API_KEY (string, required, secret)');
   });
 
   it('selects streams and drops deselected fields with --catalog', async () => {
