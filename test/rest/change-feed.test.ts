@@ -1,6 +1,10 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseDescription } from '../../connectors/rest/index.js';
+import { readsFeed } from '../../connectors/rest/change-feed.js';
+import { parseDescription, type RestChangeFeed, type RestStream } from '../../connectors/rest/index.js';
+import { silentLogger } from '../../src/log.js';
+import type { JsonValue } from '../../src/protocol/json.js';
+import { emptyState } from '../../src/protocol/state.js';
 import Stripe from 'stripe';
 import { runSync, startListen, tempDir } from '../helpers/cli.js';
 import { readRows, writeConfig } from '../helpers/files.js';
@@ -174,6 +178,19 @@ describe('a change feed as the incremental source of a stream', () => {
     expect(meta?.['sync-deletions']).toBe('customer.deleted events in events (and webhooks) mark the row deleted (_sdc_deleted_at, the event time)');
     expect(stream?.schema.properties['changed_at']).toEqual({ type: ['null', 'string'], format: 'date-time' });
     expect(api.server.seen).toHaveLength(0);
+  });
+
+  it('tells the age of a bookmark held as an epoch number in the feed\'s unit, and trusts one it cannot tell', () => {
+    const { description } = parseDescription(paymentsDescription('http://127.0.0.1:9') as never);
+    if (description === undefined) throw new Error('the description should be valid');
+    const stream = description.streams[0] as RestStream;
+    const feed = description.changeFeeds.get('events') as RestChangeFeed;
+    const now = new Date('2026-06-01T00:00:00Z');
+    const reads = (bookmark: JsonValue) => readsFeed(stream, feed, { config: {}, bookmark, state: emptyState(), log: silentLogger, signal: new AbortController().signal, startedAt: now });
+    const daysAgo = (days: number) => now.getTime() / 1000 - days * 86_400;
+    expect([reads(daysAgo(10)), reads(daysAgo(40))]).toEqual([true, false]);
+    expect([reads(new Date(daysAgo(10) * 1000).toISOString()), reads(new Date(daysAgo(40) * 1000).toISOString())]).toEqual([true, false]);
+    expect(reads('not a time')).toBe(true);
   });
 
   it('says what is wrong with a change feed, each problem with its path', () => {
