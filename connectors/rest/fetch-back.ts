@@ -11,8 +11,12 @@ import { shapeOf } from './unnest.js';
 /**
  * Thin webhook events name an object without carrying it; the drain asks the connector for the
  * objects, and this reads each through its stream's `item_path` with the description's auth,
- * limits and retries. An object the API no longer has (404, 410, or one that meets the
- * stream's `deleted_when`) comes back as null: a deletion.
+ * limits and retries. An object the API no longer has (410, a 404, or one that meets the
+ * stream's `deleted_when`) comes back as null: a deletion. A 404 is also what a wrong
+ * `item_path` gets for every object, and taking that for deletions would mark live rows
+ * deleted: so a 404 counts as a deletion only once the stream's `item_path` has answered
+ * with an object; before that, its delivery becomes a dead letter that says so (and can be
+ * retried once the path is right).
  */
 
 /** Objects in flight at once: a batch of a hundred deliveries does not wait for a hundred round trips in a row. */
@@ -20,6 +24,8 @@ const CONCURRENCY = 4;
 
 export function objectFetcher(config: JsonObject, streams: readonly RestStream[]): NonNullable<WebhookSpec['fetchObjects']> {
   let session: RestSession | undefined;
+  /** Streams whose item_path has answered with an object: their 404s are deletions. */
+  const proven = new Set<string>();
   return async (name, keys, context: FetchContext) => {
     const stream = streams.find((s) => s.name === name);
     const item = stream?.item;
@@ -28,7 +34,7 @@ export function objectFetcher(config: JsonObject, streams: readonly RestStream[]
     session ??= openRestSession(config, { log: context.log, signal: context.signal });
     const client = session.clientFor(context.log, context.signal);
     try {
-      const out = new Array<JsonObject | null>(keys.length);
+      const out = new Array<Answer>(keys.length);
       let next = 0;
       const worker = async (): Promise<void> => {
         while (next < keys.length) {
@@ -37,14 +43,23 @@ export function objectFetcher(config: JsonObject, streams: readonly RestStream[]
         }
       };
       await Promise.all(Array.from({ length: Math.min(CONCURRENCY, keys.length) }, worker));
-      return out;
+      if (out.some((a) => isJsonObject(a) || a === null)) proven.add(name);
+      return out.map((a): JsonObject | null | Error => {
+        if (a !== NOT_FOUND) return a;
+        if (proven.has(name)) return null;
+        return new Error(`${item.path} answered 404 for this ${name} object, and has not yet answered with any object: a wrong item_path would look the same, so it is not taken for a deletion (check item_path, then sync inbox retry-dead)`);
+      });
     } finally {
       await client.close();
     }
   };
 }
 
-async function fetchOne(client: HttpClient, stream: RestStream, item: RestItem, key: JsonObject): Promise<JsonObject | null> {
+/** A 404: deleted, or a wrong path. */
+const NOT_FOUND = Symbol('not found');
+type Answer = JsonObject | null | typeof NOT_FOUND;
+
+async function fetchOne(client: HttpClient, stream: RestStream, item: RestItem, key: JsonObject): Promise<Answer> {
   let path = item.path;
   for (const property of stream.primaryKey) {
     const value = key[property];
@@ -54,7 +69,8 @@ async function fetchOne(client: HttpClient, stream: RestStream, item: RestItem, 
   try {
     body = (await client.request({ path, expectJson: true })).json();
   } catch (err) {
-    if (err instanceof HttpStatusError && (err.status === 404 || err.status === 410)) return null;
+    if (err instanceof HttpStatusError && err.status === 410) return null;
+    if (err instanceof HttpStatusError && err.status === 404) return NOT_FOUND;
     throw err;
   }
   const found = item.recordPath === undefined ? body : valueAt(body, item.recordPath);

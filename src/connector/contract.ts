@@ -262,11 +262,12 @@ export interface WebhookSpec {
   map(delivery: WebhookDelivery, context?: WebhookMapContext): readonly WebhookEvent[];
   /**
    * Fetches back the objects thin events name (`WebhookEvent.fetch`): one answer per key, in
-   * order, `null` for an object the source no longer has. The drain asks once per object for
-   * all the deliveries of a batch. Throws when the source cannot answer now: the deliveries
-   * stay pending and are tried again.
+   * order, `null` for an object the source no longer has, an Error for one that cannot be had
+   * and should not be taken for deleted either (its deliveries become dead letters saying why).
+   * The drain asks once per object for all the deliveries of a batch. Throws when the source
+   * cannot answer now: the deliveries stay pending and are tried again.
    */
-  fetchObjects?(stream: string, keys: readonly JsonObject[], context: FetchContext): Promise<Array<JsonObject | null>>;
+  fetchObjects?(stream: string, keys: readonly JsonObject[], context: FetchContext): Promise<Array<JsonObject | null | Error>>;
 }
 
 export type AnyConnector = ConnectorDefinition<object>;

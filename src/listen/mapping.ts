@@ -81,12 +81,12 @@ export class WebhookMapper {
         keys.set(stringifyJson(key), key);
       }
     });
-    const fetched = new Map<string, JsonObject | null>();
+    const fetched = new Map<string, JsonObject | null | Error>();
     const fetch = this.webhooks.fetchObjects?.bind(this.webhooks);
     for (const [stream, keys] of wanted) {
       if (fetch === undefined) break;
       const list = [...keys.values()];
-      let answers: Array<JsonObject | null>;
+      let answers: Array<JsonObject | null | Error>;
       try {
         answers = await fetch(stream, list, context);
       } catch (err) {
@@ -99,13 +99,18 @@ export class WebhookMapper {
       const problem = keyProblems.get(i);
       if (problem !== undefined) return { ok: false, error: problem };
       if (wanted.size > 0 && fetch === undefined) return { ok: false, error: `${this.connector.name} cannot fetch objects back, but the delivery names objects to fetch` };
+      for (const event of m.events) {
+        if (event.fetch !== true || event.deleted === true) continue;
+        const answer = fetched.get(`${event.stream}\u0000${stringifyJson(this.keyOf(event))}`);
+        if (answer instanceof Error) return { ok: false, error: answer.message };
+      }
       const events = m.events.map((event) => {
         if (event.fetch !== true) return event;
         const key = this.keyOf(event) as JsonObject;
         if (event.deleted === true) return { ...event, record: key, partial: true };
         const object = fetched.get(`${event.stream}\u0000${stringifyJson(key)}`);
         // Gone from the source: deleted, at the event's time.
-        if (object === null || object === undefined) return { ...event, record: key, deleted: true, partial: true };
+        if (object === null || object === undefined || object instanceof Error) return { ...event, record: key, deleted: true, partial: true };
         // What the payload adds (the parent's key) stays; the object has the last word.
         return { ...event, record: { ...event.record, ...object }, partial: false };
       });

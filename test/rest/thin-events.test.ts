@@ -143,6 +143,24 @@ describe('thin webhook events', () => {
     expect(results[3]).toEqual({ ok: false, error: 'a thin event of stream "customers" lacks the key property "id" to fetch its object by' });
   });
 
+  it('takes a 404 for a deletion only once item_path has answered with an object; before that, a dead letter', async () => {
+    const ann = api.create('customer', { email: 'ann@example.com' });
+    const connector = await resolveForListen(await loadConnector('rest'), { ...description(api.url), token: KEY, webhook_secret: WEBHOOK_SECRET }, {
+      log: silentLogger,
+      signal: new AbortController().signal,
+    });
+    const mapper = new WebhookMapper(connector);
+    const context = { log: silentLogger, signal: new AbortController().signal };
+    const named = (id: string, seq: number) => stored(seq, { id: `evt_${seq}`, object: 'v2.core.event', type: 'v1.customer.updated', created: new Date().toISOString(), related_object: { id, type: 'customer' } });
+    // Nothing has answered yet: an unknown id may as well be a wrong path.
+    const [first] = await mapper.mapMany([named('cus_unknown1', 1)], context);
+    expect(first).toEqual({ ok: false, error: expect.stringContaining('/v1/customers/{id} answered 404 for this customers object, and has not yet answered with any object') });
+    // Once an object came back, the path is right: a 404 is an object gone.
+    const [live, gone] = await mapper.mapMany([named(ann.id, 2), named('cus_unknown2', 3)], context);
+    expect(live).toMatchObject({ ok: true, records: [{ record: { id: ann.id, email: 'ann@example.com' } }] });
+    expect(gone).toMatchObject({ ok: true, records: [{ partial: true, record: { id: 'cus_unknown2', _sdc_deleted_at: expect.any(String) } }] });
+  });
+
   it('needs an item_path on the stream, with each key property in it', () => {
     const bad = description('http://127.0.0.1:9') as { streams: Array<Record<string, unknown>> };
     const stream = bad.streams[0] as Record<string, unknown>;
