@@ -4,7 +4,7 @@ import { SourceError } from '../../src/errors.js';
 import type { HttpClient } from '../../src/http/client.js';
 import { lowerBound, withBound } from '../../src/http/incremental.js';
 import { paginate, valueAt } from '../../src/http/paginate.js';
-import { formatInstant, instantFromDate, parseInstant } from '../../src/protocol/instant.js';
+import { formatInstantMs, instantFromDate, parseInstant } from '../../src/protocol/instant.js';
 import { isJsonObject, LosslessNumber, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import type { RestChangeFeed, RestStream, RestStreamChanges } from './description/index.js';
 import { shapeOf } from './unnest.js';
@@ -101,6 +101,6 @@ export async function* readFeed(
  * the event, which is at least as new.
  */
 export function stampedAtStart(key: string, startedAt: Date): (record: JsonObject) => JsonObject {
-  const at = formatInstant(Math.floor(instantFromDate(startedAt) / 1_000_000) * 1_000_000);
+  const at = formatInstantMs(Math.floor(instantFromDate(startedAt) / 1_000_000) * 1_000_000);
   return (record) => (record[key] === undefined || record[key] === null ? { ...record, [key]: at } : record);
 }

@@ -1,4 +1,4 @@
-import { formatInstant } from '../../src/protocol/instant.js';
+import { epochText } from '../../src/connector/versions.js';
 import { isJsonObject, LosslessNumber, parseJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import { columnKind } from '../../src/protocol/schema.js';
 
@@ -45,12 +45,8 @@ export function setOwn(target: JsonObject, key: string, value: JsonValue): void 
 
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
-/** Beyond this an epoch is in milliseconds: as seconds it would be the year 5138 (the listener's version rule reads epochs the same way). */
-const MS_THRESHOLD = 1e11;
-
+/** An epoch as the listener's version rule reads it (seconds, or milliseconds when clearly so). */
 function epochAsInstant(value: JsonValue): string | undefined {
   const n = typeof value === 'number' ? value : value instanceof LosslessNumber ? Number(value.text) : undefined;
-  if (n === undefined || !Number.isFinite(n)) return undefined;
-  const micros = Math.abs(n) >= MS_THRESHOLD ? n * 1_000 : n * 1_000_000;
-  return Number.isSafeInteger(Math.round(micros)) ? formatInstant(Math.round(micros)) : undefined;
+  return n === undefined || !Number.isFinite(n) ? undefined : epochText(n);
 }

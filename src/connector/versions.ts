@@ -1,4 +1,4 @@
-import { compareInstants, formatInstant, parseInstant, parseInstantParts } from '../protocol/instant.js';
+import { compareInstants, formatInstantMs, parseInstant, parseInstantParts } from '../protocol/instant.js';
 import { isJsonObject, LosslessNumber, type JsonObject, type JsonValue } from '../protocol/json.js';
 import { columnKind, type ColumnKind } from '../protocol/schema.js';
 import type { WebhookEvent } from './contract.js';
@@ -86,8 +86,17 @@ function inForm(value: string | number, form: VersionForm, own: JsonValue | unde
 /** An epoch number as RFC 3339 UTC (seconds, or milliseconds when clearly so); text as it is. */
 function instantText(value: string | number): string {
   if (typeof value === 'string') return value;
-  const micros = Math.abs(value) >= MS_THRESHOLD ? value * 1_000 : value * 1_000_000;
-  return Number.isFinite(micros) ? formatInstant(Math.round(micros)) : String(value);
+  return epochText(value) ?? String(value);
+}
+
+/**
+ * An epoch number (seconds; milliseconds when beyond 1e11, which as seconds would be the year
+ * 5138) as RFC 3339 UTC, written as APIs write times, so a batch read of the same time gives
+ * the same text; undefined when it is no usable instant.
+ */
+export function epochText(value: number): string | undefined {
+  const micros = Math.round(Math.abs(value) >= MS_THRESHOLD ? value * 1_000 : value * 1_000_000);
+  return Number.isSafeInteger(micros) ? formatInstantMs(micros) : undefined;
 }
 
 function isAbsent(value: JsonValue | undefined): boolean {

@@ -56,6 +56,22 @@ export function compareInstants(a: InstantParts, b: InstantParts): number {
 }
 
 /** RFC 3339 in UTC with six fractional digits: `2024-05-01T12:00:00.123456Z`. Fixed width, so it sorts. */
+/**
+ * An instant as APIs write their own times: RFC 3339 UTC with milliseconds
+ * (`2026-05-01T10:00:00.947Z`), or microseconds when the instant has a finer part. Times that
+ * sync writes itself (an event's epoch, a full read's start) then read as the API's do.
+ */
+export function formatInstantMs(micros: number): string {
+  // Date#toISOString writes years past 9999 as `+010000-…`, which is not RFC 3339.
+  const ms = micros / 1_000;
+  if (!Number.isInteger(ms) || ms < YEAR_0_MS || ms > YEAR_9999_END_MS) return formatInstant(micros);
+  return new Date(ms).toISOString();
+}
+
+/** 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z in milliseconds. */
+const YEAR_0_MS = -62_167_219_200_000;
+const YEAR_9999_END_MS = 253_402_300_799_999;
+
 export function formatInstant(micros: number): string {
   const seconds = Math.floor(micros / MICROS_PER_SECOND);
   return formatInstantParts({ seconds, micros: micros - seconds * MICROS_PER_SECOND });

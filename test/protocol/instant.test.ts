@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatInstant, normalizeInstant, parseInstant } from '../../src/protocol/instant.js';
+import { formatInstant, formatInstantMs, normalizeInstant, parseInstant } from '../../src/protocol/instant.js';
 
 describe('instants', () => {
   it('reads Z, +00:00, other offsets and naive values as the same instant', () => {
@@ -45,6 +45,17 @@ describe('instants', () => {
       expect(parseInstant(text)).toBeUndefined();
     },
   );
+});
+
+describe('instants written as APIs write them', () => {
+  it('uses milliseconds, microseconds only when there are some, and the fixed form outside years 0 to 9999', () => {
+    expect(formatInstantMs(parseInstant('2026-05-01T10:00:00.947Z') as number)).toBe('2026-05-01T10:00:00.947Z');
+    expect(formatInstantMs(parseInstant('2026-05-01T10:00:00Z') as number)).toBe('2026-05-01T10:00:00.000Z');
+    expect(formatInstantMs(parseInstant('2026-05-01T10:00:00.123456Z') as number)).toBe('2026-05-01T10:00:00.123456Z');
+    expect(formatInstantMs(parseInstant('1969-12-31T23:59:59.999Z') as number)).toBe('1969-12-31T23:59:59.999Z');
+    const far = (parseInstant('9999-12-31T23:59:59.999Z') as number) + 1_000;
+    expect(formatInstantMs(far)).toBe(formatInstant(far));
+  });
 });
 
 describe('fast paths agree with the parser', () => {

@@ -118,7 +118,7 @@ describe('a change feed as the incremental source of a stream', () => {
     expect(after.get(ann.id)?.email).toBe('ann@new.example.com');
     // The newest event of an object wins, also among events of the same second.
     expect(after.get(dee.id)?.balance).toBe(20);
-    expect(after.get(bob.id)?._sdc_deleted_at).toBe(new Date(gone.created * 1000).toISOString().replace('.000Z', '.000000Z'));
+    expect(after.get(bob.id)?._sdc_deleted_at).toBe(new Date(gone.created * 1000).toISOString());
     expect(after.get(cy.id)).toEqual(listed[2]);
     expect(after.size).toBe(4);
   });
@@ -149,7 +149,7 @@ describe('a change feed as the incremental source of a stream', () => {
     const annRow = all.find((r) => r['id'] === ann.id);
     expect(rows().find((r) => r.id === ann.id)).toEqual(byWebhook);
     expect(annRow?.['metadata']).toBe('{"tier":"gold"}');
-    expect(rows().find((r) => r.id === bob.id)).toMatchObject({ balance: 7, changed_at: new Date(missed.created * 1000).toISOString().replace('.000Z', '.000000Z') });
+    expect(rows().find((r) => r.id === bob.id)).toMatchObject({ balance: 7, changed_at: new Date(missed.created * 1000).toISOString() });
   });
 
   it('reads the stream in full when the bookmark is older than the feed keeps events', async () => {

@@ -113,9 +113,9 @@ describe('sync listen rest with batch_path', () => {
       const contacts = rows(join(tmp.dir, 'sync.db'), 'contacts').map(({ id, email, firstname, updatedAt, _sdc_deleted_at }) => ({ id, email, firstname, updatedAt, _sdc_deleted_at }));
       expect(contacts).toEqual([
         // A record built from fields updates those columns only: the email stays.
-        { id: '101', email: 'ann@example.com', firstname: 'Anne', updatedAt: '2026-05-01T10:00:00.000000Z', _sdc_deleted_at: null },
-        { id: '102', email: null, firstname: null, updatedAt: '2026-05-01T10:00:01.000000Z', _sdc_deleted_at: null },
-        { id: '103', email: 'cy@example.com', firstname: 'Cy', updatedAt: '2026-05-01T10:00:02.000000Z', _sdc_deleted_at: '2026-05-01T10:00:02.000000Z' },
+        { id: '101', email: 'ann@example.com', firstname: 'Anne', updatedAt: '2026-05-01T10:00:00.000Z', _sdc_deleted_at: null },
+        { id: '102', email: null, firstname: null, updatedAt: '2026-05-01T10:00:01.000Z', _sdc_deleted_at: null },
+        { id: '103', email: 'cy@example.com', firstname: 'Cy', updatedAt: '2026-05-01T10:00:02.000Z', _sdc_deleted_at: '2026-05-01T10:00:02.000Z' },
       ]);
       const journal = journalRows(join(tmp.dir, 'sync-inbox.db'));
       expect(journal.map((r) => [r.status, r.error])).toEqual([

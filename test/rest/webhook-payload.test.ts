@@ -135,7 +135,7 @@ describe('batch_path (HubSpot)', () => {
     const body = JSON.stringify([event('contact.propertyChange', 101), event('contact.merge', 102), event('contact.deletion', 103, 1714557660000)]);
     expect(map(w, body)).toEqual([
       // objectId 101 (a number) is the list's id "101"; occurredAt (epoch ms) is its date-time.
-      { stream: 'contacts', record: { id: '101', updatedAt: '2024-05-01T10:00:00.000000Z' }, partial: true, time: 1714557600000 },
+      { stream: 'contacts', record: { id: '101', updatedAt: '2024-05-01T10:00:00.000Z' }, partial: true, time: 1714557600000 },
       { stream: 'contacts', record: { id: '103' }, partial: true, deleted: true, time: 1714557660000 },
     ]);
   });
