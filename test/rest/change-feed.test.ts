@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readsFeed } from '../../connectors/rest/change-feed.js';
-import { parseDescription, type RestChangeFeed, type RestStream } from '../../connectors/rest/index.js';
+import type { RestChangeFeed, RestStream } from '../../connectors/rest/description/index.js';
+import { parseDescription } from '../../connectors/rest/index.js';
 import { silentLogger } from '../../src/log.js';
 import type { JsonValue } from '../../src/protocol/json.js';
 import { emptyState } from '../../src/protocol/state.js';
