@@ -2,10 +2,10 @@ import type { StreamContext } from '../../src/connector/contract.js';
 import { eventTime, withVersion } from '../../src/connector/versions.js';
 import { SourceError } from '../../src/errors.js';
 import type { HttpClient } from '../../src/http/client.js';
-import { lowerBound, withBound } from '../../src/http/incremental.js';
+import { lowerBound, toMicros, withBound } from '../../src/http/incremental.js';
 import { paginate, valueAt } from '../../src/http/paginate.js';
-import { formatInstantMs, instantFromDate, parseInstant } from '../../src/protocol/instant.js';
-import { isJsonObject, LosslessNumber, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
+import { formatInstantMs, instantFromDate } from '../../src/protocol/instant.js';
+import { isJsonObject, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import type { RestChangeFeed, RestStream, RestStreamChanges } from './description/index.js';
 import { shapeOf } from './unnest.js';
 
@@ -29,26 +29,13 @@ export function readsFeed(stream: RestStream, feed: RestChangeFeed, ctx: StreamC
   const bookmark = ctx.bookmark;
   if (bookmark === undefined || bookmark === null) return false;
   if (feed.retentionDays === undefined) return true;
-  const at = bookmarkMs(bookmark, feed);
+  const micros = toMicros(bookmark, feed.incremental.format);
   // A bookmark whose time cannot be told is trusted: a full read on every run would be worse.
-  if (at === undefined || at >= ctx.startedAt.getTime() - feed.retentionDays * DAY_MS) return true;
+  if (micros === undefined || micros / 1000 >= ctx.startedAt.getTime() - feed.retentionDays * DAY_MS) return true;
   ctx.log.info(
     `stream ${stream.name}: the bookmark ${stringifyJson(bookmark)} is older than the ${feed.retentionDays} days ${feed.name} keeps events: reading the stream in full`,
   );
   return false;
-}
-
-/** The bookmark as epoch milliseconds: an instant, or a number in the feed's own epoch unit. */
-function bookmarkMs(bookmark: JsonValue, feed: RestChangeFeed): number | undefined {
-  if (typeof bookmark === 'string') {
-    const micros = parseInstant(bookmark);
-    return micros === undefined ? undefined : micros / 1000;
-  }
-  const n = typeof bookmark === 'number' ? bookmark : bookmark instanceof LosslessNumber ? Number(bookmark.text) : undefined;
-  if (n === undefined) return undefined;
-  if (feed.incremental.format === 'epoch_seconds') return n * 1000;
-  if (feed.incremental.format === 'epoch_ms') return n;
-  return undefined;
 }
 
 /** The events of the stream since the bookmark, as records of the stream, a page at a time. */

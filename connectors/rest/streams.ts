@@ -24,7 +24,7 @@ import { firstPage, paginate, recordsAt, valueAt } from '../../src/http/paginate
 import type { Logger } from '../../src/log.js';
 import { isJsonObject, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import { parseDescription, SECRET_SETTINGS, type DeletedRule, type RestDescription, type RestParent, type RestRateLimit, type RestStream } from './description/index.js';
-import { propertySchema } from '../../src/connector/versions.js';
+import { DELETED_AT, propertySchema } from '../../src/connector/versions.js';
 import { readFeed, readsFeed, stampedAtStart } from './change-feed.js';
 import { inferSchema } from './infer-schema.js';
 import { tombstoneStream } from './tombstones.js';
@@ -139,10 +139,12 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
       }
     }
     const link = stream.parent;
-    const withParent = link === undefined ? schema : withParentProperty(schema, link.as);
-    const withChanges = stream.changes === undefined || stream.replicationKey === undefined ? withParent : withChangeTime(withParent, stream.replicationKey);
     const marksDeletions = stream.deletedWhen !== undefined || (stream.changes?.deletedEvents.length ?? 0) > 0 || tombstoned.has(stream.name);
-    const fullSchema = marksDeletions ? withDeletedProperty(withChanges) : withChanges;
+    // Properties sync writes itself: the parent's key, the time of the change (objects read
+    // through a change feed may have none), the deletion time.
+    let fullSchema = link === undefined ? schema : withProperty(schema, link.as, { type: ['integer', 'string'] });
+    if (stream.changes !== undefined && stream.replicationKey !== undefined) fullSchema = withProperty(fullSchema, stream.replicationKey, DATE_TIME);
+    if (marksDeletions) fullSchema = withProperty(fullSchema, DELETED_AT, DATE_TIME);
     const feedStream: ParentBound = stream.replicationKey === undefined ? stream : { ...stream, versionProperty: propertySchema(fullSchema, stream.replicationKey) };
     const definition = defineStream<JsonObject>({
       name: stream.name,
@@ -201,12 +203,6 @@ function forParent(stream: RestStream, value: JsonValue): ParentBound {
 
 function partitionKey(value: JsonValue | undefined): string {
   return typeof value === 'string' ? value : value === undefined ? '' : stringifyJson(value);
-}
-
-function withParentProperty(schema: JsonObject, as: string): JsonObject {
-  const properties = isJsonObject(schema['properties']) ? schema['properties'] : {};
-  if (Object.hasOwn(properties, as)) return schema;
-  return { ...schema, properties: { ...properties, [as]: { type: ['integer', 'string'] } } };
 }
 
 /**
@@ -388,24 +384,18 @@ export function meets(rule: DeletedRule): (record: JsonObject) => boolean {
   };
 }
 
-/** A stream read from a change feed holds the time of the change in its replication key, which the objects may lack. */
-function withChangeTime(schema: JsonObject, key: string): JsonObject {
-  const properties = isJsonObject(schema['properties']) ? schema['properties'] : {};
-  if (Object.hasOwn(properties, key)) return schema;
-  return { ...schema, properties: { ...properties, [key]: { type: ['null', 'string'], format: 'date-time' } } };
-}
-
 function describeChangeVersion(key: string, feed: string): string {
   return `${key}: the time of the change (the event's time from ${feed} or a webhook, the read's start in a full read); the newest copy of a row wins`;
 }
 
-function withDeletedProperty(schema: JsonObject): JsonObject {
-  const properties = isJsonObject(schema['properties']) ? schema['properties'] : {};
-  if (Object.hasOwn(properties, DELETED_AT)) return schema;
-  return { ...schema, properties: { ...properties, [DELETED_AT]: { type: ['null', 'string'], format: 'date-time' } } };
-}
+const DATE_TIME: JsonObject = { type: ['null', 'string'], format: 'date-time' };
 
-const DELETED_AT = '_sdc_deleted_at';
+/** The schema with a property added, unless it already declares one of that name. */
+function withProperty(schema: JsonObject, name: string, definition: JsonObject): JsonObject {
+  const properties = isJsonObject(schema['properties']) ? schema['properties'] : {};
+  if (Object.hasOwn(properties, name)) return schema;
+  return { ...schema, properties: { ...properties, [name]: definition } };
+}
 
 function makeAuth(description: RestDescription, config: JsonObject, log: Logger): AuthProvider | undefined {
   const setting = (name: string): string => {

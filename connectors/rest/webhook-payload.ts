@@ -1,7 +1,8 @@
 import type { WebhookDelivery, WebhookEvent } from '../../src/connector/contract.js';
+import { eventTime } from '../../src/connector/versions.js';
 import { valueAt } from '../../src/http/paginate.js';
 import { FormBodyError, parseFormBody } from '../../src/listen/form-body.js';
-import { isJsonObject, LosslessNumber, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
 import { MAX_RECORDS_PER_DELIVERY, type RestWebhookEvent, type RestWebhooks } from './description/index.js';
 import { typeOf, withParentKey } from './parent-key.js';
 import { recordOf } from './webhook-fields.js';
@@ -122,13 +123,5 @@ function objectsOf(event: JsonValue, listed: RestWebhookEvent, name: string): Ar
 
 /** A version or time at `path`: text, or a number (an epoch), or undefined. */
 function timeAt(event: JsonValue, path: string | undefined): string | number | undefined {
-  if (path === undefined) return undefined;
-  const value = valueAt(event, path);
-  if (typeof value === 'string') return value === '' ? undefined : value;
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (value instanceof LosslessNumber) {
-    const n = Number(value.text);
-    return Number.isFinite(n) ? n : undefined;
-  }
-  return undefined;
+  return path === undefined ? undefined : eventTime(valueAt(event, path));
 }

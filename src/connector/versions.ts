@@ -15,7 +15,10 @@ export function propertySchema(schema: JsonObject, name: string): JsonValue | un
 export function eventTime(value: JsonValue | undefined): string | number | undefined {
   if (typeof value === 'string' && value !== '') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (value instanceof LosslessNumber) return Number(value.text);
+  if (value instanceof LosslessNumber) {
+    const n = Number(value.text);
+    return Number.isFinite(n) ? n : undefined;
+  }
   return undefined;
 }
 

@@ -105,7 +105,8 @@ export function atOrAfter(record: JsonObject, key: string, bound: JsonValue | un
   return compareBookmarkValues(value, bound) >= 0;
 }
 
-function toMicros(value: JsonValue, format: BoundFormat): number | undefined {
+/** A bookmark value as epoch microseconds: an instant, or a number in the format's epoch unit. */
+export function toMicros(value: JsonValue, format: BoundFormat): number | undefined {
   if (typeof value === 'string') return parseInstant(value);
   if (typeof value === 'number' || value instanceof LosslessNumber) {
     const n = Number(value);

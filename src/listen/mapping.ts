@@ -3,6 +3,7 @@ import { hasLosslessNumber, parseJson, stringifyJson, type JsonObject, type Json
 import type { RecordMessage, SchemaMessage } from '../protocol/messages.js';
 import { SchemaRegistry, recordProblem, type StreamSchema } from '../protocol/schema.js';
 import { propertySchema, withVersion } from '../connector/versions.js';
+import { messageOf } from '../errors.js';
 import type { StoredDelivery } from './journal.js';
 
 /**
@@ -65,55 +66,53 @@ export class WebhookMapper {
    */
   async mapMany(stored: readonly StoredDelivery[], context: FetchContext): Promise<MappingResult[]> {
     const mapped = stored.map((s) => this.events(s));
+    // Per delivery, per event: the key of a thin event (or why it has none); undefined otherwise.
+    const keys = mapped.map((m) => (m.ok ? m.events.map((e) => (e.fetch === true ? this.keyOf(e) : undefined)) : []));
     const wanted = new Map<string, Map<string, JsonObject>>();
-    const keyProblems = new Map<number, string>();
     mapped.forEach((m, i) => {
       if (!m.ok) return;
-      for (const event of m.events) {
-        if (event.fetch !== true || event.deleted === true) continue;
-        const key = this.keyOf(event);
-        if (typeof key === 'string') {
-          keyProblems.set(i, key);
-          continue;
-        }
-        let keys = wanted.get(event.stream);
-        if (keys === undefined) wanted.set(event.stream, (keys = new Map<string, JsonObject>()));
-        keys.set(stringifyJson(key), key);
-      }
+      m.events.forEach((event, j) => {
+        const key = keys[i]?.[j];
+        if (typeof key !== 'object' || event.deleted === true) return;
+        let byText = wanted.get(event.stream);
+        if (byText === undefined) wanted.set(event.stream, (byText = new Map<string, JsonObject>()));
+        byText.set(stringifyJson(key), key);
+      });
     });
     const fetched = new Map<string, JsonObject | null | Error>();
     const fetch = this.webhooks.fetchObjects?.bind(this.webhooks);
-    for (const [stream, keys] of wanted) {
+    for (const [stream, byText] of wanted) {
       if (fetch === undefined) break;
-      const list = [...keys.values()];
+      const list = [...byText.values()];
       let answers: Array<JsonObject | null | Error>;
       try {
         answers = await fetch(stream, list, context);
       } catch (err) {
-        throw new FetchBackError(`${this.connector.name} could not fetch ${list.length} ${stream} object${list.length === 1 ? '' : 's'} that thin events name: ${(err as Error).message}`, err);
+        throw new FetchBackError(`${this.connector.name} could not fetch ${list.length} ${stream} object${list.length === 1 ? '' : 's'} that thin events name: ${messageOf(err)}`, err);
       }
-      list.forEach((key, i) => fetched.set(`${stream}\u0000${stringifyJson(key)}`, answers[i] ?? null));
+      list.forEach((key, n) => fetched.set(`${stream}\u0000${stringifyJson(key)}`, answers[n] ?? null));
     }
     return mapped.map((m, i) => {
       if (!m.ok) return m;
-      const problem = keyProblems.get(i);
-      if (problem !== undefined) return { ok: false, error: problem };
-      if (wanted.size > 0 && fetch === undefined) return { ok: false, error: `${this.connector.name} cannot fetch objects back, but the delivery names objects to fetch` };
-      for (const event of m.events) {
-        if (event.fetch !== true || event.deleted === true) continue;
-        const answer = fetched.get(`${event.stream}\u0000${stringifyJson(this.keyOf(event))}`);
-        if (answer instanceof Error) return { ok: false, error: answer.message };
-      }
-      const events = m.events.map((event) => {
-        if (event.fetch !== true) return event;
-        const key = this.keyOf(event) as JsonObject;
-        if (event.deleted === true) return { ...event, record: key, partial: true };
+      const events: WebhookEvent[] = [];
+      for (const [j, event] of m.events.entries()) {
+        const key = keys[i]?.[j];
+        if (key === undefined) {
+          events.push(event);
+          continue;
+        }
+        if (typeof key === 'string') return { ok: false, error: key };
+        if (event.deleted === true) {
+          events.push({ ...event, record: key, partial: true });
+          continue;
+        }
+        if (fetch === undefined) return { ok: false, error: `${this.connector.name} cannot fetch objects back, but the delivery names objects to fetch` };
         const object = fetched.get(`${event.stream}\u0000${stringifyJson(key)}`);
-        // Gone from the source: deleted, at the event's time.
-        if (object === null || object === undefined || object instanceof Error) return { ...event, record: key, deleted: true, partial: true };
-        // What the payload adds (the parent's key) stays; the object has the last word.
-        return { ...event, record: { ...event.record, ...object }, partial: false };
-      });
+        if (object instanceof Error) return { ok: false, error: object.message };
+        // Gone from the source: deleted, at the event's time. Otherwise what the payload adds
+        // (the parent's key) stays, and the object has the last word.
+        events.push(object === null || object === undefined ? { ...event, record: key, deleted: true, partial: true } : { ...event, record: { ...event.record, ...object }, partial: false });
+      }
       return this.records(events, m.receivedAt);
     });
   }

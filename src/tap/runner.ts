@@ -170,7 +170,8 @@ async function syncStream(
       const page = isRecordPage(step.value) ? step.value : undefined;
       const count = page ? page.length : 1;
       for (let i = 0; i < count; i++) {
-        if (page && i > 0 && isAborted(signal)) break reading;
+        // Read again after each await: the check above the loop does not hold for ever.
+        if (page && i > 0 && (signal.aborted as boolean)) break reading;
         const item = page ? (page[i] as JsonObject) : (step.value as JsonObject);
         const record = excluded.size ? withoutFields(item, excluded) : item;
         if (partitionOf && key) {
@@ -248,9 +249,4 @@ function withoutFields(record: JsonObject, excluded: Set<string>): JsonObject {
   const out: JsonObject = {};
   for (const k of Object.keys(record)) if (!excluded.has(k)) out[k] = record[k] as JsonValue;
   return out;
-}
-
-/** Read through a call: the narrowing of an earlier check would otherwise outlive the awaits since. */
-function isAborted(signal: AbortSignal): boolean {
-  return signal.aborted;
 }
