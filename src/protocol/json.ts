@@ -65,62 +65,54 @@ const MARKER_PATTERN = new RegExp(`"${MARKER}(-?[0-9][0-9.eE+-]*)"`, 'g');
  * or dots in a row starting with a digit, or a three-digit exponent after a digit. It looks
  * inside strings too; a false positive only costs the slower careful parse.
  *
- * Both patterns are at least five characters of [0-9.eE+-] in a row, so it reads only every
- * fifth character; where one falls in such a run, it reads that whole run. On typical
- * records that touches half the text, which halves the cost of a plain scan (this guard
- * runs on every line and every page, before JSON.parse).
+ * This guard runs on every line and every page, before JSON.parse, so it reads as little as
+ * it can. A run of 16 digits and dots always covers a position that is a multiple of 16 (less
+ * one): only those are read, and a run is measured only where one lands in it (dates and
+ * prices make short runs). Exponents are found by a regular expression, native code that
+ * skips ahead to each `e`.
  */
 export function mayHoldInexactNumber(text: string): boolean {
   const n = text.length;
-  for (let i = SAMPLE_STRIDE - 1; i < n; i += SAMPLE_STRIDE) {
-    if (!isNumberChar(text.charCodeAt(i))) continue;
+  for (let i = LONG_RUN - 1; i < n; i += LONG_RUN) {
+    if (!isDigitOrDot(text.charCodeAt(i))) continue;
     let start = i;
-    while (start > 0 && isNumberChar(text.charCodeAt(start - 1))) start--;
+    while (start > 0 && isDigitOrDot(text.charCodeAt(start - 1))) start--;
     let end = i + 1;
-    while (end < n && isNumberChar(text.charCodeAt(end))) end++;
-    if (end - start >= SAMPLE_STRIDE && runMayBeInexact(text, start, end)) return true;
-    // The next run starts after `end`; sampling on from there keeps the stride's guarantee.
+    while (end < n && isDigitOrDot(text.charCodeAt(end))) end++;
+    // Dots before the run's first digit do not count: the number starts at the digit.
+    while (start < end && text.charCodeAt(start) === 46 /* . */) start++;
+    if (end - start >= LONG_RUN) return true;
+    // The next run starts after `end`; sampling on from there keeps the guarantee.
     i = end;
+  }
+  return hasLongExponent(text);
+}
+
+/** Digits (and dots) in a row from which a number may not be exact in a double. */
+const LONG_RUN = 16;
+
+function isDigitOrDot(c: number): boolean {
+  return (c >= 48 && c <= 57) || c === 46;
+}
+
+/** [0-9.]: what may stand right before the `e` of a number's exponent. */
+const EXPONENT = /[0-9.][eE][+-]?[0-9]{3}/g;
+
+/** A three-digit exponent whose mantissa holds a digit (`1e400`, `2.5E-308`; not `TEE-100`). */
+function hasLongExponent(text: string): boolean {
+  EXPONENT.lastIndex = 0;
+  for (let match = EXPONENT.exec(text); match !== null; match = EXPONENT.exec(text)) {
+    for (let i = match.index; i >= 0 && isDigitOrDot(text.charCodeAt(i)); i--) {
+      if (text.charCodeAt(i) !== 46) return true;
+    }
+    EXPONENT.lastIndex = match.index + 1;
   }
   return false;
 }
-
-/** The shortest pattern `mayHoldInexactNumber` looks for (`1e400`): no run that long falls between two samples. */
-const SAMPLE_STRIDE = 5;
 
 /** [0-9.eE+-]: the characters of a JSON number. */
 function isNumberChar(c: number): boolean {
   return (c >= 48 && c <= 57) || c === 46 || c === 101 || c === 69 || c === 43 || c === 45;
-}
-
-/** The exact test on one run of number characters, `text[start, end)`. */
-function runMayBeInexact(text: string, start: number, end: number): boolean {
-  let run = 0;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (++run >= 16) return true;
-    } else if (c === 46 /* . */ && run > 0) {
-      if (++run >= 16) return true;
-    } else {
-      if ((c === 101 || c === 69) /* e E */ && run > 0 && hasLongExponent(text, i + 1)) return true;
-      run = 0;
-    }
-  }
-  return false;
-}
-
-function hasLongExponent(text: string, at: number): boolean {
-  let i = at;
-  const sign = text.charCodeAt(i);
-  if (sign === 43 || sign === 45) i++;
-  let digits = 0;
-  while (digits < 3) {
-    const c = text.charCodeAt(i + digits);
-    if (!(c >= 48 && c <= 57)) break;
-    digits++;
-  }
-  return digits >= 3;
 }
 
 export interface ParsedJson {

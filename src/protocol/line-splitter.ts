@@ -1,3 +1,4 @@
+import { raw } from '../raw-buffer.js';
 import { ProtocolError } from './messages.js';
 
 /**
@@ -14,6 +15,7 @@ import { ProtocolError } from './messages.js';
 export const MAX_LINE_BYTES = 128 * 1_048_576;
 
 const EMPTY = Buffer.alloc(0);
+
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -56,13 +58,13 @@ export class LineSplitter {
     }
     this.bytesScanned += newline + 1 - start;
     this.offset = newline + 1;
-    return this.complete(chunk.subarray(start, newline));
+    return this.complete(chunk, start, newline);
   }
 
   /** At the end of input: the last line when it had no newline, else undefined. */
   end(): string | undefined {
     if (this.parts.length === 0) return undefined;
-    return this.complete(EMPTY);
+    return this.complete(EMPTY, 0, 0);
   }
 
   private keep(piece: Buffer): void {
@@ -72,22 +74,27 @@ export class LineSplitter {
     this.parts.push(piece);
   }
 
-  private complete(last: Buffer): string {
+  /** The line ending with `last[start, end)`, decoded (a line within one chunk is decoded in place, not copied). */
+  private complete(last: Buffer, start: number, end: number): string {
     let bytes = last;
+    let from = start;
+    let to = end;
     if (this.parts.length > 0) {
-      const total = this.partBytes + last.length;
+      const total = this.partBytes + end - start;
       if (total > this.maxLineBytes + 1) this.tooLong();
-      this.parts.push(last);
+      this.parts.push(last.subarray(start, end));
       bytes = Buffer.concat(this.parts, total);
       this.bytesCopied += total;
       this.parts = [];
       this.partBytes = 0;
+      from = 0;
+      to = total;
     }
-    let length = bytes.length;
-    if (length > 0 && bytes[length - 1] === CR) length--;
-    if (length > this.maxLineBytes) this.tooLong();
+    if (to > from && bytes[to - 1] === CR) to--;
+    if (to - from > this.maxLineBytes) this.tooLong();
     this.lineNumber++;
-    return bytes.toString('utf8', 0, length);
+    // Node's decoder itself: `toString` checks its arguments first, and this runs once a line.
+    return raw(bytes).utf8Slice(from, to);
   }
 
   private tooLong(): never {

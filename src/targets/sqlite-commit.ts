@@ -1,16 +1,17 @@
 import type Database from 'better-sqlite3';
 import { addFinding, classify, delayOf, type CommitChanges } from './change-count.js';
+import { forEachRow, type EncodedRows, type SqlValue } from './sqlite-rows.js';
 
 /**
  * One commit of the SQLite target as plain data, so it can run on the target's own thread
  * or on a worker thread: upserts, in order, and the state row, in one transaction.
  */
 
-export type SqlValue = string | number | bigint | null;
+export type { SqlValue } from './sqlite-rows.js';
 
 export interface CommitRequest {
   /** Runs of rows, each with the statement for their table shape, in the order written. */
-  segments: Array<{ sql: string; rows: SqlValue[][] }>;
+  segments: EncodedRows[];
   /** The state covering these rows: written in the same transaction. */
   state?: { sql: string; params: SqlValue[] };
 }
@@ -45,7 +46,7 @@ export function applyCommit(
   db.transaction(() => {
     for (const segment of request.segments) {
       const insert = prepare(segment.sql);
-      for (const row of segment.rows) insert.run(row);
+      forEachRow(segment, (row) => insert.run(row));
     }
     if (request.state) prepare(request.state.sql).run(request.state.params);
   }).immediate();

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { CommitChanges } from './change-count.js';
 import { applyCommit, configureConnection, countChangesOn, type CommitRequest } from './sqlite-commit.js';
+import { transferables, type RowBuffers } from './sqlite-rows.js';
 
 /**
  * The SQLite target's writing thread: while it inserts one batch, the main thread parses,
@@ -20,6 +21,8 @@ export interface WriterReply {
   code?: string;
   /** A counting run's: what the commit's upserts found over stored rows. */
   changes?: CommitChanges;
+  /** The request's row buffers, handed back for the next batches (transferred, not copied). */
+  buffers: RowBuffers[];
 }
 
 const port = parentPort;
@@ -41,16 +44,18 @@ port.on('message', (request: Request | 'close') => {
     port.close();
     return;
   }
+  const buffers = request.segments.map(({ tags, numbers, text }) => ({ tags, numbers, text }));
+  const reply = (answer: Omit<WriterReply, 'buffers'>): void => port.postMessage({ ...answer, buffers } satisfies WriterReply, transferables(buffers));
   if (failed) {
-    port.postMessage({ id: request.id, ok: false, message: `not written: an earlier commit failed (${failed.message})`, ...(failed.code ? { code: failed.code } : {}) } satisfies WriterReply);
+    reply({ id: request.id, ok: false, message: `not written: an earlier commit failed (${failed.message})`, ...(failed.code ? { code: failed.code } : {}) });
     return;
   }
   try {
     const changes = applyCommit(db, statements, request, counter);
-    port.postMessage({ id: request.id, ok: true, ...(changes ? { changes } : {}) } satisfies WriterReply);
+    reply({ id: request.id, ok: true, ...(changes ? { changes } : {}) });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     failed = { message: (err as Error).message, ...(typeof code === 'string' ? { code } : {}) };
-    port.postMessage({ id: request.id, ok: false, ...failed } satisfies WriterReply);
+    reply({ id: request.id, ok: false, ...failed });
   }
 });

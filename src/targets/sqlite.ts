@@ -16,6 +16,7 @@ import type { StreamChanges } from './history.js';
 import type { WriterReply } from './sqlite-worker.js';
 import { STATE_HISTORY_DDL } from './sqlite-history.js';
 import { PendingCalls } from '../worker-calls.js';
+import { BufferPool, RowEncoder, transferables } from './sqlite-rows.js';
 
 /**
  * SQLite, the default target. One table per stream, named as the stream; one column per
@@ -64,10 +65,12 @@ interface TableWriter {
   versionIsDateTime: boolean;
   /** Undefined while the table has no column yet (a schema without properties). */
   insertSql: string | undefined;
-  /** Rows built for the current shape of the table. */
-  rows: SqlValue[][];
+  /** Rows built for the current shape of the table, encoded for the writer (see sqlite-rows.ts). */
+  rows: RowEncoder | undefined;
   /** Rows built for earlier shapes (before a column was added), with their statements, in order. */
-  segments: CommitRequest['segments'];
+  segments: RowEncoder[];
+  /** The row being built, reused for every record (the encoder copies its values). */
+  scratch: SqlValue[];
   warned: Set<string>;
 }
 
@@ -85,6 +88,8 @@ export class SqliteTarget implements Target {
   /** With `countChanges`: what the committed upserts found, and the streams by their number in the counting SQL. */
   private readonly changes: RunChanges | undefined;
   private readonly countedStreams: string[] = [];
+  /** Row buffers come back from the writer after each commit and are reused (sqlite-rows.ts). */
+  private readonly pool = new BufferPool();
 
   constructor(
     readonly path: string,
@@ -121,7 +126,7 @@ export class SqliteTarget implements Target {
     this.deleteStateStmt = this.db.prepare(`DELETE FROM ${STATE_TABLE} WHERE id = ?`);
     const counting = options.countChanges === true;
     this.changes = counting ? new RunChanges() : undefined;
-    this.writer = options.writer === 'thread' ? new ThreadWriter(path, busyTimeoutMs, counting) : new InlineWriter(this.db, counting);
+    this.writer = options.writer === 'thread' ? new ThreadWriter(path, busyTimeoutMs, counting, this.pool) : new InlineWriter(this.db, counting, this.pool);
   }
 
   openStream(stream: StreamSchema): void {
@@ -188,7 +193,8 @@ export class SqliteTarget implements Target {
       runVersionIndex: -1,
       versionIsDateTime: stream.versionProperty !== undefined && columnKind(stream.properties[stream.versionProperty]) === 'date-time',
       insertSql: undefined,
-      rows: [],
+      rows: undefined,
+      scratch: [],
       // Rows of the old schema not yet committed keep their own statement.
       segments: previous ? closedSegments(previous) : [],
       warned: previous?.warned ?? new Set(),
@@ -204,6 +210,7 @@ export class SqliteTarget implements Target {
     const propertyOf = new Map<string, string>();
     for (const [property, column] of this.names.columnsOf(writer.tableName)) propertyOf.set(column, property);
     writer.columns = info.map((c) => c.name);
+    writer.scratch = new Array<SqlValue>(writer.columns.length).fill(null);
     writer.props = writer.columns.map((c) => propertyOf.get(c) ?? c);
     writer.propIndex = new Map(writer.props.map((p, i) => [p, i]));
     writer.inherited = writer.props.map(isInheritedName);
@@ -219,7 +226,8 @@ export class SqliteTarget implements Target {
     if (message.partial === true && writer.stream.keyProperties.length > 0) return this.writePartial(writer, message);
     const record = message.record;
     const props = writer.props;
-    const row = new Array<SqlValue>(props.length);
+    // Every position is written below (props are aligned with columns), so the array is reused.
+    const row = writer.scratch;
     let matched = 0;
     const inherited = writer.inherited;
     let bytes = 8 * props.length;
@@ -249,7 +257,9 @@ export class SqliteTarget implements Target {
       while (row.length < writer.columns.length) row.push(null);
       row[writer.columns.indexOf(TABLE_VERSION_COLUMN)] = message.version;
     }
-    writer.rows.push(row);
+    if (writer.insertSql === undefined) return;
+    writer.rows ??= new RowEncoder(writer.insertSql, writer.columns.length, this.pool);
+    writer.rows.add(row);
   }
 
   /**
@@ -277,9 +287,9 @@ export class SqliteTarget implements Target {
     const keyColumns = writer.stream.keyProperties.map((k) => writer.columns[writer.propIndex.get(k) ?? -1] ?? k);
     const sql = insertSql(writer.table, columns, keyColumns);
     writer.segments = closedSegments(writer);
-    const last = writer.segments[writer.segments.length - 1];
-    if (last !== undefined && last.sql === sql) last.rows.push(row);
-    else writer.segments.push({ sql, rows: [row] });
+    let last = writer.segments[writer.segments.length - 1];
+    if (last === undefined || last.sql !== sql) writer.segments.push((last = new RowEncoder(sql, row.length, this.pool)));
+    last.add(row);
     for (const v of row) this.buffered += typeof v === 'string' ? v.length + 8 : 8;
   }
 
@@ -290,7 +300,7 @@ export class SqliteTarget implements Target {
   commit(state: JsonValue | undefined): void | Promise<void> {
     this.buffered = 0;
     const request: CommitRequest = { segments: [] };
-    for (const writer of this.tables.values()) request.segments.push(...closedSegments(writer));
+    for (const writer of this.tables.values()) for (const rows of closedSegments(writer)) request.segments.push(rows.finish());
     if (state !== undefined) request.state = this.stateUpsert(state);
     const fail = (err: unknown): never => {
       throw targetError(`writing to ${this.path} failed`, err);
@@ -494,10 +504,10 @@ function insertSql(table: string, columns: string[], keys: readonly string[], co
   return sql;
 }
 /** Everything built so far for a table, as segments, leaving it with no rows. */
-function closedSegments(writer: TableWriter): CommitRequest['segments'] {
+function closedSegments(writer: TableWriter): RowEncoder[] {
   const segments = writer.segments;
-  if (writer.rows.length && writer.insertSql !== undefined) segments.push({ sql: writer.insertSql, rows: writer.rows });
-  writer.rows = [];
+  if (writer.rows !== undefined) segments.push(writer.rows);
+  writer.rows = undefined;
   writer.segments = [];
   return segments;
 }
@@ -519,6 +529,7 @@ class InlineWriter implements RowWriter {
   constructor(
     private readonly db: Database.Database,
     counting: boolean,
+    private readonly pool: BufferPool,
   ) {
     this.counter = counting ? countChangesOn(db) : undefined;
   }
@@ -529,6 +540,8 @@ class InlineWriter implements RowWriter {
     } catch (err) {
       this.failure = err;
       throw err;
+    } finally {
+      this.pool.giveBack(request.segments);
     }
   }
   close(): void {}
@@ -539,13 +552,14 @@ class ThreadWriter implements RowWriter {
   private readonly commits = new PendingCalls<CommitChanges | undefined>();
   private readonly exited: Promise<void>;
 
-  constructor(path: string, busyTimeoutMs: number, countChanges: boolean) {
+  constructor(path: string, busyTimeoutMs: number, countChanges: boolean, pool: BufferPool) {
     // The writer only holds a batch or two of rows: a small young generation keeps its memory low.
     this.worker = new Worker(new URL('./sqlite-worker.js', import.meta.url), {
       workerData: { path, busyTimeoutMs, countChanges },
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });
     this.worker.on('message', (reply: WriterReply) => {
+      pool.giveBack(reply.buffers);
       if (reply.ok) this.commits.resolve(reply.id, reply.changes);
       else this.commits.reject(reply.id, Object.assign(new Error(reply.message ?? 'commit failed'), reply.code ? { code: reply.code } : {}));
     });
@@ -559,7 +573,8 @@ class ThreadWriter implements RowWriter {
   }
 
   write(request: CommitRequest): Promise<CommitChanges | undefined> {
-    return this.commits.call((id) => this.worker.postMessage({ ...request, id }));
+    // The rows' buffers are moved to the writer, not copied: the encoders that filled them are done.
+    return this.commits.call((id) => this.worker.postMessage({ ...request, id }, transferables(request.segments)));
   }
 
   async close(): Promise<void> {
@@ -622,12 +637,12 @@ function toSqlValue(value: JsonValue | undefined): SqlValue {
     case 'string':
       return value;
     case 'number':
-      // better-sqlite3 binds every number as a double, which an untyped column keeps as REAL
-      // (`202.0`): whole numbers go in as integers.
-      return Number.isSafeInteger(value) ? BigInt(value) : value;
+      // A safe integer is bound as an integer (sqlite-rows.ts): bound as a double, an untyped
+      // column would keep `202` as the REAL `202.0`.
+      return value;
     case 'boolean':
       // As integers: a column of no declared type would keep the number 1 as the REAL 1.0.
-      return value ? 1n : 0n;
+      return value ? 1 : 0;
   }
   if (value instanceof LosslessNumber) {
     // `-0.0` is kept as written in JSON output; a database column holds the number zero.

@@ -111,7 +111,8 @@ describe('the fast-path guard', () => {
     let positives = 0;
     for (let k = 0; k < 20_000; k++) {
       let text = '';
-      const length = 1 + random(40);
+      // Long enough for runs to straddle the positions the guard samples.
+      const length = 1 + random(k % 2 === 0 ? 40 : 120);
       for (let j = 0; j < length; j++) text += alphabet[random(alphabet.length)] ?? '';
       const expected = definition.test(text);
       expect(mayHoldInexactNumber(text), text).toBe(expected);
