@@ -95,14 +95,14 @@ function isDigitOrDot(c: number): boolean {
   return (c >= 48 && c <= 57) || c === 46;
 }
 
-/** [0-9.]: what may stand right before the `e` of a number's exponent. */
-const EXPONENT = /[0-9.][eE][+-]?[0-9]{3}/g;
+/** A three-digit exponent; what stands before its `e` is checked apart (a regular expression that starts at `e` skips ahead fastest). */
+const EXPONENT = /[eE][+-]?[0-9]{3}/g;
 
 /** A three-digit exponent whose mantissa holds a digit (`1e400`, `2.5E-308`; not `TEE-100`). */
 function hasLongExponent(text: string): boolean {
   EXPONENT.lastIndex = 0;
   for (let match = EXPONENT.exec(text); match !== null; match = EXPONENT.exec(text)) {
-    for (let i = match.index; i >= 0 && isDigitOrDot(text.charCodeAt(i)); i--) {
+    for (let i = match.index - 1; i >= 0 && isDigitOrDot(text.charCodeAt(i)); i--) {
       if (text.charCodeAt(i) !== 46) return true;
     }
     EXPONENT.lastIndex = match.index + 1;
