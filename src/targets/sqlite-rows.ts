@@ -36,6 +36,8 @@ export interface EncodedRows {
 const FIRST_CAPACITY = 1024;
 /** Strings up to this length are tried as ASCII in JavaScript before the native encoder. */
 const SHORT_STRING = 48;
+/** Strings longer than this are measured before they are copied, rather than given room for the worst case. */
+const LONG_STRING = 4096;
 
 type Role = 'tags' | 'numbers' | 'text';
 
@@ -53,8 +55,9 @@ export class BufferPool {
   }
 
   give(role: Role, buffer: ArrayBuffer): void {
-    // A buffer still transferred elsewhere reads as empty (detached).
-    if (buffer.byteLength === 0) return;
+    // A buffer still transferred elsewhere reads as empty (detached); one grown for a huge
+    // value is let go, not kept for the rest of the load.
+    if (buffer.byteLength === 0 || buffer.byteLength > MAX_POOLED_BYTES) return;
     const list = this.free[role];
     list.push(buffer);
     list.sort((a, b) => a.byteLength - b.byteLength);
@@ -73,6 +76,9 @@ export class BufferPool {
 }
 
 const POOLED_PER_ROLE = 4;
+const GROWTH_LIMIT = 4 * 1_048_576;
+/** Larger than any batch of ordinary rows (a batch commits at 4 MiB): such buffers are not kept. */
+const MAX_POOLED_BYTES = 16 * 1_048_576;
 
 export class RowEncoder {
   count = 0;
@@ -134,9 +140,11 @@ export class RowEncoder {
    * Returns the bytes written.
    */
   private addText(value: string): number {
-    // UTF-8 takes at most three bytes per UTF-16 unit.
-    if (this.textBytes + 3 * value.length > this.text.length) {
-      this.text = raw(Buffer.from(this.grown('text', this.text, this.textBytes, this.textBytes + 3 * value.length)));
+    // UTF-8 takes at most three bytes per UTF-16 unit; a long string is measured instead, so a
+    // value of 100 MB does not reserve 300.
+    const room = value.length <= LONG_STRING ? 3 * value.length : Buffer.byteLength(value, 'utf8');
+    if (this.textBytes + room > this.text.length) {
+      this.text = raw(Buffer.from(this.grown('text', this.text, this.textBytes, this.textBytes + room)));
     }
     const text = this.text;
     const start = this.textBytes;
@@ -160,11 +168,12 @@ export class RowEncoder {
     return written;
   }
 
-  /** A buffer of at least `needed` bytes (twice the old size or more) holding the old one's first `used` bytes. */
+  /**
+   * A buffer of `needed` bytes and room to grow (the old size again, at most 4 MiB: a huge value
+   * does not double what it takes) holding the old one's first `used` bytes.
+   */
   private grown(role: Role, old: Uint8Array | Float64Array, used: number, needed: number): ArrayBuffer {
-    let size = 2 * old.byteLength;
-    while (size < needed) size *= 2;
-    const next = new ArrayBuffer(size);
+    const next = new ArrayBuffer(needed + Math.min(old.byteLength, GROWTH_LIMIT));
     new Uint8Array(next).set(new Uint8Array(old.buffer, old.byteOffset, used));
     this.pool.give(role, old.buffer as ArrayBuffer);
     return next;

@@ -87,6 +87,22 @@ describe('rows encoded for the writer thread', () => {
     ]);
   });
 
+  it('take a value of many megabytes whole, and do not keep its buffer for later batches', () => {
+    const pool = new BufferPool();
+    const encoder = new RowEncoder('INSERT', 3, pool);
+    const huge = 'é€'.repeat(6 * 1_048_576);
+    encoder.add(['before', huge, 'after']);
+    const done = encoder.finish();
+    expect(done.text.byteLength).toBe('before'.length + 5 * 6 * 1_048_576 + 'after'.length);
+    // Measured, not given room for the worst case (3 bytes per UTF-16 unit): 5 bytes for each "é€".
+    expect(done.text.buffer.byteLength).toBeLessThan(3 * huge.length);
+    expect(decoded(done)).toEqual([['before', huge, 'after']]);
+    pool.giveBack([done]);
+    const next = new RowEncoder('INSERT', 1, pool);
+    next.add(['small']);
+    expect(next.finish().text.buffer.byteLength).toBeLessThan(1_048_576);
+  });
+
   it('store in SQLite exactly what binding the values directly stores', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sync-rows-'));
     try {
