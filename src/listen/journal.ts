@@ -238,6 +238,7 @@ export class Journal {
 }
 
 export function fromRow(row: Row): StoredDelivery {
+  let headers: Record<string, string[]> | undefined;
   return {
     seq: Number(row.seq),
     connector: row.connector,
@@ -246,7 +247,10 @@ export function fromRow(row: Row): StoredDelivery {
     event: row.event,
     method: row.method,
     url: row.url,
-    headers: JSON.parse(row.headers) as Record<string, string[]>,
+    // Read when asked for: most mappings read only the body, and the drain takes every delivery through here.
+    get headers() {
+      return (headers ??= JSON.parse(row.headers) as Record<string, string[]>);
+    },
     body: row.body,
     status: row.status,
     error: row.error,

@@ -200,8 +200,20 @@ export function toWebhookDelivery(stored: StoredDelivery): WebhookDelivery {
   } catch {
     json = undefined;
   }
-  // No prototype: a header named __proto__ stays a header.
-  const headers = Object.create(null) as Record<string, string>;
-  for (const [name, values] of Object.entries(stored.headers)) headers[name] = values.join(', ');
-  return { id: stored.deliveryId, receivedAt: stored.receivedAt, headers, text, json };
+  let headers: Record<string, string> | undefined;
+  return {
+    id: stored.deliveryId,
+    receivedAt: stored.receivedAt,
+    // Built when a mapping asks (most read only the body): the drain takes every delivery through here.
+    get headers() {
+      if (headers === undefined) {
+        // No prototype: a header named __proto__ stays a header.
+        headers = Object.create(null) as Record<string, string>;
+        for (const [name, values] of Object.entries(stored.headers)) headers[name] = values.join(', ');
+      }
+      return headers;
+    },
+    text,
+    json,
+  };
 }
