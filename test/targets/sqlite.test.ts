@@ -89,6 +89,18 @@ describe('SQLite target', () => {
     ]);
   });
 
+  it('stores text as valid UTF-8: an unpaired surrogate in a string column becomes U+FFFD, inside JSON text it stays an escape', async () => {
+    await load([
+      schema('u', ',"doc":{"type":"object"}'),
+      '{"type":"RECORD","stream":"u","record":{"id":1,"name":"a\\ud800b","doc":{"k":"\\udfff","é":"€"},"updated_at":"2024-01-01T00:00:00Z"}}',
+      '{"type":"RECORD","stream":"u","record":{"id":2,"name":"Zürich 北京 🚀","updated_at":"2024-01-01T00:00:00Z"}}',
+    ]);
+    expect(query('SELECT id, hex(name) AS name, doc FROM u ORDER BY id')).toEqual([
+      { id: 1n, name: '61EFBFBD62', doc: '{"k":"\\udfff","é":"€"}' },
+      { id: 2n, name: Buffer.from('Zürich 北京 🚀').toString('hex').toUpperCase(), doc: null },
+    ]);
+  });
+
   it('treats hostile stream and property names as plain names', async () => {
     const evil = 'x"; DROP TABLE y; --';
     await load([
