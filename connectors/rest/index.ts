@@ -47,6 +47,7 @@ export default defineConnector<JsonObject>({
           'Optional, for `sync listen rest`: {"scheme": {"kind": ...}, "secret_setting", "event_path" | "event_header", "events": {"<event>": {"stream", "object_path", "deleted", "parent_path"}}, "delivery_id": {"header"} | {"path"}, "version_path", "time_path"}',
       },
       webhook_secret: { type: 'string', secret: true, description: 'Secret(s) webhook deliveries are verified with, space-separated during a rotation (the webhooks section\'s secret_setting)' },
+      change_feeds: { type: 'object', description: 'Events endpoints, by name, that streams read their changes from (a stream\'s change_feed names one): {"events": {"path", "records_path", "type_path", "time_path", "object_path", "retention_days", ...}}' },
       rate_limit: { type: 'object', description: 'Stay under the API\'s limits: {"requests_per_second": 5, "max_concurrent": 2, "reset_header": "X-Quota-Reset"}' },
       refresh_token_file: { type: 'string', description: 'JSON file whose "refresh_token" key receives a rotated OAuth2 refresh token (usually the config file itself)' },
       ...secrets,

@@ -23,7 +23,7 @@ import { fillJson, fillText, TemplateError, type Quoting, type TemplateValues } 
 import { firstPage, paginate, recordsAt, valueAt } from '../../src/http/paginate.js';
 import type { Logger } from '../../src/log.js';
 import { isJsonObject, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../../src/protocol/json.js';
-import { parseDescription, SECRET_SETTINGS, type DeletedRule, type RestDescription, type RestParent, type RestRateLimit, type RestStream } from './description/index.js';
+import { parseDescription, SECRET_SETTINGS, type DeletedRule, type RestDescription, type RestParent, type RestRateLimit, type RestStream, type RestWebhooks } from './description/index.js';
 import { DELETED_AT, propertySchema } from '../../src/connector/versions.js';
 import { readFeed, readsFeed, stampedAtStart } from './change-feed.js';
 import { inferSchema } from './infer-schema.js';
@@ -139,6 +139,7 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
       }
     }
     const link = stream.parent;
+    const hooks = webhookEventsOf(description.webhooks, stream.name);
     const marksDeletions = stream.deletedWhen !== undefined || (stream.changes?.deletedEvents.length ?? 0) > 0 || tombstoned.has(stream.name);
     // Properties sync writes itself: the parent's key, the time of the change (objects read
     // through a change feed may have none), the deletion time.
@@ -150,8 +151,10 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
       name: stream.name,
       ...(stream.description === undefined ? {} : { description: stream.description }),
       schema: fullSchema,
-      ...(marksDeletions || stream.reconcileDeletes !== undefined ? { deletions: describeDeletions(stream, tombstoned.get(stream.name) ?? []) } : {}),
-      ...(stream.changes === undefined || stream.replicationKey === undefined ? {} : { versionNote: describeChangeVersion(stream.replicationKey, stream.changes.feed) }),
+      ...(marksDeletions || stream.reconcileDeletes !== undefined || hooks.deleting.length > 0
+        ? { deletions: describeDeletions(stream, tombstoned.get(stream.name) ?? [], hooks.deleting, webhookTime(description.webhooks)) }
+        : {}),
+      ...versionNoteOf(stream, description.webhooks, hooks),
       ...(stream.reconcileDeletes === undefined ? {} : { reconcileDeletes: stream.reconcileDeletes }),
       keyProperties: stream.primaryKey,
       ...(stream.replicationKey === undefined ? {} : { replicationKey: stream.replicationKey }),
@@ -316,7 +319,14 @@ function baseRequest(stream: ParentBound, values: TemplateValues, quoting: Quoti
     if (all.bookmark !== undefined) inPath.bookmark = encodeURIComponent(String(all.bookmark));
     if (all.parent !== undefined) inPath.parent = pathSegments(String(all.parent));
     const query: Record<string, string | number | boolean> = {};
-    for (const [k, v] of Object.entries(stream.params)) query[k] = typeof v === 'string' ? fillText(v, all, quoting) : v;
+    for (const [k, v] of Object.entries(stream.params)) {
+      if (typeof v !== 'string') query[k] = v;
+      else {
+        // A parameter that was only an optional part (`[[{bookmark}]]`) is left out, not sent empty.
+        const filled = fillText(v, all, quoting);
+        if (filled !== '' || v === '') query[k] = filled;
+      }
+    }
     const body = stream.graphql === undefined ? stream.body : { query: stream.graphql.query, variables: stream.graphql.variables };
     return {
       method: stream.method,
@@ -356,8 +366,38 @@ function deletionMarker(rule: DeletedRule, key: string | undefined, startedAt: D
   };
 }
 
-function describeDeletions(stream: RestStream, tombstones: readonly string[]): string {
+/** The webhook events a description routes to a stream, and those of them that report deletions. */
+function webhookEventsOf(webhooks: RestWebhooks | undefined, stream: string): { all: string[]; deleting: string[] } {
+  const all: string[] = [];
+  const deleting: string[] = [];
+  for (const [name, event] of webhooks?.events ?? []) {
+    if (event.stream !== stream) continue;
+    all.push(name);
+    if (event.deleted) deleting.push(name);
+  }
+  return { all, deleting };
+}
+
+/** What `--discover` says of a stream's version when the catalog's plain wording would not say it all. */
+function versionNoteOf(stream: RestStream, webhooks: RestWebhooks | undefined, hooks: { all: string[] }): { versionNote?: string } {
+  const key = stream.replicationKey;
+  if (stream.changes !== undefined && key !== undefined) return { versionNote: describeChangeVersion(key, stream.changes.feed) };
+  if (webhooks === undefined || hooks.all.length === 0) return {};
+  if (key === undefined) return { versionNote: 'none: the copy written last wins, webhook or batch (a replication_key lets deliveries that arrive out of order be put back in order)' };
+  const given = webhooks.versionPath ?? webhooks.timePath;
+  const fromEvent = given === undefined ? 'a delivery whose object has none carries none' : `a delivery whose object has none takes the event's ${given}`;
+  return { versionNote: `the record's ${key} (${fromEvent}); the newest copy of a row wins, whichever path wrote it` };
+}
+
+/** When a webhook deletion is stamped: the event's time (or version) where the description says where it is. */
+function webhookTime(webhooks: RestWebhooks | undefined): string {
+  const path = webhooks?.timePath ?? webhooks?.versionPath;
+  return path === undefined ? 'the time it was received' : `the event's ${path}`;
+}
+
+function describeDeletions(stream: RestStream, tombstones: readonly string[], webhookDeletions: readonly string[], webhookStamp: string): string {
   const parts: string[] = [];
+  if (webhookDeletions.length > 0) parts.push(`webhook events ${webhookDeletions.join(', ')} mark the row deleted (_sdc_deleted_at: ${webhookStamp})`);
   if (tombstones.length > 0) parts.push(`deletions listed by ${tombstones.join(', ')} mark rows deleted (_sdc_deleted_at)`);
   const rule = stream.deletedWhen;
   if (rule !== undefined) {
@@ -367,7 +407,7 @@ function describeDeletions(stream: RestStream, tombstones: readonly string[]): s
   }
   const changes = stream.changes;
   if (changes !== undefined && changes.deletedEvents.length > 0) {
-    parts.push(`${changes.deletedEvents.join(', ')} events in ${changes.feed} (and webhooks) mark the row deleted (_sdc_deleted_at, the event time)`);
+    parts.push(`${changes.deletedEvents.join(', ')} events in ${changes.feed} mark the row deleted (_sdc_deleted_at, the event time)`);
   }
   if (stream.reconcileDeletes !== undefined) {
     parts.push(`a full read marks rows it did not see as deleted, at most ${Math.round(stream.reconcileDeletes.maxShare * 100)}% of the table at once`);

@@ -1,10 +1,10 @@
-import { isJsonObject, LosslessNumber, type JsonObject, type JsonValue } from '../protocol/json.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../protocol/json.js';
 
 /**
- * Request templates: where a value of the run (the incremental bound, the parent's key, a
- * value of the last record) goes inside a request, written the way the place needs it.
+ * Request templates: where a value of the run (the incremental bound, the parent's key) goes
+ * inside a request, written the way the place needs it.
  *
- * - `{bookmark}`, `{parent}`, `{last.<path>}` in the path, in query values and in the strings
+ * - `{bookmark}` and `{parent}` in the path, in query values and in the strings
  *   of a JSON body are replaced by the value, quoted for the language of that text (`soql`:
  *   `WHERE SystemModstamp >= {bookmark}`; `search`: `updated_at:>={bookmark}` in a Shopify or
  *   GitHub search query).
@@ -14,15 +14,14 @@ import { isJsonObject, LosslessNumber, type JsonObject, type JsonValue } from '.
  *   (the first run has no bookmark: `SELECT … FROM Contact[[ WHERE SystemModstamp >= {bookmark}]]`).
  *
  * Only these names are placeholders, so GraphQL's own braces (`{ orders { id } }`) and any
- * other brace in a request stay as written. Pure.
+ * other brace in a request stay as written. Paging after the last record is a paging style
+ * (`after_last`), not a placeholder: it needs the previous page, which a template has not. Pure.
  */
 
-/** The values a request may name. `last.<path>` values are looked up in `last`. */
+/** The values a request may name. */
 export interface TemplateValues {
   bookmark?: string | number | undefined;
   parent?: string | number | undefined;
-  /** The last record of the previous page, for `{last.<path>}`. */
-  last?: JsonObject | undefined;
 }
 
 /** How a value is written into text: as it is, or quoted for a query language. */
@@ -30,8 +29,8 @@ export type Quoting = 'none' | 'soql' | 'search';
 
 export const QUOTINGS: readonly Quoting[] = ['none', 'soql', 'search'];
 
-const PLACEHOLDER = /\{(bookmark|parent|last\.[A-Za-z0-9_.]+)\}/g;
-const WHOLE = /^\{(bookmark|parent|last\.[A-Za-z0-9_.]+)\}$/;
+const PLACEHOLDER = /\{(bookmark|parent)\}/g;
+const WHOLE = /^\{(bookmark|parent)\}$/;
 const OPTIONAL = /\[\[([\s\S]*?)\]\]/g;
 
 /** Whether a text holds a placeholder at all (then the request is a template). */
@@ -78,15 +77,7 @@ export class TemplateError extends Error {
 }
 
 function lookup(values: TemplateValues, name: string): string | number | undefined {
-  if (name === 'bookmark') return values.bookmark;
-  if (name === 'parent') return values.parent;
-  let current: JsonValue | undefined = values.last;
-  for (const step of name.slice('last.'.length).split('.')) {
-    current = isJsonObject(current) && Object.hasOwn(current, step) ? current[step] : undefined;
-  }
-  if (typeof current === 'string' || typeof current === 'number') return current;
-  if (current instanceof LosslessNumber) return current.text;
-  return undefined;
+  return name === 'bookmark' ? values.bookmark : values.parent;
 }
 
 /**

@@ -21,10 +21,10 @@ describe('request templates', () => {
   });
 
   it('fill a JSON body: a whole-string placeholder keeps the value as it is, a number a number', () => {
-    const body = { filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'GTE', value: '{bookmark}' }] }], after: '{last.id}', q: 'since {bookmark}' };
-    expect(fillJson(body, { bookmark: 1714557600000, last: { id: '77' } }, 'none')).toEqual({
+    const body = { filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'GTE', value: '{bookmark}' }] }], owner: '{parent}', q: 'since {bookmark}' };
+    expect(fillJson(body, { bookmark: 1714557600000, parent: '77' }, 'none')).toEqual({
       filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'GTE', value: 1714557600000 }] }],
-      after: '77',
+      owner: '77',
       q: 'since 1714557600000',
     });
   });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import rest, { parseDescription, resolveRestStreams } from '../../connectors/rest/index.js';
+import { TOP_KEYS } from '../../connectors/rest/description/index.js';
 import { inferSchema } from '../../connectors/rest/infer-schema.js';
 import { eachRecord, type StreamDefinition } from '../../src/connector/contract.js';
 import { resolveConfig } from '../../src/connector/config.js';
@@ -119,6 +120,12 @@ describe('the description is checked once, every problem with its path', () => {
       'streams[0].pagination.type: keyset pagination needs a replication_key on the stream',
       'streams[0].pagination.type: keyset pagination needs incremental.param, the parameter the API filters on',
     ]);
+  });
+
+  it('every key a description may hold is a setting of the connector, so none is warned about as unknown', () => {
+    expect(TOP_KEYS.filter((key) => !(key in rest.config.properties))).toEqual([]);
+    const { warnings } = resolveConfig('rest', rest.config, { file: { base_url: 'https://api.example.com', streams: [], change_feeds: {}, rate_limit: {}, webhooks: {} }, fileName: 'd.json', env: {} });
+    expect(warnings).toEqual([]);
   });
 
   it('secrets come from the environment through the connector spec, and are marked secret', async () => {
@@ -327,6 +334,31 @@ describe('incremental parameters in the format the API wants', () => {
       expect(s.seen.map((r) => r.url)).toEqual([url]);
     });
   }
+
+  it('a parameter that is only an optional part is left out while there is no bookmark, and filled once there is', async () => {
+    const s = await server((_req, res) => sendJson(res, 200, []));
+    const [stream] = await resolve({
+      base_url: s.url,
+      streams: [{ name: 'x', path: '/x', params: { updated_since: '[[{bookmark}]]', q: 'all[[ since {bookmark}]]' }, replication_key: 'updated', schema: { properties: {} } }],
+    });
+    await read(stream);
+    await read(stream, bookmark);
+    expect(s.seen.map((r) => r.url)).toEqual(['/x?q=all', '/x?updated_since=2025-03-05T10%3A20%3A30.250Z&q=all%20since%202025-03-05T10%3A20%3A30.250Z']);
+  });
+
+  it('a stream with problems of its own is not also reported missing where others name it', () => {
+    const { problems } = parseDescription({
+      base_url: 'https://api.example.com',
+      streams: [{ name: 'a', path: '/a', pagination: { type: 'cursor' } }, { name: 'gone', path: '/gone', tombstones_for: 'a', primary_key: 'id' }],
+      webhooks: { scheme: { kind: 'token', header: 'x-token' }, event_path: 'type', events: { e: { stream: 'a' }, f: { stream: 'b' } } },
+    });
+    expect(problems).toEqual(['streams[0].pagination.cursor_path: required', 'streams[0].pagination.cursor_param: required', 'webhooks.events.f.stream: no such stream "b" (streams: gone)']);
+  });
+
+  it('a {last.…} in a request is named as no placeholder, with the paging style that does it', () => {
+    const { problems } = parseDescription({ base_url: 'https://api.example.com', streams: [{ name: 'x', path: '/x', params: { starting_after: '{last.id}' } }] });
+    expect(problems).toEqual(['streams[0]: {last.id} is not a placeholder: to start each page after the last record, use "pagination": {"type": "after_last", "key_path": …, "param": …}']);
+  });
 
   it('start_date on the first run, in a JSON body of a POST search', async () => {
     const s = await server((_req, res) => sendJson(res, 200, { hits: [] }));

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { WebhookEvent } from '../../src/connector/contract.js';
 import { withVersion } from '../../src/connector/versions.js';
 import type { JsonObject } from '../../src/protocol/json.js';
-import { startListen, tempDir } from '../helpers/cli.js';
+import { runSync, startListen, tempDir } from '../helpers/cli.js';
 
 /**
  * Which version a webhook record carries (src/connector/versions.ts#withVersion): the object's own
@@ -104,6 +104,13 @@ describe('sync listen rest: Stripe-style events (epoch `created`, objects withou
         },
       }),
     );
+    // --discover says so: the version a delivery gets, and which events delete.
+    const discovered = await runSync(['run', 'rest', '--config', config, '--discover'], { cwd: dir });
+    expect(discovered.code, discovered.stderr).toBe(0);
+    const catalog = JSON.parse(discovered.stdout) as { streams: Array<{ metadata: Array<{ breadcrumb: string[]; metadata: Record<string, unknown> }> }> };
+    const meta = catalog.streams[0]?.metadata.find((m) => m.breadcrumb.length === 0)?.metadata;
+    expect(meta?.['sync-version']).toBe("the record's updated_at (a delivery whose object has none takes the event's created); the newest copy of a row wins, whichever path wrote it");
+    expect(meta?.['sync-deletions']).toBe("webhook events customer.subscription.deleted mark the row deleted (_sdc_deleted_at: the event's created)");
     const { child, url, done } = await startListen(['rest', '--config', config], { cwd: dir, env: { SYNC_REST_WEBHOOK_SECRET: STRIPE_SECRET } });
     const send = async (body: JsonObject) => {
       const text = JSON.stringify(body);

@@ -1,5 +1,5 @@
 import type { EndpointLimit } from '../../../src/http/budget.js';
-import type { JsonObject, JsonValue } from '../../../src/protocol/json.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../../../src/protocol/json.js';
 import { parseAuth } from './auth.js';
 import { parseChangeFeeds } from './change-feeds.js';
 import { Checker } from './checker.js';
@@ -16,7 +16,8 @@ import { parseWebhooks } from './webhooks.js';
 
 export * from './types.js';
 
-const TOP_KEYS = ['base_url', 'headers', 'auth', 'start_date', 'streams', 'refresh_token_file', 'webhooks', 'rate_limit', 'change_feeds', ...SECRET_SETTINGS, ...WEBHOOK_SECRET_SETTINGS];
+/** Every top-level key of a description; the connector's settings list each of them. */
+export const TOP_KEYS = ['base_url', 'headers', 'auth', 'start_date', 'streams', 'refresh_token_file', 'webhooks', 'rate_limit', 'change_feeds', ...SECRET_SETTINGS, ...WEBHOOK_SECRET_SETTINGS];
 
 /** Reads the description out of a validated config; throws nothing, returns the problems instead. */
 export function parseDescription(config: JsonObject, options: { credentialsOptional?: boolean } = {}): { description: RestDescription | undefined; problems: string[] } {
@@ -28,6 +29,7 @@ export function parseDescription(config: JsonObject, options: { credentialsOptio
   const startDate = c.dateTime(config['start_date'], 'start_date');
   const changeFeeds = parseChangeFeeds(c, config['change_feeds'], 'change_feeds');
   const streams: RestStream[] = [];
+  const broken = new Set<string>();
   const list = config['streams'];
   if (list === undefined) c.problem('streams', 'required');
   else if (!Array.isArray(list) || list.length === 0) c.problem('streams', 'must be a non-empty array of streams');
@@ -35,9 +37,13 @@ export function parseDescription(config: JsonObject, options: { credentialsOptio
     const names = new Set<string>();
     list.forEach((raw, i) => {
       const s = parseStream(c, raw, `streams[${i}]`);
-      if (s === undefined) return;
+      if (s === undefined) {
+        // Its own problems are reported; references to it are not problems of their own.
+        if (isJsonObject(raw) && typeof raw['name'] === 'string') broken.add(raw['name']);
+        return;
+      }
       if (names.has(s.name)) c.problem(`streams[${i}].name`, `duplicate stream name ${JSON.stringify(s.name)}`);
-      if (s.parent !== undefined && !names.has(s.parent.stream)) {
+      if (s.parent !== undefined && !names.has(s.parent.stream) && !broken.has(s.parent.stream)) {
         c.problem(`streams[${i}].parent.stream`, `must name an earlier stream (${names.size ? [...names].join(', ') : 'none before this one'}), got ${JSON.stringify(s.parent.stream)}`);
       }
       if (s.reconcileDeletes !== undefined && startDate !== undefined) {
@@ -53,7 +59,7 @@ export function parseDescription(config: JsonObject, options: { credentialsOptio
       if (tombstones !== undefined) {
         const target = streams.find((t) => t.name === tombstones.stream);
         if (target === undefined) {
-          c.problem(`streams[${i}].tombstones_for`, `must name an earlier stream (${names.size ? [...names].join(', ') : 'none before this one'}), got ${JSON.stringify(tombstones.stream)}`);
+          if (!broken.has(tombstones.stream)) c.problem(`streams[${i}].tombstones_for`, `must name an earlier stream (${names.size ? [...names].join(', ') : 'none before this one'}), got ${JSON.stringify(tombstones.stream)}`);
         } else if (target.primaryKey.length === 0) {
           c.problem(`streams[${i}].tombstones_for`, `stream ${target.name} has no primary_key: its rows cannot be told apart`);
         } else if (target.tombstonesFor !== undefined) {
@@ -68,7 +74,7 @@ export function parseDescription(config: JsonObject, options: { credentialsOptio
       streams.push(s);
     });
   }
-  const webhooks = config['webhooks'] === undefined ? undefined : parseWebhooks(c, config['webhooks'], 'webhooks', streams);
+  const webhooks = config['webhooks'] === undefined ? undefined : parseWebhooks(c, config['webhooks'], 'webhooks', streams, broken);
   const rateLimit = parseRateLimit(c, config['rate_limit']);
   if (c.problems.length > 0 || baseUrl === undefined || auth === undefined) return { description: undefined, problems: c.problems };
   return { description: { baseUrl: baseUrl.replace(/\/+$/, ''), headers, auth, startDate, streams, webhooks, rateLimit, changeFeeds }, problems: [] };

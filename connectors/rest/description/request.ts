@@ -1,4 +1,4 @@
-import { hasPlaceholder, QUOTINGS, type Quoting } from '../../../src/http/template.js';
+import { QUOTINGS, type Quoting } from '../../../src/http/template.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../../src/protocol/json.js';
 import type { Checker } from './checker.js';
 import type { RestGraphql } from './types.js';
@@ -32,12 +32,18 @@ export function requestUsesBookmark(path: string, params: Record<string, string 
   return texts.some((t) => t.includes('{bookmark}'));
 }
 
-/** Whether any part of the request is a template at all. */
-export function requestIsTemplate(path: string, params: Record<string, string | number | boolean>, body: JsonObject | undefined): boolean {
+/**
+ * Names a `{last.<path>}` in the request: it looks like a placeholder but is none, and would be
+ * sent as written. Starting a page after the last record is the `after_last` paging style.
+ */
+export function checkNoLastPlaceholder(c: Checker, path: string, params: Record<string, string | number | boolean>, body: JsonObject | undefined, at: string): void {
   const texts: string[] = [path];
   for (const v of Object.values(params)) if (typeof v === 'string') texts.push(v);
   collectStrings(body, texts);
-  return texts.some(hasPlaceholder);
+  const found = texts.map((t) => /\{last\.[^}]*\}/.exec(t)?.[0]).find((m) => m !== undefined);
+  if (found !== undefined) {
+    c.problem(at, `${found} is not a placeholder: to start each page after the last record, use "pagination": {"type": "after_last", "key_path": …, "param": …}`);
+  }
 }
 
 export function parseQuoting(c: Checker, raw: JsonValue | undefined, at: string): Quoting | undefined {

@@ -4,7 +4,7 @@ import { parseIncremental } from './incremental.js';
 import { parseStreamChanges } from './change-feeds.js';
 import { parseDeletedWhen } from './deletes.js';
 import { parsePagination } from './paging.js';
-import { parseGraphql, requestUsesBookmark } from './request.js';
+import { checkNoLastPlaceholder, parseGraphql, requestUsesBookmark } from './request.js';
 import type { RestItem, RestParent, RestStream, RestTombstones } from './types.js';
 
 /** `streams[]`: one stream's request, keys, schema and parent. */
@@ -38,6 +38,7 @@ export function parseStream(c: Checker, raw: JsonValue, at: string): RestStream 
     c.problem(`${at}.graphql`, 'a GraphQL stream is a POST of {query, variables}: leave out method and body');
   }
   const usesBookmark = requestUsesBookmark(path ?? '', params, graphql === undefined ? body : graphql.variables);
+  checkNoLastPlaceholder(c, path ?? '', params, graphql === undefined ? body : graphql.variables, at);
   const incremental = parseIncremental(c, raw['incremental'], `${at}.incremental`, replicationKey, usesBookmark);
   if (incremental?.newestFirst === true && sorted) c.problem(`${at}.sorted`, 'the listing is newest first (incremental.newest_first): it is not sorted ascending, leave sorted out');
   const recordsOptional = c.boolean(raw['records_optional'], `${at}.records_optional`) ?? false;

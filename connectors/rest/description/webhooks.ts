@@ -38,7 +38,7 @@ const SCHEME_KEYS: Record<Scheme['kind'], Readonly<Record<string, string>>> = {
 const HMAC_ALGORITHMS: readonly HmacAlgorithm[] = ['sha1', 'sha256', 'sha512'];
 const DIGEST_ENCODINGS: readonly DigestEncoding[] = ['hex', 'base64'];
 
-export function parseWebhooks(c: Checker, raw: JsonValue, at: string, streams: readonly RestStream[]): RestWebhooks | undefined {
+export function parseWebhooks(c: Checker, raw: JsonValue, at: string, streams: readonly RestStream[], broken: ReadonlySet<string> = new Set()): RestWebhooks | undefined {
   if (!c.object(raw, at)) return undefined;
   c.unknownKeys(raw, at, WEBHOOK_KEYS);
   const scheme = parseScheme(c, raw['scheme'], `${at}.scheme`);
@@ -56,7 +56,7 @@ export function parseWebhooks(c: Checker, raw: JsonValue, at: string, streams: r
   }
   const actionPath = parseActionPath(c, raw['action_path'], `${at}.action_path`, format);
   const batch = parseBatchPath(c, raw['batch_path'], `${at}.batch_path`, format);
-  const events = parseWebhookEvents(c, raw['events'], `${at}.events`, streams, format);
+  const events = parseWebhookEvents(c, raw['events'], `${at}.events`, streams, format, broken);
   const deliveryId = parseDeliveryId(c, raw['delivery_id'], `${at}.delivery_id`);
   if (deliveryId !== undefined && 'path' in deliveryId && format === 'form') {
     c.problem(`${at}.delivery_id.path`, 'the listener reads a delivery id from a JSON body only; for a form body give a header, or leave delivery_id out (the body itself then identifies a delivery)');
@@ -146,7 +146,7 @@ function parseBatchPath(c: Checker, raw: JsonValue | undefined, at: string, form
   return { path };
 }
 
-function parseWebhookEvents(c: Checker, raw: JsonValue | undefined, at: string, streams: readonly RestStream[], format: WebhookFormat): Map<string, RestWebhookEvent> | undefined {
+function parseWebhookEvents(c: Checker, raw: JsonValue | undefined, at: string, streams: readonly RestStream[], format: WebhookFormat, broken: ReadonlySet<string>): Map<string, RestWebhookEvent> | undefined {
   if (!c.object(raw, at)) return undefined;
   const names = streams.map((s) => s.name);
   const out = new Map<string, RestWebhookEvent>();
@@ -157,7 +157,7 @@ function parseWebhookEvents(c: Checker, raw: JsonValue | undefined, at: string, 
     c.unknownKeys(spec, path, WEBHOOK_EVENT_KEYS);
     const stream = c.string(spec['stream'], `${path}.stream`, true);
     // Only checked against streams that parsed; a broken stream has its own problem already.
-    if (stream !== undefined && names.length > 0 && !names.includes(stream)) {
+    if (stream !== undefined && names.length > 0 && !names.includes(stream) && !broken.has(stream)) {
       c.problem(`${path}.stream`, `no such stream ${JSON.stringify(stream)} (streams: ${names.join(', ')})`);
     }
     const objectPath = c.string(spec['object_path'], `${path}.object_path`, false);
