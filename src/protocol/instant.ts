@@ -126,6 +126,14 @@ export function isInstant(text: string): boolean {
   return parseInstantParts(text) !== undefined;
 }
 
+/** A JSON Schema `date`: `YYYY-MM-DD`, a day that exists. */
+export function isCalendarDate(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(digits(text, 0, 4), month);
+}
+
 /** The calendar and clock ranges of a text isPlainUtc accepted, read digit by digit (no slices). */
 function isValidDate(text: string): boolean {
   const month = digits(text, 5, 2);

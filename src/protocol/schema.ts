@@ -1,5 +1,5 @@
 import AjvModule, { MissingRefError, type ValidateFunction } from 'ajv';
-import { isInstant } from './instant.js';
+import { isCalendarDate, isInstant } from './instant.js';
 import { isJsonObject, toPlainJson, type JsonObject, type JsonValue } from './json.js';
 import type { RecordMessage, SchemaMessage } from './messages.js';
 
@@ -39,10 +39,11 @@ export class SchemaRegistry {
   private readonly ajv = new Ajv({
     strict: false,
     allErrors: false,
-    // Only `date-time` is checked (below): its values become versions and bookmarks, where
-    // a garbage date would rank above every real one. Other formats are taken as written.
+    // Only `date-time` and `date` are checked (below): their values become versions and
+    // bookmarks, where a garbage date would rank above every real one. Other formats (email,
+    // uri, …) are taken as written: a vendor's loose email must not stop a load.
     validateFormats: true,
-    formats: { 'date-time': { type: 'string', validate: isInstant } },
+    formats: { 'date-time': { type: 'string', validate: isInstant }, date: { type: 'string', validate: isCalendarDate } },
     logger: false,
     validateSchema: false,
     addUsedSchema: false,

@@ -52,9 +52,11 @@ export class SqliteNames {
     });
   }
 
-  /** The column of a property in `table`, given the table's current columns. */
-  column(table: string, property: string, existing: readonly string[]): string {
-    const folded = new Map(existing.map((c) => [c.toLowerCase(), c]));
+  /**
+   * The column of a property in `table`, given the table's columns so far by their case-folded
+   * name (the caller adds each chosen column, so a wide schema costs one lookup per property).
+   */
+  column(table: string, property: string, folded: ReadonlyMap<string, string>): string {
     return this.choose('column', table, property, (candidate) => {
       const fold = candidate.toLowerCase();
       if (OWN_COLUMNS.has(fold)) return true;

@@ -35,6 +35,8 @@ const VERSION_COLUMN = '_sync_version';
 /** RECORD.version, for ACTIVATE_VERSION (the Singer name for it). */
 const TABLE_VERSION_COLUMN = '_sdc_table_version';
 const DELETED_COLUMN = '_sdc_deleted_at';
+/** SQLite's limit on the columns of a table (SQLITE_MAX_COLUMN as built). */
+const MAX_COLUMNS = 2000;
 
 /** Quotes an identifier taken from data: `a"b` becomes `"a""b"`. */
 export function quoteIdentifier(name: string): string {
@@ -143,20 +145,24 @@ export class SqliteTarget implements Target {
         tableName = this.names.table(name);
         const table = quoteIdentifier(tableName);
         const existing = this.existingColumns(tableName);
+        const properties = Object.keys(stream.properties);
+        if (properties.length > MAX_COLUMNS) {
+          throw new TargetError(
+            `stream ${JSON.stringify(name)} has ${properties.length} properties; a SQLite table holds at most 2,000 columns: send it to jsonl: or csv:`,
+          );
+        }
         const wanted: Array<[string, string]> = [];
         const chosen = new Map<string, string>();
-        for (const p of Object.keys(stream.properties)) {
-          const column = this.names.column(tableName, p, [...existing, ...wanted.map(([c]) => c)]);
-          chosen.set(p, column);
-          wanted.push([column, sqlType(stream.properties[p])]);
-        }
+        const folded = new Map(existing.map((c) => [c.toLowerCase(), c]));
+        const choose = (property: string, type: string): void => {
+          const column = this.names.column(tableName, property, folded);
+          chosen.set(property, column);
+          folded.set(column.toLowerCase(), column);
+          wanted.push([column, type]);
+        };
+        for (const p of properties) choose(p, sqlType(stream.properties[p]));
         // A key the schema does not list (a schema without properties) still needs its column.
-        for (const k of stream.keyProperties) {
-          if (chosen.has(k)) continue;
-          const column = this.names.column(tableName, k, [...existing, ...wanted.map(([c]) => c)]);
-          chosen.set(k, column);
-          wanted.push([column, '']);
-        }
+        for (const k of stream.keyProperties) if (!chosen.has(k)) choose(k, '');
         keyColumns = stream.keyProperties.map((k) => chosen.get(k) as string);
         if (hasVersion) wanted.push([VERSION_COLUMN, '']);
         if (counted) wanted.push([RUN_VERSION_COLUMN, '']);
@@ -382,10 +388,12 @@ export class SqliteTarget implements Target {
     writer.segments = closedSegments(writer);
     try {
       this.db.transaction(() => {
-        const column = own ? property : this.names.column(writer.tableName, property, this.existingColumns(writer.tableName));
+        const existing = this.existingColumns(writer.tableName);
+        const folded = new Map(existing.map((c) => [c.toLowerCase(), c]));
+        const column = own ? property : this.names.column(writer.tableName, property, folded);
         const definition = quoteIdentifier(column) + (type ? ` ${type}` : '');
-        if (this.existingColumns(writer.tableName).some((c) => c.toLowerCase() === column.toLowerCase())) return;
-        this.db.exec(this.existingColumns(writer.tableName).length ? `ALTER TABLE ${writer.table} ADD COLUMN ${definition}` : `CREATE TABLE ${writer.table} (${definition})`);
+        if (folded.has(column.toLowerCase())) return;
+        this.db.exec(existing.length ? `ALTER TABLE ${writer.table} ADD COLUMN ${definition}` : `CREATE TABLE ${writer.table} (${definition})`);
       }).immediate();
     } catch (err) {
       throw targetError(`cannot add a column for ${JSON.stringify(property)} to the table of stream ${JSON.stringify(writer.stream.stream)}`, err);

@@ -273,6 +273,15 @@ describe('SQLite target: numbers and versions', () => {
     expect(result.stderr).toMatch(/line 2: .*updated_at must match format "date-time"/);
   });
 
+  it('refuses a date that is no day of the calendar, and takes other formats as written', async () => {
+    const dated = JSON.stringify({ type: 'SCHEMA', stream: 'd', schema: { properties: { id: { type: 'integer' }, day: { type: 'string', format: 'date' }, mail: { type: 'string', format: 'email' } } }, key_properties: ['id'] });
+    const good = await target([dated, record('d', { id: 1, day: '2024-02-29', mail: 'not quite an address' })]);
+    expect(good.code, good.stderr).toBe(0);
+    const bad = await target([dated, record('d', { id: 2, day: '2023-02-29', mail: 'a@b.c' })]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/line 2: .*day must match format "date"/);
+  });
+
   it('without validation, a version that is not an instant never outranks one that is', async () => {
     const result = await target(
       [

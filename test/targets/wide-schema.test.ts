@@ -51,6 +51,18 @@ describe('sync target with a 10,000-property SCHEMA', () => {
   });
 });
 
+describe('sync target sqlite: with a SCHEMA wider than a SQLite table', () => {
+  it('refuses it at its SCHEMA line, saying where to send it, after committing what came before', async () => {
+    const db = join(tmp.dir, `wide-${++runs}.db`);
+    const narrow = JSON.stringify({ type: 'SCHEMA', stream: 'narrow', schema: { properties: { id: { type: 'integer' } } }, key_properties: ['id'] });
+    const input = [narrow, recordLine('narrow', { id: 1 }), '{"type":"STATE","value":{"n":1}}', wideSchemaLine(10_000), recordLine('wide', { id: 1 })].join('\n');
+    const result = await runSync(['target', `sqlite:${db}`], { input });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('stream "wide" has 10001 properties; a SQLite table holds at most 2,000 columns: send it to jsonl: or csv:');
+    expect(result.stdout).toBe('{"n":1}\n');
+  });
+});
+
 describe('sync target with a SCHEMA shaped like the Meltano SDK fundamentals tap', () => {
   it('loads valid records and names the nested place of an invalid one', async () => {
     const dir = out();
