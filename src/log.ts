@@ -14,6 +14,11 @@ export interface Logger {
    * secrets are known before anything runs; these are not, so whoever learns one says so.
    */
   redact?(secret: string): void;
+  /**
+   * False when debug lines are dropped: a caller on a hot path (a line per HTTP request) skips
+   * building one. Undefined: unknown, so the line is built.
+   */
+  readonly debugging?: boolean;
 }
 
 export interface LoggerOptions {
@@ -42,6 +47,7 @@ export function createLogger(options: LoggerOptions): Logger {
     options.write(`${prefix}${message}${extra}\n`);
   };
   const logger: Logger = {
+    debugging: min <= RANK.debug,
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
@@ -60,7 +66,7 @@ export function jsonLogLine(level: LogLevel, message: string, fields?: Readonly<
 }
 
 /** A logger that drops everything, for library use and tests. */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export const silentLogger: Logger = { debugging: false, debug() {}, info() {}, warn() {}, error() {} };
 
 function formatFields(fields: LogFields): string {
   const parts: string[] = [];

@@ -220,9 +220,11 @@ class UndiciHttpClient implements HttpClient {
       const { response, failure, target } = await this.attempt(p, auth);
       // --debug: every exchange, as users expect when an API misbehaves. The URL is the one
       // requested, before the auth provider added credentials, and scrubbed all the same.
-      this.log.debug(
-        this.scrub(`${p.method} ${p.url} → ${response ? response.status : describeFailure(failure as Failure)} in ${this.now() - started} ms${attempt > 1 ? ` (attempt ${attempt})` : ''}`),
-      );
+      if (this.log.debugging !== false) {
+        this.log.debug(
+          this.scrub(`${p.method} ${p.url} → ${response ? response.status : describeFailure(failure as Failure)} in ${this.now() - started} ms${attempt > 1 ? ` (attempt ${attempt})` : ''}`),
+        );
+      }
       if (failure === undefined && response !== undefined) {
         if (response.status < 400) return response;
         // A refused credential gets one renewal and one more try; it is not the server's flakiness,
