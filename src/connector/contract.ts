@@ -168,6 +168,8 @@ export interface WebhookDelivery {
   text: string;
   /** The body as JSON with numbers kept exact; undefined when it is not JSON. */
   json: JsonValue | undefined;
+  /** Why a body that looks like JSON could not be read as such (nesting past the limit, say). */
+  jsonError?: string;
 }
 
 /** One change a delivery reports: a record of one of the connector's streams. */

@@ -122,7 +122,8 @@ export class WebhookMapper {
     try {
       return { ok: true, events: this.webhooks.map(delivery, this.context), receivedAt: delivery.receivedAt };
     } catch (err) {
-      return { ok: false, error: `mapping failed: ${err instanceof Error ? err.message : String(err)}` };
+      const why = delivery.jsonError === undefined ? '' : ` (the body is not JSON that can be read: ${delivery.jsonError})`;
+      return { ok: false, error: `mapping failed: ${err instanceof Error ? err.message : String(err)}${why}` };
     }
   }
 
@@ -195,10 +196,13 @@ export async function mapDeliveries(
 export function toWebhookDelivery(stored: StoredDelivery): WebhookDelivery {
   const text = stored.body.toString('utf8');
   let json: JsonValue | undefined;
+  let jsonError: string | undefined;
   try {
     json = text.trim() === '' ? undefined : parseJson(text).value;
-  } catch {
+  } catch (err) {
     json = undefined;
+    // Forms and XML are not JSON and say nothing; a body meant as JSON says why it failed.
+    if (/^\s*[[{]/.test(text)) jsonError = err instanceof Error ? err.message : String(err);
   }
   let headers: Record<string, string> | undefined;
   return {
@@ -215,5 +219,6 @@ export function toWebhookDelivery(stored: StoredDelivery): WebhookDelivery {
     },
     text,
     json,
+    ...(jsonError === undefined ? {} : { jsonError }),
   };
 }

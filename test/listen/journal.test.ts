@@ -393,6 +393,13 @@ describe('mapping a delivery into records', () => {
     expect(result).toEqual({ ok: true, records: [{ type: 'RECORD', stream: 'customers', record: customer }] });
   });
 
+  it('a body nested past the limit is a dead letter saying so, not "not a JSON object" alone', () => {
+    const deep = { ...stored({}), body: Buffer.from('{"type":"customers.updated","data":' + '['.repeat(2_000) + ']'.repeat(2_000) + '}') };
+    const result = mapper.map(deep);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.error).toMatch(/^mapping failed: the body is not a JSON object \(the body is not JSON that can be read: .*nesting deeper than 1000 levels/);
+  });
+
   it('takes the event time as the version when the object has none', () => {
     const { updated_at: _omitted, ...withoutVersion } = customer;
     const result = mapper.map(stored({ type: 'customers.updated', timestamp: '2025-03-01T00:00:00Z', data: withoutVersion }));

@@ -37,4 +37,12 @@ describe('a stored delivery as the connector mapping sees it', () => {
     expect(broken.text).toBe('{"id": ');
     expect(toWebhookDelivery(stored({}, '  ')).json).toBeUndefined();
   });
+
+  it('says why a body meant as JSON could not be read; a form or XML body says nothing', () => {
+    const deep = toWebhookDelivery(stored({}, '{"a":' + '['.repeat(5_000) + ']'.repeat(5_000) + '}'));
+    expect(deep.json).toBeUndefined();
+    expect(deep.jsonError).toMatch(/nesting deeper than 1000 levels/);
+    expect(toWebhookDelivery(stored({}, 'type=subscribe&data[id]=1')).jsonError).toBeUndefined();
+    expect(toWebhookDelivery(stored({}, '<?xml version="1.0"?><a/>')).jsonError).toBeUndefined();
+  });
 });
