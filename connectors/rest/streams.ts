@@ -158,6 +158,7 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
       ...(stream.reconcileDeletes === undefined ? {} : { reconcileDeletes: stream.reconcileDeletes }),
       keyProperties: stream.primaryKey,
       ...(stream.replicationKey === undefined ? {} : { replicationKey: stream.replicationKey }),
+      ...(stream.versionKey === undefined ? {} : { versionKey: stream.versionKey }),
       sorted: stream.sorted,
       ...(link === undefined ? {} : { partitionOf: (record: JsonObject) => partitionKey(record[link.as]) }),
       read: (rc) =>
@@ -383,10 +384,11 @@ function versionNoteOf(stream: RestStream, webhooks: RestWebhooks | undefined, h
   const key = stream.replicationKey;
   if (stream.changes !== undefined && key !== undefined) return { versionNote: describeChangeVersion(key, stream.changes.feed) };
   if (webhooks === undefined || hooks.all.length === 0) return {};
-  if (key === undefined) return { versionNote: 'none: the copy written last wins, webhook or batch (a replication_key lets deliveries that arrive out of order be put back in order)' };
+  const version = key ?? stream.versionKey;
+  if (version === undefined) return { versionNote: 'none: the copy written last wins, webhook or batch (a replication_key or version_key lets deliveries that arrive out of order be put back in order)' };
   const given = webhooks.versionPath ?? webhooks.timePath;
   const fromEvent = given === undefined ? 'a delivery whose object has none carries none' : `a delivery whose object has none takes the event's ${given}`;
-  return { versionNote: `the record's ${key} (${fromEvent}); the newest copy of a row wins, whichever path wrote it` };
+  return { versionNote: `the record's ${version} (${fromEvent}); the newest copy of a row wins, whichever path wrote it` };
 }
 
 /** When a webhook deletion is stamped: the event's time (or version) where the description says where it is. */

@@ -1,4 +1,4 @@
-import { defineStream, type StreamContext, type StreamDefinition } from '../../src/connector/contract.js';
+import { defineStream, versionKeyOf, type StreamContext, type StreamDefinition } from '../../src/connector/contract.js';
 import { DELETED_AT, eventTime, propertySchema, withVersion } from '../../src/connector/versions.js';
 import { SourceError } from '../../src/errors.js';
 import { valueAt } from '../../src/http/paginate.js';
@@ -19,7 +19,7 @@ export function tombstoneStream(
 ): StreamDefinition<JsonObject> {
   const rule = stream.tombstonesFor as RestTombstones;
   const timeKey = stream.replicationKey;
-  const versionKey = target.replicationKey;
+  const versionKey = versionKeyOf(target);
   const versionProperty = versionKey === undefined ? undefined : propertySchema(target.schema, versionKey);
   return defineStream<JsonObject>({
     name: stream.name,

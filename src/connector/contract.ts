@@ -68,6 +68,13 @@ export interface StreamDefinition<Config> {
   /** Records come in ascending replication-key order, so the bookmark may advance mid-stream. */
   sorted?: boolean;
   /**
+   * For a stream without a replication key (read in full each run): the property that orders
+   * copies of a row, the newest winning whichever path wrote it (`updated_at` of a listing that
+   * cannot be filtered, so a late webhook cannot overwrite a newer batch copy). A stream with a
+   * replication key is versioned by it.
+   */
+  versionKey?: string;
+  /**
    * How deletions reach the stream's rows, in a sentence for `--discover` and `--about`
    * (`records with IsDeleted = true are marked deleted`); undefined: the source lists none.
    */
@@ -276,6 +283,11 @@ export type AnyConnector = ConnectorDefinition<object>;
 
 export function defineConnector<Config extends object>(definition: ConnectorDefinition<Config>): ConnectorDefinition<Config> {
   return definition;
+}
+
+/** The property whose value orders copies of a stream's rows: its replication key, else its version key. */
+export function versionKeyOf(definition: Pick<StreamDefinition<unknown>, 'replicationKey' | 'versionKey'>): string | undefined {
+  return definition.replicationKey ?? definition.versionKey;
 }
 
 export function defineStream<Config>(definition: StreamDefinition<Config>): StreamDefinition<Config> {

@@ -1,4 +1,4 @@
-import type { AnyConnector, FetchContext, StreamDefinition, WebhookDelivery, WebhookEvent, WebhookMapContext, WebhookSpec } from '../connector/contract.js';
+import { versionKeyOf, type AnyConnector, type FetchContext, type StreamDefinition, type WebhookDelivery, type WebhookEvent, type WebhookMapContext, type WebhookSpec } from '../connector/contract.js';
 import { hasLosslessNumber, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../protocol/json.js';
 import type { RecordMessage, SchemaMessage } from '../protocol/messages.js';
 import { SchemaRegistry, recordProblem, type StreamSchema } from '../protocol/schema.js';
@@ -24,7 +24,7 @@ export function schemaMessage(definition: StreamDefinition<object>): SchemaMessa
     stream: definition.name,
     schema: definition.schema,
     key_properties: [...definition.keyProperties],
-    ...(definition.replicationKey ? { bookmark_properties: [definition.replicationKey] } : {}),
+    ...(versionKeyOf(definition) === undefined ? {} : { bookmark_properties: [versionKeyOf(definition) as string] }),
   };
 }
 
@@ -147,7 +147,7 @@ export class WebhookMapper {
       if (!stream) {
         return { ok: false, error: `the event names stream "${event.stream}", which ${this.connector.name} does not have (streams: ${[...this.streams.keys()].join(', ')})` };
       }
-      const key = stream.definition.replicationKey;
+      const key = versionKeyOf(stream.definition);
       const record = withVersion(event, key, receivedAt, key === undefined ? undefined : propertySchema(stream.definition.schema, key));
       const message: RecordMessage = { type: 'RECORD', stream: event.stream, record };
       if (event.partial === true) message.partial = true;

@@ -1,4 +1,4 @@
-import type { AnyConnector, StreamDefinition } from '../connector/contract.js';
+import { versionKeyOf, type AnyConnector, type StreamDefinition } from '../connector/contract.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../protocol/json.js';
 import { UsageError } from '../errors.js';
 
@@ -17,7 +17,8 @@ export function discoverCatalog(connector: AnyConnector): JsonObject {
   return {
     streams: connector.streams.map((s) => {
       const keys = [...s.keyProperties];
-      const automatic = new Set([...keys, ...(s.replicationKey ? [s.replicationKey] : [])]);
+      const version = versionKeyOf(s);
+      const automatic = new Set([...keys, ...(version ? [version] : [])]);
       const properties = isJsonObject(s.schema['properties']) ? Object.keys(s.schema['properties']) : [];
       const streamMeta: JsonObject = {
         inclusion: 'available',
@@ -27,8 +28,8 @@ export function discoverCatalog(connector: AnyConnector): JsonObject {
       };
       if (s.replicationKey) streamMeta['valid-replication-keys'] = [s.replicationKey];
       // Which copy of a row wins (batch and webhooks interleave), and how deletions arrive.
-      streamMeta['sync-version'] = s.versionNote ?? (s.replicationKey
-        ? `the record's ${s.replicationKey} (the newest copy of a row wins, whichever path wrote it)`
+      streamMeta['sync-version'] = s.versionNote ?? (version
+        ? `the record's ${version} (the newest copy of a row wins, whichever path wrote it)`
         : 'none: the copy written last wins');
       streamMeta['sync-deletions'] = s.deletions ?? 'not listed by the source (webhooks, where the connector has them, mark rows deleted)';
       const entry: JsonObject = {
@@ -93,7 +94,8 @@ export function selectFromCatalog(connector: AnyConnector, catalog: JsonValue, f
       if (meta['selected'] === false || meta['selected'] === 'false' || meta['inclusion'] === 'unsupported') excluded.add(crumb[1]);
     }
     const definition = byName.get(id) as StreamDefinition<object>;
-    for (const key of [...definition.keyProperties, ...(definition.replicationKey ? [definition.replicationKey] : [])]) excluded.delete(key);
+    const version = versionKeyOf(definition);
+    for (const key of [...definition.keyProperties, ...(version ? [version] : [])]) excluded.delete(key);
     chosen.set(id, excluded);
   });
   return connector.streams.filter((s) => chosen.has(s.name)).map((definition) => ({ definition, excluded: chosen.get(definition.name) as Set<string> }));

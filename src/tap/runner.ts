@@ -1,4 +1,4 @@
-import { isRecordPage, type HttpSession, type StreamContext } from '../connector/contract.js';
+import { isRecordPage, versionKeyOf, type HttpSession, type StreamContext } from '../connector/contract.js';
 import { InterruptedError, SourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatInstant, instantFromDate, parseInstant } from '../protocol/instant.js';
@@ -107,7 +107,7 @@ async function syncStream(
         stream: name,
         schema: selectedSchema(selected),
         key_properties: [...definition.keyProperties],
-        ...(key ? { bookmark_properties: [key] } : {}),
+        ...(versionKeyOf(definition) === undefined ? {} : { bookmark_properties: [versionKeyOf(definition) as string] }),
       };
   await emit(schema);
 

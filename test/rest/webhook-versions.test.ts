@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,8 @@ import type { WebhookEvent } from '../../src/connector/contract.js';
 import { withVersion } from '../../src/connector/versions.js';
 import type { JsonObject } from '../../src/protocol/json.js';
 import { runSync, startListen, tempDir } from '../helpers/cli.js';
+import { sendJson, startServer } from '../http/server.js';
+import { parseDescription } from '../../connectors/rest/index.js';
 
 /**
  * Which version a webhook record carries (src/connector/versions.ts#withVersion): the object's own
@@ -135,5 +137,67 @@ describe('sync listen rest: Stripe-style events (epoch `created`, objects withou
       { id: 'sub_1', status: 'canceled', updated_at: '2026-01-01T01:00:00.000Z', _sdc_deleted_at: '2026-01-01T01:00:00.000Z' },
       { id: 'sub_2', status: 'trialing', updated_at: '2026-01-01T00:00:00.000Z', _sdc_deleted_at: null },
     ]);
+  });
+});
+
+describe('a stream read in full each run, versioned by version_key', () => {
+  it('keeps the batch copy when an older copy arrives later by webhook, and says so in --discover', async () => {
+    const dir = join(tmp.dir, 'version-key');
+    mkdirSync(dir, { recursive: true });
+    const api = await startServer((_req, res) => sendJson(res, 200, { items: [{ id: 1, status: 'shipped', updated_at: '2026-02-01T00:00:00Z' }] }));
+    try {
+      const config = join(dir, 'api.json');
+      writeFileSync(
+        config,
+        JSON.stringify({
+          base_url: api.url,
+          streams: [
+            {
+              name: 'parcels',
+              path: '/parcels',
+              records_path: 'items',
+              primary_key: 'id',
+              version_key: 'updated_at',
+              schema: { type: 'object', properties: { id: { type: 'integer' }, status: { type: ['string', 'null'] }, updated_at: DATE_TIME } },
+            },
+          ],
+          webhooks: { scheme: { kind: 'token', header: 'x-token' }, event_path: 'type', events: { 'parcel.updated': { stream: 'parcels', object_path: 'data' } } },
+        }),
+      );
+      const discovered = await runSync(['run', 'rest', '--config', config, '--discover'], { cwd: dir });
+      expect(discovered.code, discovered.stderr).toBe(0);
+      const catalog = JSON.parse(discovered.stdout) as { streams: Array<{ replication_method: string; metadata: Array<{ breadcrumb: string[]; metadata: Record<string, unknown> }> }> };
+      expect(catalog.streams[0]?.replication_method).toBe('FULL_TABLE');
+      const meta = catalog.streams[0]?.metadata.find((m) => m.breadcrumb.length === 0)?.metadata;
+      expect(meta?.['sync-version']).toBe("the record's updated_at (a delivery whose object has none carries none); the newest copy of a row wins, whichever path wrote it");
+
+      const run = await runSync(['run', 'rest', '--config', config], { cwd: dir });
+      expect(run.code, run.stderr).toBe(0);
+      const { child, url, done } = await startListen(['rest', '--config', config], { cwd: dir, env: { SYNC_REST_WEBHOOK_SECRET: 'tok-parcels-0001' } });
+      const late = JSON.stringify({ type: 'parcel.updated', data: { id: 1, status: 'packed', updated_at: '2026-01-15T00:00:00Z' } });
+      const fresh = JSON.stringify({ type: 'parcel.updated', data: { id: 2, status: 'packed', updated_at: '2026-01-15T00:00:00Z' } });
+      for (const body of [late, fresh]) {
+        const r = await fetch(`${url}/webhooks/rest`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-token': 'tok-parcels-0001' }, body });
+        await r.arrayBuffer();
+        expect(r.status).toBe(200);
+      }
+      child.kill('SIGTERM');
+      const listened = await done;
+      expect(listened.code, listened.stderr).toBe(0);
+      const db = new Database(join(dir, 'sync.db'), { readonly: true });
+      const rows = db.prepare('SELECT id, status, updated_at FROM parcels ORDER BY id').all();
+      db.close();
+      expect(rows).toEqual([
+        { id: 1, status: 'shipped', updated_at: '2026-02-01T00:00:00Z' },
+        { id: 2, status: 'packed', updated_at: '2026-01-15T00:00:00Z' },
+      ]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('is for streams without a replication_key', () => {
+    const { problems } = parseDescription({ base_url: 'https://api.example.com', streams: [{ name: 'x', path: '/x', replication_key: 'u', version_key: 'v' }] });
+    expect(problems).toEqual(['streams[0].version_key: a stream with a replication_key is versioned by it: give version_key only to a stream read in full']);
   });
 });

@@ -10,7 +10,7 @@ import type { RestItem, RestParent, RestStream, RestTombstones } from './types.j
 /** `streams[]`: one stream's request, keys, schema and parent. */
 
 const STREAM_KEYS = [
-  'name', 'path', 'method', 'records_path', 'primary_key', 'replication_key', 'sorted', 'start_date',
+  'name', 'path', 'method', 'records_path', 'primary_key', 'replication_key', 'version_key', 'sorted', 'start_date',
   'incremental', 'pagination', 'params', 'body', 'schema', 'description', 'parent', 'graphql', 'records_optional', 'deleted_when', 'keep_when',
   'variants', 'reconcile_deletes', 'change_feed', 'tombstones_for', 'item_path', 'item_record_path', 'unnest',
 ];
@@ -27,6 +27,10 @@ export function parseStream(c: Checker, raw: JsonValue, at: string): RestStream 
   const recordsPath = c.string(raw['records_path'], `${at}.records_path`, false);
   const primaryKey = c.keyList(raw['primary_key'], `${at}.primary_key`);
   const replicationKey = c.string(raw['replication_key'], `${at}.replication_key`, false);
+  const versionKey = c.string(raw['version_key'], `${at}.version_key`, false);
+  if (versionKey !== undefined && replicationKey !== undefined) {
+    c.problem(`${at}.version_key`, 'a stream with a replication_key is versioned by it: give version_key only to a stream read in full');
+  }
   const sorted = c.boolean(raw['sorted'], `${at}.sorted`) ?? false;
   const startDate = c.dateTime(raw['start_date'], `${at}.start_date`);
   const params = c.params(raw['params'], `${at}.params`);
@@ -78,7 +82,7 @@ export function parseStream(c: Checker, raw: JsonValue, at: string): RestStream 
   const reconcileDeletes = parseReconcile(c, raw['reconcile_deletes'], `${at}.reconcile_deletes`, startDate, primaryKey, parent !== undefined);
   if (name === undefined || path === undefined || primaryKey === undefined || pagination === undefined) return undefined;
   return {
-    name, description, path, method: graphql === undefined ? method : 'POST', recordsPath, primaryKey, replicationKey, sorted, startDate,
+    name, description, path, method: graphql === undefined ? method : 'POST', recordsPath, primaryKey, replicationKey, versionKey, sorted, startDate,
     incremental, pagination, params, body, schema, parent, graphql, recordsOptional, deletedWhen, keepWhen, variants, reconcileDeletes, changes,
     tombstonesFor, item, unnest,
   };

@@ -21,6 +21,8 @@ export interface RestStream {
   recordsPath: string | undefined;
   primaryKey: string[];
   replicationKey: string | undefined;
+  /** Without a replication key: the property that orders copies of a row (newest wins). */
+  versionKey: string | undefined;
   sorted: boolean;
   startDate: string | undefined;
   incremental: IncrementalRule | undefined;
