@@ -236,6 +236,16 @@ try {
     process.stderr.write(`  ${fmt(statSync(wide).size / 1e6)} MB, of which the SCHEMA line ${fmt(wideSchemaBytes / 1e6, 1)} MB\n`);
     let runs = 0;
     const load = (input, extra = []) => () => measure(process.execPath, [SYNC, 'target', `jsonl:${join(dir, `t8-${++runs}`)}`, '--quiet', ...extra], { stdin: input });
+    // Linear in the schema's size: the SCHEMA alone, at the figure's width and at twice it.
+    const alone = [];
+    for (const width of [properties, 2 * properties]) {
+      const path = join(dir, `schema-${width}.ndjson`);
+      writeWideStream(path, width, 0, held, false);
+      const t = await best(2, load(path));
+      alone.push(t.seconds);
+      process.stderr.write(`  the SCHEMA alone, ${fmt(width)} properties, validated: ${t.seconds} s, ${fmt(t.rssMb)} MB\n`);
+    }
+    process.stderr.write(`  twice the properties cost ${fmt(alone[1] / alone[0], 2)}× the time (start-up included)\n`);
     for (const [label, extra] of [['validated', []], ['--no-validate', ['--no-validate']]]) {
       const ours = await best(2, load(wide, extra));
       const base = await best(2, load(narrow, extra));
