@@ -11,6 +11,7 @@ import { describeTarget, openTarget } from '../targets/spec.js';
 import { summarize } from './progress.js';
 import { cliLogger, type CliIo, type OutputOptions } from './io.js';
 import { journalSpecOf, plural } from './listen-command.js';
+import { positiveInteger } from './options.js';
 import { targetSpecOf } from './target-spec.js';
 import { webhookMappers } from './webhook-mappers.js';
 
@@ -45,7 +46,7 @@ export async function inboxCommand(action: string, flags: InboxFlags, io: CliIo)
     deliveryId: flags.id,
     since: flags.since === undefined ? undefined : sinceInstant(flags.since),
     status: flags.status,
-    limit: flags.limit === undefined ? undefined : positive(flags.limit, '--limit'),
+    limit: flags.limit === undefined ? undefined : positiveInteger(flags.limit, '--limit'),
   };
   switch (action) {
     case 'list':
@@ -237,20 +238,11 @@ function decodedName(key: string): string {
   }
 }
 
-/** An RFC 3339 time, or a duration back from now: 90s, 30m, 2h, 7d. */
+/** An RFC 3339 time, or a duration back from now: 90s, 30m, 2h, 7d, 1w. */
 function sinceInstant(text: string): string {
-  const duration = /^(\d+)\s*([smhd])$/.exec(text.trim());
-  if (duration) {
-    const unit = { s: 1, m: 60, h: 3_600, d: 86_400 }[duration[2] as 's' | 'm' | 'h' | 'd'];
-    return formatInstant((Date.now() - Number(duration[1]) * unit * 1000) * 1000);
-  }
+  const ago = parseDurationMs(text);
+  if (ago !== undefined) return formatInstant((Date.now() - ago) * 1000);
   const instant = normalizeInstant(text.trim());
   if (instant === undefined) throw new UsageError(`--since must be an RFC 3339 time such as 2026-03-01T00:00:00Z, or a duration such as 2h (got ${JSON.stringify(text)})`);
   return instant;
-}
-
-function positive(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(text)}`);
-  return n;
 }
