@@ -4,6 +4,7 @@ import type { RecordMessage } from '../protocol/messages.js';
 import type { ColumnKind, StreamSchema } from '../protocol/schema.js';
 import { DELETED_COLUMN, type StreamPlan } from './postgres-ddl.js';
 import { copyField, NULL_FIELD, propertyKind, ValueMismatch, versionField, type Substitutions } from './postgres-types.js';
+import { notInSchemaWarning } from './target.js';
 
 /**
  * The records of one stream buffered until the next commit, already as COPY text: each
@@ -240,7 +241,7 @@ export class StreamRows {
       if (this.index.has(property)) continue;
       if (!this.warned.has(property)) {
         this.warned.add(property);
-        this.warn(`stream "${this.stream}": property ${JSON.stringify(property)} is not in its schema; adding a column for it`);
+        this.warn(notInSchemaWarning(this.stream, property));
       }
       // Without a schema any JSON value may come: jsonb holds them all. `_sdc_deleted_at` is
       // the Singer deletion time, a date-time by convention.
