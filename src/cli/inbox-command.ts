@@ -8,6 +8,7 @@ import { describeJournal, openDrainJournal, openJournalStore, type JournalLocati
 import { DEFAULT_RETAIN, RETENTION_BATCH, parseDurationMs, retryHorizonWarning } from '../listen/retention.js';
 import { formatInstant, normalizeInstant } from '../protocol/instant.js';
 import { describeTarget, openTarget } from '../targets/spec.js';
+import { withQueryValuesReplaced } from '../url-text.js';
 import { summarize } from './progress.js';
 import { cliLogger, type CliIo, type OutputOptions } from './io.js';
 import { journalSpecOf, plural } from './listen-command.js';
@@ -217,25 +218,7 @@ function redactHeaders(headers: Record<string, string[]>): Record<string, string
  * so may still hold a token in a parameter such as `?token=`, which is never shown.
  */
 function shownUrl(url: string): string {
-  const q = url.indexOf('?');
-  if (q < 0) return url;
-  const pairs = url
-    .slice(q + 1)
-    .split('&')
-    .map((pair) => {
-      const eq = pair.indexOf('=');
-      const key = eq < 0 ? pair : pair.slice(0, eq);
-      return isSecretParam(decodedName(key)) ? `${key}=(redacted)` : pair;
-    });
-  return `${url.slice(0, q + 1)}${pairs.join('&')}`;
-}
-
-function decodedName(key: string): string {
-  try {
-    return decodeURIComponent(key.replace(/\+/g, ' '));
-  } catch {
-    return key;
-  }
+  return withQueryValuesReplaced(url, isSecretParam, '(redacted)');
 }
 
 /** An RFC 3339 time, or a duration back from now: 90s, 30m, 2h, 7d, 1w. */
