@@ -9,25 +9,18 @@ export function writeFileAtomic(path: string, content: string, mode = 0o644): vo
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', mode);
   try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
     try {
-      unlinkSync(tmp);
-    } catch {
-      // best effort: the temporary file is harmless
+      writeSync(fd, content);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
     }
-    throw err;
-  }
-  closeSync(fd);
-  try {
     renameSync(tmp, path);
   } catch (err) {
     try {
       unlinkSync(tmp);
     } catch {
-      // best effort
+      // best effort: the temporary file is harmless
     }
     throw err;
   }

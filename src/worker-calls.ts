@@ -2,8 +2,8 @@ import type { Logger, LogFields, LogLevel } from './log.js';
 
 /**
  * What every worker thread of `sync` needs across the thread boundary, written once: calls
- * answered by id (the SQLite writer's commits, the journal's appends, the drain's stdout
- * chunks) and log lines sent to the main thread's logger.
+ * answered by id (the SQLite and PostgreSQL writers' commits, the journal's appends, the
+ * drain's stdout chunks) and log lines sent to the main thread's logger.
  */
 
 /** Calls sent to another thread, each settled when an answer with its id comes back. */
@@ -39,6 +39,11 @@ export class PendingCalls<T> {
     this.failure ??= err;
     for (const waiter of this.waiting.values()) waiter.reject(err);
     this.waiting.clear();
+  }
+
+  /** Whether `failAll` was called: the other thread is gone. */
+  get failed(): boolean {
+    return this.failure !== undefined;
   }
 
   get size(): number {

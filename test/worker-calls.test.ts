@@ -18,7 +18,9 @@ describe('PendingCalls', () => {
   it('after failAll, waiting and later calls fail with the same error and send nothing', async () => {
     const calls = new PendingCalls<void>();
     const waiting = calls.call(() => undefined);
+    expect(calls.failed).toBe(false);
     calls.failAll(new Error('thread stopped'));
+    expect(calls.failed).toBe(true);
     await expect(waiting).rejects.toThrow('thread stopped');
     let sent = false;
     await expect(calls.call(() => (sent = true))).rejects.toThrow('thread stopped');

@@ -8,9 +8,11 @@ import { describeJournal, openDrainJournal, openJournalStore, type JournalLocati
 import { DEFAULT_RETAIN, RETENTION_BATCH, parseDurationMs, retryHorizonWarning } from '../listen/retention.js';
 import { formatInstant, normalizeInstant } from '../protocol/instant.js';
 import { describeTarget, openTarget } from '../targets/spec.js';
+import { withQueryValuesReplaced } from '../url-text.js';
 import { summarize } from './progress.js';
 import { cliLogger, type CliIo, type OutputOptions } from './io.js';
 import { journalSpecOf, plural } from './listen-command.js';
+import { positiveInteger } from './options.js';
 import { targetSpecOf } from './target-spec.js';
 import { webhookMappers } from './webhook-mappers.js';
 
@@ -45,7 +47,7 @@ export async function inboxCommand(action: string, flags: InboxFlags, io: CliIo)
     deliveryId: flags.id,
     since: flags.since === undefined ? undefined : sinceInstant(flags.since),
     status: flags.status,
-    limit: flags.limit === undefined ? undefined : positive(flags.limit, '--limit'),
+    limit: flags.limit === undefined ? undefined : positiveInteger(flags.limit, '--limit'),
   };
   switch (action) {
     case 'list':
@@ -216,41 +218,14 @@ function redactHeaders(headers: Record<string, string[]>): Record<string, string
  * so may still hold a token in a parameter such as `?token=`, which is never shown.
  */
 function shownUrl(url: string): string {
-  const q = url.indexOf('?');
-  if (q < 0) return url;
-  const pairs = url
-    .slice(q + 1)
-    .split('&')
-    .map((pair) => {
-      const eq = pair.indexOf('=');
-      const key = eq < 0 ? pair : pair.slice(0, eq);
-      return isSecretParam(decodedName(key)) ? `${key}=(redacted)` : pair;
-    });
-  return `${url.slice(0, q + 1)}${pairs.join('&')}`;
+  return withQueryValuesReplaced(url, isSecretParam, '(redacted)');
 }
 
-function decodedName(key: string): string {
-  try {
-    return decodeURIComponent(key.replace(/\+/g, ' '));
-  } catch {
-    return key;
-  }
-}
-
-/** An RFC 3339 time, or a duration back from now: 90s, 30m, 2h, 7d. */
+/** An RFC 3339 time, or a duration back from now: 90s, 30m, 2h, 7d, 1w. */
 function sinceInstant(text: string): string {
-  const duration = /^(\d+)\s*([smhd])$/.exec(text.trim());
-  if (duration) {
-    const unit = { s: 1, m: 60, h: 3_600, d: 86_400 }[duration[2] as 's' | 'm' | 'h' | 'd'];
-    return formatInstant((Date.now() - Number(duration[1]) * unit * 1000) * 1000);
-  }
+  const ago = parseDurationMs(text);
+  if (ago !== undefined) return formatInstant((Date.now() - ago) * 1000);
   const instant = normalizeInstant(text.trim());
   if (instant === undefined) throw new UsageError(`--since must be an RFC 3339 time such as 2026-03-01T00:00:00Z, or a duration such as 2h (got ${JSON.stringify(text)})`);
   return instant;
-}
-
-function positive(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(text)}`);
-  return n;
 }

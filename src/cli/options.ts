@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
 import type { OutputOptions } from './io.js';
 
 /**
@@ -89,4 +90,11 @@ export function ifGiven<K extends string, V>(key: K, value: V | undefined): Part
   const out: Partial<Record<K, V>> = {};
   if (value !== undefined) out[key] = value;
   return out;
+}
+
+/** A flag's value that must be a whole number of 1 or more, written in digits (`--limit 50`). */
+export function positiveInteger(text: string, flag: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(text)}`);
+  return n;
 }

@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js';
 import { createHttpClient, type HttpClient } from '../http/index.js';
 import type { Logger } from '../log.js';
 import type { RunRecord } from '../targets/history.js';
+import { percentDecoded } from '../url-text.js';
 import { addSecret, type CliIo } from './io.js';
 
 /**
@@ -32,7 +33,7 @@ export function createPinger(text: string, log: Logger, io: CliIo): Pinger {
   // The whole URL and each long part of it: a server's error may echo any of them.
   addSecret(io, text);
   addSecret(io, url.href);
-  for (const part of [...url.pathname.split('/'), ...url.searchParams.values(), url.password]) if (part.length >= 8) addSecret(io, decodeURIComponentSafe(part));
+  for (const part of [...url.pathname.split('/'), ...url.searchParams.values(), url.password]) if (part.length >= 8) addSecret(io, percentDecoded(part));
   const shown = `${url.origin}/…`;
   const http: HttpClient = createHttpClient({
     timeouts: { connectMs: PING_TIMEOUT_MS, headersMs: PING_TIMEOUT_MS, bodyMs: PING_TIMEOUT_MS },
@@ -57,12 +58,4 @@ export function createPinger(text: string, log: Logger, io: CliIo): Pinger {
     finish: (run) => (run.exitCode === 0 ? send('success', at('')) : send('failure', at('/fail'), run.error ?? `exit ${run.exitCode}`)),
     close: () => http.close(),
   };
-}
-
-function decodeURIComponentSafe(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }

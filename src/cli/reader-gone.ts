@@ -14,14 +14,26 @@ export class ReaderGoneError extends Error {
 
 export const READER_GONE_EXIT_CODE = 141;
 
-export interface ReaderWatch {
-  /** True once a write to stdout failed because nobody reads it any more. */
-  gone(): boolean;
-  stop(): void;
+/**
+ * Runs `work` with `stdout` watched for its reader going away (nothing is watched without one:
+ * the target is not stdout). `readerGone` is true once a write failed because nobody reads any
+ * more; whatever error that write then caused, the reader leaving is what is thrown.
+ */
+export async function withReaderWatched<T>(stdout: NodeJS.WritableStream | undefined, work: (readerGone: () => boolean) => Promise<T>): Promise<T> {
+  const reader = stdout ? watchReader(stdout) : undefined;
+  const readerGone = (): boolean => reader?.gone() === true;
+  try {
+    return await work(readerGone);
+  } catch (err) {
+    if (readerGone()) throw new ReaderGoneError();
+    throw err;
+  } finally {
+    reader?.stop();
+  }
 }
 
-/** Watches stdout for its reader going away; start it before anything is written. */
-export function watchReader(stdout: NodeJS.WritableStream): ReaderWatch {
+/** Watches stdout for its reader going away; started before anything is written. */
+function watchReader(stdout: NodeJS.WritableStream): { gone: () => boolean; stop: () => void } {
   let gone = false;
   const onError = (err: NodeJS.ErrnoException): void => {
     if (err.code === 'EPIPE') gone = true;

@@ -17,7 +17,7 @@ import type { Logger } from '../log.js';
 import { cliLogger, terminalWidth, type CliIo, type OutputOptions } from './io.js';
 import { acquireRunLock } from './run-lock.js';
 import { createProgress, fitToWidth, formatCount, summarize } from './progress.js';
-import { ReaderGoneError, watchReader } from './reader-gone.js';
+import { withReaderWatched } from './reader-gone.js';
 import { writeMetricsFile } from './metrics-file.js';
 import { createPinger } from './ping.js';
 import { recordRunHistory } from './run-history.js';
@@ -141,16 +141,12 @@ async function prepareAndSync(
     if (err instanceof BusyError) notRecorded();
     throw err;
   }
-  const reader = spec.kind === 'stdout' ? watchReader(io.stdout) : undefined;
   try {
-    await syncInto(connector, config, streams, flags, io, log, stateId, http, tally, () => reader?.gone() === true);
+    await withReaderWatched(spec.kind === 'stdout' ? io.stdout : undefined, (readerGone) =>
+      syncInto(connector, config, streams, flags, io, log, stateId, http, tally, readerGone),
+    );
     return connector;
-  } catch (err) {
-    // Whatever the write that hit the closed pipe reported, the reader leaving is what happened.
-    if (reader?.gone()) throw new ReaderGoneError();
-    throw err;
   } finally {
-    reader?.stop();
     await lock?.release();
   }
 }

@@ -8,6 +8,7 @@ import { describeTarget, openTarget, type TargetSpec } from '../targets/spec.js'
 import type { Target } from '../targets/target.js';
 import { readJsonFile } from './files.js';
 import type { CliIo } from './io.js';
+import { positiveInteger } from './options.js';
 import { acquireRunLock, type RunLock } from './run-lock.js';
 import { mergeState, storedKey, withBookmark, type BookmarkKey } from './state-edits.js';
 import { chooseSnapshot, DEFAULT_HISTORY_LIMIT, listStateHistory, rewindTo } from './state-history.js';
@@ -109,10 +110,7 @@ async function rewind(spec: TargetSpec, where: string, stateId: string, flags: S
 }
 
 function historyLimit(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_HISTORY_LIMIT;
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--limit must be a positive integer, got ${JSON.stringify(text)}`);
-  return n;
+  return text === undefined ? DEFAULT_HISTORY_LIMIT : positiveInteger(text, '--limit');
 }
 
 function plannedChange(value: string | undefined, flags: StateFlags): Change {

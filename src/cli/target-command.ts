@@ -9,7 +9,7 @@ import { cliLogger, terminalWidth, type CliIo, type OutputOptions } from './io.j
 import { createProgress, fitToWidth, formatCount, summarize } from './progress.js';
 import { BatchFileError, readBatch } from './batch-reader.js';
 import { readChunks } from './read-chunks.js';
-import { ReaderGoneError, watchReader } from './reader-gone.js';
+import { withReaderWatched } from './reader-gone.js';
 import { targetSettings, type TargetSettings } from './target-settings.js';
 import { targetSpecOf } from './target-spec.js';
 
@@ -35,16 +35,7 @@ export async function targetCommand(specText: string, flags: TargetFlags, io: Cl
   const settings = targetSettings(flags, cliLogger(io, flags));
   // With target `-` stdout carries the messages themselves, so states are not printed again.
   const printStates = spec.kind !== 'stdout';
-  const reader = spec.kind === 'stdout' ? watchReader(io.stdout) : undefined;
-  try {
-    await load(spec, flags, settings, printStates, io, () => reader?.gone() === true);
-  } catch (err) {
-    // Whatever the write that hit the closed pipe reported, the reader leaving is what happened.
-    if (reader?.gone()) throw new ReaderGoneError();
-    throw err;
-  } finally {
-    reader?.stop();
-  }
+  await withReaderWatched(spec.kind === 'stdout' ? io.stdout : undefined, (readerGone) => load(spec, flags, settings, printStates, io, readerGone));
 }
 
 async function load(

@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isJsonObject, type JsonValue } from '../protocol/json.js';
 import { readJsonFile } from './files.js';
+import { positiveInteger } from './options.js';
 
 /**
  * How `sync target` loads: records per commit and whether records are validated. From the
@@ -32,7 +33,7 @@ export interface TargetSettingsSources {
 export function targetSettings(sources: TargetSettingsSources, log: Logger): TargetSettings {
   const file = sources.config === undefined ? undefined : configFile(sources.config, log);
   const batchRecords =
-    sources.batchSize !== undefined ? positive(sources.batchSize, '--batch-size')
+    sources.batchSize !== undefined ? positiveInteger(sources.batchSize, '--batch-size')
     : file?.batchSize !== undefined ? file.batchSize
     : DEFAULT_BATCH_RECORDS;
   return { batchRecords, validate: sources.validate ?? file?.validate ?? true };
@@ -58,10 +59,4 @@ function configFile(path: string, log: Logger): { batchSize?: number; validate?:
     out.validate = validate;
   }
   return out;
-}
-
-function positive(text: string, flag: string): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(text)}`);
-  return n;
 }

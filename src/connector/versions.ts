@@ -14,12 +14,8 @@ export function propertySchema(schema: JsonObject, name: string): JsonValue | un
 /** An event time as a source gives it (RFC 3339 text, or an epoch number); undefined when it is neither. */
 export function eventTime(value: JsonValue | undefined): string | number | undefined {
   if (typeof value === 'string' && value !== '') return value;
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (value instanceof LosslessNumber) {
-    const n = Number(value.text);
-    return Number.isFinite(n) ? n : undefined;
-  }
-  return undefined;
+  const n = numberOf(value);
+  return n !== undefined && Number.isFinite(n) ? n : undefined;
 }
 
 /**
@@ -118,6 +114,7 @@ function isEarlier(a: JsonValue | undefined, b: JsonValue): boolean {
   return x !== undefined && y !== undefined && x < y;
 }
 
+/** A number, or an exact number's value as a double (undefined when it has none). */
 function numberOf(value: JsonValue | undefined): number | undefined {
   if (typeof value === 'number') return value;
   if (value instanceof LosslessNumber) {

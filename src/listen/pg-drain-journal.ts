@@ -2,7 +2,8 @@ import pg from 'pg';
 import { messageOf } from '../errors.js';
 import { scrubSecrets, type PostgresLocation } from '../targets/postgres-url.js';
 import type { DeadLetter, DrainJournal } from './journal-store.js';
-import { PgConnection } from './pg-connection.js';
+import type { PgConnection } from '../targets/postgres-connection.js';
+import { journalConnection } from './pg-connection.js';
 import { fromRow, type Row, type StoredDelivery } from './journal.js';
 import { CLAIM_IDLE_TIMEOUT, journalTable, markSettled } from './pg-journal.js';
 
@@ -27,7 +28,7 @@ export class PostgresDrainJournal implements DrainJournal {
 
   constructor(private readonly location: PostgresLocation) {
     this.table = journalTable(location);
-    this.connection = new PgConnection(location, 'sync drain', [
+    this.connection = journalConnection(location, 'sync drain', [
       // A claim held by a silent drain (its host gone) is rolled back by the server after this long...
       `SET idle_in_transaction_session_timeout = '${CLAIM_IDLE_TIMEOUT}'`,
       // ...and a vanished peer is noticed in about as long, not after the system's two hours.

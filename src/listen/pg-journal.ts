@@ -2,7 +2,8 @@ import pg from 'pg';
 import { SyncError, UsageError } from '../errors.js';
 import { advisoryKey } from '../targets/postgres-lock.js';
 import { scrubSecrets, type PostgresLocation } from '../targets/postgres-url.js';
-import { connectError, PgConnection } from './pg-connection.js';
+import type { PgConnection } from '../targets/postgres-connection.js';
+import { connectError, journalConnection } from './pg-connection.js';
 import { fromRow, type AppendOutcome, type DeliveryFilter, type DeliveryStatus, type NewDelivery, type Row, type StoredDelivery } from './journal.js';
 import type { BacklogRow, DeadLetter, JournalStore, OpenOptions, PruneOptions } from './journal-store.js';
 
@@ -135,7 +136,7 @@ export class PostgresJournal implements JournalStore {
     private readonly pool: pg.Pool,
   ) {
     this.table = journalTable(location);
-    this.appends = Array.from({ length: APPEND_CONNECTIONS }, () => new PgConnection(location, 'sync listen'));
+    this.appends = Array.from({ length: APPEND_CONNECTIONS }, () => journalConnection(location, 'sync listen'));
   }
 
   /** Creates the journal, once among any number of replicas starting together; read-only: checks it exists. */

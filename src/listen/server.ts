@@ -5,6 +5,7 @@ import type { AnyConnector, WebhookReply, WebhookRequest, WebhookSpec } from '..
 import type { Logger } from '../log.js';
 import { formatInstant } from '../protocol/instant.js';
 import { isJsonObject, LosslessNumber, parseJson, type JsonValue } from '../protocol/json.js';
+import { percentDecoded } from '../url-text.js';
 import { readBody } from './body.js';
 import { JournalUnavailable, type JournalWriter } from './journal-writer.js';
 import type { ConnectorRecorder, ListenMetrics, Outcome, UnavailableReason } from './metrics.js';
@@ -174,7 +175,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     if (path === '/readyz') return probe(req, res, refusal()?.text);
     if (path === '/metrics' && metrics) return exposition(req, res, metrics);
     const match = WEBHOOK_PATH.exec(path);
-    const connector = match ? options.connectors.get(safeDecode(match[1] ?? '')) : undefined;
+    const connector = match ? options.connectors.get(percentDecoded(match[1] ?? '')) : undefined;
     if (!connector) {
       metrics?.unroutedRequest('not_found');
       // 404, never 410: some senders disable an endpoint that answers 410.
@@ -412,14 +413,6 @@ function parseQuietly(body: Buffer): JsonValue | undefined {
     return parseJson(body.toString('utf8')).value;
   } catch {
     return undefined;
-  }
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
   }
 }
 

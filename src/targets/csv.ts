@@ -147,7 +147,9 @@ export class CsvTarget implements Target {
    * Reads the header of an existing file and checks that it ends with a whole row. A run
    * killed in the middle of a write leaves part of a row that no state covers: it is cut off,
    * or the next rows would be read as part of it. This reads the whole file, once per run (and
-   * again only if another run sharing the folder changed the file).
+   * again only if another run sharing the folder changed the file). Not shared with the JSONL
+   * target's repair (jsonl.ts#dropTornLine), which only looks back from the end for a newline:
+   * here a newline may be inside a quoted field, so only reading from the start tells row ends.
    */
   private inspect(fd: number, stats: Stats, path: string): KnownFile {
     const scanner = new RowScanner();

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { isJsonObject, parseJson, type JsonValue } from '../protocol/json.js';
+import { isJsonObject, parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
 import type { TargetSpec } from './spec.js';
 
 /**
@@ -140,6 +140,25 @@ export interface RunColumns {
   bookmarks_before: string;
   bookmarks_after: string;
   changes: string | null;
+}
+
+/** The columns a run is written to, in the order of `runValues`. */
+export const RUN_COLUMNS = 'connector, state_id, started_at, ended_at, exit_code, records, error, bookmarks_before, bookmarks_after, changes';
+
+/** A run's values for RUN_COLUMNS, as bound to an INSERT: JSON as text (read back by `runFromColumns`). */
+export function runValues(run: RunRecord): Array<string | number | null> {
+  return [
+    run.connector,
+    run.stateId,
+    run.startedAt,
+    run.endedAt,
+    run.exitCode,
+    JSON.stringify(run.records),
+    run.error,
+    stringifyJson(run.bookmarksBefore),
+    stringifyJson(run.bookmarksAfter),
+    run.changes === undefined ? null : JSON.stringify(run.changes),
+  ];
 }
 
 export function runFromColumns(row: RunColumns): StoredRun {

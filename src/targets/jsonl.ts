@@ -81,6 +81,9 @@ export class JsonlTarget implements Target {
   /**
    * A run killed in the middle of a write leaves half a line. No state covers it, so it is
    * cut off; otherwise the next record would be glued onto it and both would be unreadable.
+   * Not shared with the CSV target's repair (csv.ts#inspect): a JSON line never holds a raw
+   * newline, so the last one found scanning back from the end closes the last whole line, where
+   * a CSV row may hold quoted newlines and is only known complete by reading from the start.
    */
   private dropTornLine(fd: number, size: number, path: string): void {
     if (size === 0) return;

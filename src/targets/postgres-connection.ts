@@ -16,6 +16,77 @@ import { scrubSecrets, type PostgresLocation } from './postgres-url.js';
  * never reported for data that may be missing.
  */
 
+/**
+ * One connection, opened when first needed and replaced after it broke (the server restarted,
+ * the network went): the next use connects again instead of failing forever. The target's
+ * session and the journal's connections are each one of these.
+ */
+export class PgConnection {
+  private client: pg.Client | undefined;
+  /** The current client's connection failed; it is replaced before its next use. */
+  private lost = false;
+
+  constructor(
+    private readonly location: PostgresLocation,
+    /** Shown in pg_stat_activity. */
+    private readonly applicationName: string,
+    /** Session settings, run after each connect. */
+    private readonly setup: readonly string[] = [],
+    /** What a failure to connect is thrown as (the driver's error as it is, unless given). */
+    private readonly connectFailure: (err: unknown) => unknown = (err) => err,
+  ) {}
+
+  /** The current connection, if it is still usable. */
+  get current(): pg.Client | undefined {
+    return this.lost ? undefined : this.client;
+  }
+
+  /** Whether the connection in hand failed (the next `get` replaces it). */
+  get broken(): boolean {
+    return this.lost;
+  }
+
+  async get(): Promise<pg.Client> {
+    if (this.client && !this.lost) return this.client;
+    this.discard();
+    const client = new pg.Client({ connectionString: this.location.url, application_name: this.applicationName, keepAlive: true, connectionTimeoutMillis: 15_000 });
+    // Without a listener an idle connection's failure would be an uncaught 'error' event.
+    client.on('error', () => {
+      if (this.client === client) this.lost = true;
+    });
+    client.on('end', () => {
+      if (this.client === client) this.lost = true;
+    });
+    this.client = client;
+    this.lost = false;
+    try {
+      await client.connect();
+      for (const sql of this.setup) await client.query(sql);
+    } catch (err) {
+      this.discard();
+      throw this.connectFailure(err);
+    }
+    return client;
+  }
+
+  /** Lets the connection go without waiting; the next `get` opens a new one. */
+  discard(): void {
+    const client = this.client;
+    this.client = undefined;
+    this.lost = false;
+    // A broken connection has nothing left to say; ending it only frees the socket.
+    if (client) client.end().catch(() => undefined);
+  }
+
+  /** Ends the connection and waits until it has. */
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.lost = false;
+    if (client) await client.end().catch(() => undefined);
+  }
+}
+
 export interface SessionOptions {
   location: PostgresLocation;
   /** Shown in pg_stat_activity. */
@@ -46,13 +117,13 @@ const LOST_MESSAGE = /Connection terminated|not queryable|connection timeout|Con
 type Outcome = 'committed' | 'aborted' | 'unknown';
 
 export class PostgresSession {
-  private client: pg.Client | undefined;
-  /** The current client's connection failed; it is replaced before its next use. */
-  private lost = false;
+  private readonly connection: PgConnection;
   private readonly delays: readonly number[];
 
   constructor(private readonly options: SessionOptions) {
     this.delays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+    // Date-times reach jsonb or text columns through casts, which format in the session zone.
+    this.connection = new PgConnection(options.location, options.applicationName, [`SET TIME ZONE 'UTC'`]);
   }
 
   get description(): string {
@@ -69,7 +140,7 @@ export class PostgresSession {
       let committing = false;
       let result: T | undefined;
       try {
-        const client = await this.connection();
+        const client = await this.connection.get();
         await client.query('BEGIN');
         const ids = await client.query<{ xid: string }>('SELECT txid_current()::text AS xid');
         xid = ids.rows[0]?.xid;
@@ -82,7 +153,7 @@ export class PostgresSession {
           await this.rollbackQuietly();
           throw new TargetError(`${what}: ${this.explain(err)}`, [], { cause: err });
         }
-        if (this.lost || !CONNECTION_KEPT_STATES.has(codeOf(err))) this.discard();
+        if (this.connection.broken || !CONNECTION_KEPT_STATES.has(codeOf(err))) this.connection.discard();
         else await this.rollbackQuietly();
         if (committing && xid !== undefined) {
           const outcome = await this.outcomeOf(xid);
@@ -107,9 +178,7 @@ export class PostgresSession {
   }
 
   async close(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
-    if (client) await client.end().catch(() => undefined);
+    await this.connection.close();
   }
 
   /** An error's message with PostgreSQL's detail and hint, scrubbed of the password. */
@@ -122,49 +191,13 @@ export class PostgresSession {
     return scrubSecrets(text, this.options.location.secrets);
   }
 
-  private async connection(): Promise<pg.Client> {
-    if (this.client && !this.lost) return this.client;
-    this.discard();
-    const client = new pg.Client({
-      connectionString: this.options.location.url,
-      application_name: this.options.applicationName,
-      keepAlive: true,
-      connectionTimeoutMillis: 15_000,
-    });
-    // Without a listener an idle connection's failure would be an uncaught 'error' event.
-    client.on('error', () => {
-      if (this.client === client) this.lost = true;
-    });
-    client.on('end', () => {
-      if (this.client === client) this.lost = true;
-    });
-    this.client = client;
-    this.lost = false;
-    try {
-      await client.connect();
-      // Date-times reach jsonb or text columns through casts, which format in the session zone.
-      await client.query(`SET TIME ZONE 'UTC'`);
-    } catch (err) {
-      this.discard();
-      throw err;
-    }
-    return client;
-  }
-
-  private discard(): void {
-    const client = this.client;
-    this.client = undefined;
-    this.lost = false;
-    // A broken connection has nothing left to say; ending it only frees the socket.
-    if (client) client.end().catch(() => undefined);
-  }
-
   private async rollbackQuietly(): Promise<void> {
-    if (!this.client || this.lost) return;
+    const client = this.connection.current;
+    if (!client) return;
     try {
-      await this.client.query('ROLLBACK');
+      await client.query('ROLLBACK');
     } catch {
-      this.discard();
+      this.connection.discard();
     }
   }
 
@@ -173,7 +206,7 @@ export class PostgresSession {
     for (const wait of [0, ...this.delays]) {
       if (wait > 0) await delay(wait);
       try {
-        const client = await this.connection();
+        const client = await this.connection.get();
         const { rows } = await client.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [xid]);
         const status = rows[0]?.status ?? null;
         if (status === 'committed') return 'committed';
@@ -183,14 +216,14 @@ export class PostgresSession {
         if (status === null) return 'unknown';
       } catch (err) {
         if (!this.isTransient(err)) return 'unknown';
-        this.discard();
+        this.connection.discard();
       }
     }
     return 'unknown';
   }
 
   private isTransient(err: unknown): boolean {
-    if (this.lost) return true;
+    if (this.connection.broken) return true;
     const code = codeOf(err);
     if (TRANSIENT_STATES.has(code) || code.startsWith('08') || NETWORK_CODES.has(code)) return true;
     return err instanceof Error && code === '' && LOST_MESSAGE.test(err.message);

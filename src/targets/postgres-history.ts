@@ -1,11 +1,13 @@
 import pg from 'pg';
 import { TargetError } from '../errors.js';
-import { parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
+import { parseJson, type JsonValue } from '../protocol/json.js';
 import {
   HISTORY_BUSY_MS,
   HISTORY_MAX_ROWS,
   pruneBefore,
+  RUN_COLUMNS,
   runFromColumns,
+  runValues,
   type HistoryStore,
   type RunColumns,
   type RunRecord,
@@ -80,22 +82,8 @@ export class PostgresHistory implements HistoryStore {
   async recordRun(run: RunRecord): Promise<void> {
     const before = pruneBefore(Date.now());
     await this.inTransaction(async () => {
-      await this.client.query(
-        `INSERT INTO ${this.runsTable} (connector, state_id, started_at, ended_at, exit_code, records, error, bookmarks_before, bookmarks_after, changes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [
-          run.connector,
-          run.stateId,
-          run.startedAt,
-          run.endedAt,
-          run.exitCode,
-          JSON.stringify(run.records),
-          run.error,
-          stringifyJson(run.bookmarksBefore),
-          stringifyJson(run.bookmarksAfter),
-          run.changes === undefined ? null : JSON.stringify(run.changes),
-        ],
-      );
+      const values = runValues(run);
+      await this.client.query(`INSERT INTO ${this.runsTable} (${RUN_COLUMNS}) VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')})`, values);
       // Bounded by count and by age, as in SQLite; the index on (state_id, id) serves both.
       for (const [table, time] of [
         [this.runsTable, 'started_at'],

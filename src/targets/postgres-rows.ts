@@ -4,6 +4,7 @@ import type { RecordMessage } from '../protocol/messages.js';
 import type { ColumnKind, StreamSchema } from '../protocol/schema.js';
 import { DELETED_COLUMN, type StreamPlan } from './postgres-ddl.js';
 import { copyField, NULL_FIELD, propertyKind, ValueMismatch, versionField, type Substitutions } from './postgres-types.js';
+import { notInSchemaWarning } from './target.js';
 
 /**
  * The records of one stream buffered until the next commit, already as COPY text: each
@@ -240,7 +241,7 @@ export class StreamRows {
       if (this.index.has(property)) continue;
       if (!this.warned.has(property)) {
         this.warned.add(property);
-        this.warn(`stream "${this.stream}": property ${JSON.stringify(property)} is not in its schema; adding a column for it`);
+        this.warn(notInSchemaWarning(this.stream, property));
       }
       // Without a schema any JSON value may come: jsonb holds them all. `_sdc_deleted_at` is
       // the Singer deletion time, a date-time by convention.
@@ -255,19 +256,7 @@ export class StreamRows {
   private segment(): Segment {
     const current = this.current;
     if (current && current.partial === undefined && current.columns.length === this.columns.length && current.tableVersion === this.tableVersion) return current;
-    this.closeSegment();
-    const segment: Segment = {
-      columns: this.columns.map(({ property, kind }) => ({ property, kind })),
-      version: this.versionKind,
-      tableVersion: this.tableVersion,
-      runVersion: this.counting && this.versionKind !== undefined,
-      chunks: [],
-      rows: 0,
-      substitutions: 0,
-      repeatsKey: false,
-    };
-    this.current = segment;
-    return segment;
+    return this.startSegment(this.columns, this.counting && this.versionKind !== undefined);
   }
 
   /** The segment of partial records with exactly these columns: the current one, or a new one after it. */
@@ -275,18 +264,23 @@ export class StreamRows {
     const names = columns.map((c) => c.property).join('\u0000');
     const current = this.current;
     if (current && current.partial === names && current.tableVersion === this.tableVersion) return current;
+    // Partial records come from webhooks: they never mark a run's version.
+    return this.startSegment(columns, false, names);
+  }
+
+  /** Closes the current segment and starts one of these columns. */
+  private startSegment(columns: readonly Column[], runVersion: boolean, partial?: string): Segment {
     this.closeSegment();
     const segment: Segment = {
       columns: columns.map(({ property, kind }) => ({ property, kind })),
       version: this.versionKind,
       tableVersion: this.tableVersion,
-      // Partial records come from webhooks: they never mark a run's version.
-      runVersion: false,
+      runVersion,
       chunks: [],
       rows: 0,
       substitutions: 0,
       repeatsKey: false,
-      partial: names,
+      ...(partial === undefined ? {} : { partial }),
     };
     this.current = segment;
     return segment;

@@ -1,5 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { TargetBusyError, TargetError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { PendingCalls, relayLog, type LogMessage } from '../worker-calls.js';
 import type { CommitChanges } from './change-count.js';
 import type { StreamBatch } from './postgres-rows.js';
 import type { PostgresStoreHandle, RetireGuard, StoreOptions } from './postgres-store.js';
@@ -19,18 +21,22 @@ export type StoreRequest =
   | { id: number; op: 'writeState'; state: string | undefined }
   | { id: number; op: 'close' };
 
+/** What an operation answers besides success: the stored state (open), a commit's counts (write). */
+export interface StoreAnswer {
+  state?: string;
+  changes?: CommitChanges;
+}
+
 export type StoreReply =
-  | { id: number; ok: true; state?: string; changes?: CommitChanges }
-  | { id: number; ok: false; error: { name: string; message: string } }
-  /** A warning to log on the target's thread (a connection lost and the transaction tried again). */
-  | { warning: string };
+  | { type: 'done'; id: number; answer: StoreAnswer }
+  | { type: 'failed'; id: number; error: { name: string; message: string } }
+  /** A warning from the store (a connection lost and the transaction tried again). */
+  | LogMessage;
 
 export class StoreThread implements PostgresStoreHandle {
   private readonly worker: Worker;
-  private readonly waiting = new Map<number, { resolve: (reply: StoreReply) => void; reject: (err: Error) => void }>();
+  private readonly calls = new PendingCalls<StoreAnswer>();
   private readonly exited: Promise<void>;
-  private failure: Error | undefined;
-  private nextId = 1;
 
   constructor(options: StoreOptions, warn: (message: string) => void) {
     // The thread holds a batch or two of COPY text at a time: a small young generation keeps its memory low.
@@ -38,16 +44,25 @@ export class StoreThread implements PostgresStoreHandle {
       workerData: options,
       resourceLimits: { maxYoungGenerationSizeMb: 16 },
     });
+    // The store reports through `warn` alone (as every target does), so every line it sends is a warning.
+    const log: Logger = { debug: warn, info: warn, warn, error: warn };
     this.worker.on('message', (reply: StoreReply) => {
-      if ('warning' in reply) return warn(reply.warning);
-      const waiter = this.waiting.get(reply.id);
-      this.waiting.delete(reply.id);
-      waiter?.resolve(reply);
+      switch (reply.type) {
+        case 'log':
+          relayLog(log, reply);
+          break;
+        case 'done':
+          this.calls.resolve(reply.id, reply.answer);
+          break;
+        case 'failed':
+          this.calls.reject(reply.id, revive(reply.error));
+          break;
+      }
     });
-    this.worker.on('error', (err) => this.failAll(err));
+    this.worker.on('error', (err) => this.calls.failAll(err));
     this.exited = new Promise((resolve) =>
       this.worker.once('exit', () => {
-        this.failAll(new TargetError('the PostgreSQL writer thread stopped'));
+        this.calls.failAll(new TargetError('the PostgreSQL writer thread stopped'));
         resolve();
       }),
     );
@@ -71,29 +86,15 @@ export class StoreThread implements PostgresStoreHandle {
 
   async close(): Promise<void> {
     try {
-      if (!this.failure) await this.call({ op: 'close' });
+      if (!this.calls.failed) await this.call({ op: 'close' });
     } finally {
       await this.worker.terminate();
       await this.exited;
     }
   }
 
-  private async call(request: DistributiveOmit<StoreRequest, 'id'>): Promise<{ state?: string; changes?: CommitChanges }> {
-    if (this.failure) throw this.failure;
-    const id = this.nextId++;
-    const reply = await new Promise<StoreReply>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ ...request, id });
-    });
-    if ('warning' in reply) return {};
-    if (!reply.ok) throw revive(reply.error);
-    return { ...(reply.state === undefined ? {} : { state: reply.state }), ...(reply.changes === undefined ? {} : { changes: reply.changes }) };
-  }
-
-  private failAll(err: Error): void {
-    this.failure ??= err;
-    for (const waiter of this.waiting.values()) waiter.reject(err);
-    this.waiting.clear();
+  private call(request: DistributiveOmit<StoreRequest, 'id'>): Promise<StoreAnswer> {
+    return this.calls.call((id) => this.worker.postMessage({ ...request, id } satisfies StoreRequest));
   }
 }
 

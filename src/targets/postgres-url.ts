@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { percentDecoded } from '../url-text.js';
 
 /**
  * A `postgres://user[:password]@host[:port]/db?schema=name` target spec, read without loading
@@ -46,8 +47,8 @@ export function parsePostgresUrl(text: string): PostgresLocation {
   for (const raw of [url.password, url.searchParams.get('password') ?? '']) {
     if (raw === '') continue;
     secrets.add(raw);
-    secrets.add(safeDecode(raw));
-    secrets.add(encodeURIComponent(safeDecode(raw)));
+    secrets.add(percentDecoded(raw));
+    secrets.add(encodeURIComponent(percentDecoded(raw)));
   }
   const user = url.username === '' ? '' : `${url.username}@`;
   const shownSchema = url.searchParams.has('schema') ? `?schema=${encodeURIComponent(schema)}` : '';
@@ -65,12 +66,4 @@ export function scrubSecrets(message: string, secrets: readonly string[]): strin
   // Longest first: a decoded password may be part of its encoded form.
   for (const secret of [...secrets].sort((a, b) => b.length - a.length)) out = out.replaceAll(secret, '***');
   return out;
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }

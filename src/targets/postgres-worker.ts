@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { CommitChanges } from './change-count.js';
-import type { StoreReply, StoreRequest } from './postgres-store-thread.js';
+import { workerLogger } from '../worker-calls.js';
+import type { StoreAnswer, StoreReply, StoreRequest } from './postgres-store-thread.js';
 import { PostgresStore, type StoreOptions } from './postgres-store.js';
 
 /** The writer thread of a PostgreSQL target (postgres-store-thread.ts): runs its store's operations in order. */
@@ -8,10 +8,11 @@ import { PostgresStore, type StoreOptions } from './postgres-store.js';
 const port = parentPort;
 if (!port) throw new Error('postgres-worker.ts runs as a worker thread');
 const send = (reply: StoreReply): void => port.postMessage(reply);
-const store = new PostgresStore(workerData as StoreOptions, (warning) => send({ warning }));
+const log = workerLogger(send);
+const store = new PostgresStore(workerData as StoreOptions, (warning) => log.warn(warning));
 
 /** What an operation answers besides success: the stored state (open), a commit's counts (write). */
-async function run(request: StoreRequest): Promise<{ state?: string; changes?: CommitChanges }> {
+async function run(request: StoreRequest): Promise<StoreAnswer> {
   switch (request.op) {
     case 'open': {
       const state = await store.open();
@@ -32,10 +33,10 @@ async function run(request: StoreRequest): Promise<{ state?: string; changes?: C
 
 port.on('message', (request: StoreRequest) => {
   run(request).then(
-    (answer) => send({ id: request.id, ok: true, ...answer }),
+    (answer) => send({ type: 'done', id: request.id, answer }),
     (err: unknown) => {
       const error = err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
-      send({ id: request.id, ok: false, error });
+      send({ type: 'failed', id: request.id, error });
     },
   );
 });

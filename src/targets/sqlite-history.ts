@@ -1,10 +1,12 @@
 import Database from 'better-sqlite3';
-import { parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
+import { parseJson, type JsonValue } from '../protocol/json.js';
 import {
   HISTORY_BUSY_MS,
   HISTORY_MAX_ROWS,
   pruneBefore,
+  RUN_COLUMNS,
   runFromColumns,
+  runValues,
   type HistoryStore,
   type RunColumns,
   type RunRecord,
@@ -82,23 +84,8 @@ export class SqliteHistory implements HistoryStore {
     const before = pruneBefore(Date.now());
     this.db
       .transaction(() => {
-        this.db
-          .prepare(
-            `INSERT INTO _sync_runs (connector, state_id, started_at, ended_at, exit_code, records, error, bookmarks_before, bookmarks_after, changes)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            run.connector,
-            run.stateId,
-            run.startedAt,
-            run.endedAt,
-            run.exitCode,
-            JSON.stringify(run.records),
-            run.error,
-            stringifyJson(run.bookmarksBefore),
-            stringifyJson(run.bookmarksAfter),
-            run.changes === undefined ? null : JSON.stringify(run.changes),
-          );
+        const values = runValues(run);
+        this.db.prepare(`INSERT INTO _sync_runs (${RUN_COLUMNS}) VALUES (${values.map(() => '?').join(', ')})`).run(...values);
         // Bounded by count and by age; the index on (state_id, id) makes both a short range scan.
         for (const [table, time] of [['_sync_runs', 'started_at'], ['_sync_state_history', 'committed_at']] as const) {
           this.db

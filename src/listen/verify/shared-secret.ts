@@ -2,6 +2,7 @@
  * Senders that sign nothing (Zapier-style, Salesforce outbound messages behind a proxy) can
  * still be held to a shared token or to Basic credentials, compared in constant time.
  */
+import { withQueryValuesReplaced } from '../../url-text.js';
 import { decodeBase64, secretsEqual } from './digests.js';
 import { readHeader } from './headers.js';
 import { refuse } from './hmac.js';
@@ -102,31 +103,6 @@ export function withoutCredentials(
   // No prototype: a header named __proto__ stays a header.
   const kept = Object.create(null) as Record<string, string[]>;
   for (const [name, values] of Object.entries(headers)) kept[name] = names.includes(name) ? values.map(() => REDACTED_CREDENTIAL) : [...values];
-  return { url: queryParam === undefined ? url : withoutQueryParam(url, queryParam), headers: kept };
-}
-
-/**
- * `url` with the values of `name` replaced, everything else byte for byte as received (a
- * URLSearchParams round trip would re-encode the other parameters). Names are compared
- * decoded, as `tokenFromQuery` reads them.
- */
-function withoutQueryParam(url: string, name: string): string {
-  const q = url.indexOf('?');
-  if (q < 0) return url;
-  const hash = url.indexOf('#', q);
-  const query = hash < 0 ? url.slice(q + 1) : url.slice(q + 1, hash);
-  const pairs = query.split('&').map((pair) => {
-    const eq = pair.indexOf('=');
-    const key = eq < 0 ? pair : pair.slice(0, eq);
-    return decodedName(key) === name ? `${key}=${REDACTED_CREDENTIAL}` : pair;
-  });
-  return `${url.slice(0, q + 1)}${pairs.join('&')}${hash < 0 ? '' : url.slice(hash)}`;
-}
-
-function decodedName(key: string): string {
-  try {
-    return decodeURIComponent(key.replace(/\+/g, ' '));
-  } catch {
-    return key;
-  }
+  // The parameter's values go, whatever else the query holds; names match decoded, as `tokenFromQuery` reads them.
+  return { url: queryParam === undefined ? url : withQueryValuesReplaced(url, (name) => name === queryParam, REDACTED_CREDENTIAL), headers: kept };
 }
