@@ -90,6 +90,39 @@ describe('run history', () => {
     expect(rows<{ n: number }>(db, 'SELECT count(*) AS n FROM _sync_state_history')[0]?.n).toBeGreaterThan(0);
   });
 
+  it('keeps the newest 10,000 runs and states of a state id when it records a run, and leaves other state ids alone', async () => {
+    const dir = fresh();
+    const db = join(dir, 'sync.db');
+    await runSync(['run', 'sample'], { cwd: dir, env: at('2026-01-15T00:00:00Z') });
+    // Many rows at once, by SQL: 10,005 more runs and states of `sample`, and a few of another state id.
+    const d = new Database(db);
+    const now = new Date().toISOString();
+    d.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10005)
+       INSERT INTO _sync_runs (connector, state_id, started_at, ended_at, exit_code, records, error, bookmarks_before, bookmarks_after)
+       SELECT 'sample', 'sample', ?, ?, 0, '{}', NULL, '{}', '{}' FROM n`,
+    ).run(now, now);
+    d.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10005)
+       INSERT INTO _sync_state_history (state_id, value, committed_at) SELECT 'sample', '{}', ? FROM n`,
+    ).run(now);
+    for (let i = 0; i < 3; i++) {
+      d.prepare(`INSERT INTO _sync_runs (connector, state_id, started_at, ended_at, exit_code, records, error, bookmarks_before, bookmarks_after) VALUES ('sample', 'other', ?, ?, 0, '{}', NULL, '{}', '{}')`).run(now, now);
+      d.prepare(`INSERT INTO _sync_state_history (state_id, value, committed_at) VALUES ('other', '{}', ?)`).run(now);
+    }
+    const newestBefore = (d.prepare("SELECT max(id) AS id FROM _sync_runs WHERE state_id = 'sample'").get() as { id: number }).id;
+    d.close();
+
+    expect((await runSync(['run', 'sample'], { cwd: dir, env: at('2026-01-16T00:00:00Z') })).code).toBe(0);
+    const count = (sql: string): number => rows<{ n: number }>(db, sql)[0]?.n ?? -1;
+    expect(count("SELECT count(*) AS n FROM _sync_runs WHERE state_id = 'sample'")).toBe(10_000);
+    expect(count("SELECT count(*) AS n FROM _sync_state_history WHERE state_id = 'sample'")).toBe(10_000);
+    // The oldest went: the newest 9,999 of before and the run just recorded are kept.
+    expect(count("SELECT min(id) AS n FROM _sync_runs WHERE state_id = 'sample'")).toBe(newestBefore - 9_998);
+    expect(count("SELECT count(*) AS n FROM _sync_runs WHERE state_id = 'other'")).toBe(3);
+    expect(count("SELECT count(*) AS n FROM _sync_state_history WHERE state_id = 'other'")).toBe(3);
+  });
+
   it('a database locked past the short wait is a warning, not a failure', async () => {
     const dir = fresh();
     const db = join(dir, 'sync.db');
