@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -182,6 +182,53 @@ describe('sync state history and rewind', () => {
     expect((await sync(['state', 'rewind', 'sample', '--to', '999'])).stderr).toMatch(/--to 999: no state of sample has that id/);
     expect((await sync(['state', 'rewind', 'sample', '--to', '2020-01-01T00:00:00Z'])).stderr).toMatch(/the oldest state of sample kept was committed at/);
     expect((await sync(['state', 'rewind', 'sample'])).stderr).toMatch(/needs --to/);
+  });
+
+  it('sync target and sync state set keep the state history bounded too (SQLite): 10,000 states of the state id, others untouched', async () => {
+    const dir = fresh();
+    const db = join(dir, 'sync.db');
+    const state = (n: number) => `{"type": "STATE", "value": {"bookmarks": {"orders": {"replication_key_value": "${n}"}}}}\n`;
+    expect((await runSync(['target', 'sqlite:sync.db'], { cwd: dir, input: state(1) })).code).toBe(0);
+    const d = new Database(db);
+    const now = new Date().toISOString();
+    const add = (stateId: string, n: number) =>
+      d.prepare(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) INSERT INTO _sync_state_history (state_id, value, committed_at) SELECT ?, '{}', ? FROM n`).run(n, stateId, now);
+    add('singer', 10_005);
+    add('other', 3);
+    const count = (stateId: string): number => rows<{ n: number }>(db, `SELECT count(*) AS n FROM _sync_state_history WHERE state_id = '${stateId}'`)[0]?.n ?? -1;
+    expect(count('singer')).toBe(10_006);
+
+    const target = await runSync(['target', 'sqlite:sync.db'], { cwd: dir, input: state(2) });
+    expect(target.code, target.stderr).toBe(0);
+    expect(count('singer')).toBe(10_000);
+    expect(count('other')).toBe(3);
+    // The newest is the state just committed.
+    expect(rows<{ value: string }>(db, "SELECT value FROM _sync_state_history WHERE state_id = 'singer' ORDER BY id DESC LIMIT 1")[0]?.value).toContain('"2"');
+
+    add('singer', 7);
+    d.close();
+    const set = await runSync(['state', 'set', '--state-id', 'singer', '{"bookmarks": {}}'], { cwd: dir });
+    expect(set.code, set.stderr).toBe(0);
+    expect(count('singer')).toBe(10_000);
+  });
+
+  it('sync target into a jsonl folder keeps its state history bounded', async () => {
+    const dir = fresh();
+    const input = '{"type": "STATE", "value": {"bookmarks": {}}}\n';
+    expect((await runSync(['target', 'jsonl:out'], { cwd: dir, input })).code).toBe(0);
+    const path = join(dir, 'out/.sync-state-history.jsonl');
+    const now = new Date().toISOString();
+    const lines = [readFileSync(path, 'utf8')];
+    for (let id = 2; id <= 10_006; id++) lines.push(JSON.stringify({ id, state_id: 'singer', committed_at: now, value: {} }) + '\n');
+    for (let id = 10_007; id <= 10_009; id++) lines.push(JSON.stringify({ id, state_id: 'other', committed_at: now, value: {} }) + '\n');
+    writeFileSync(path, lines.join(''));
+
+    const target = await runSync(['target', 'jsonl:out'], { cwd: dir, input });
+    expect(target.code, target.stderr).toBe(0);
+    const kept = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: number; state_id: string });
+    expect(kept.filter((e) => e.state_id === 'singer').length).toBe(10_000);
+    expect(kept.filter((e) => e.state_id === 'other').length).toBe(3);
+    expect(kept[kept.length - 1]?.id).toBe(10_010);
   });
 
   it('a jsonl target keeps its runs and states as JSON Lines beside its state file, and rewinds the same way', async () => {
