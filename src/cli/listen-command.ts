@@ -106,6 +106,7 @@ async function listen(names: string[], flags: ListenFlags, io: CliIo, log: Logge
         configs,
         // A service's own process: its CPU, memory and event-loop lag belong beside its deliveries at /metrics.
         processMetrics: true,
+        secrets: io.secrets,
         onFailure: () => failed.abort(),
       });
     } catch (err) {

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { openTarget, parseTargetSpec, describeTarget } from '../targets/spec.js';
 import { DiskRoom } from './disk-room.js';
 import { startInlineDrain, startWorkerDrain, type DrainHandle } from './drain-host.js';
+import { DRAIN_STATE_ID, DrainHistory } from './drain-history.js';
 import type { DrainCounts } from './drain.js';
 import { openDrainJournal, openJournalStore, SqliteJournalStore, type BacklogRow, type JournalLocation, type JournalStore } from './journal-store.js';
 import { startJournalThread, type JournalThread } from './journal-thread.js';
@@ -55,6 +56,8 @@ export interface ServiceOptions {
   maxBodyBytesInFlight?: number;
   /** prom-client's process series (CPU, memory, event loop, GC) beside the listener's own at /metrics; the CLI's choice. */
   processMetrics?: boolean;
+  /** Scrubbed from the error lines the drain keeps in the target's run history. */
+  secrets?: readonly string[];
 }
 
 export interface ServiceReport {
@@ -102,7 +105,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (options.drain === 'worker') {
       const configs = Object.fromEntries(names.map((name) => [name, stringifyJson(options.configs?.get(name) ?? {})]));
       drain = startWorkerDrain(
-        { journal: options.journal, connectors: names, configs, target: options.target, batchSize: DRAIN_BATCH },
+        { journal: options.journal, connectors: names, configs, target: options.target, batchSize: DRAIN_BATCH, secrets: [...(options.secrets ?? [])] },
         log,
         options.stdout,
         fail,
@@ -113,9 +116,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         {
           journal: await openDrainJournal(options.journal),
           mappers,
-          openTarget: () => openTarget(spec, { stateId: 'listen', warn: (m) => log.warn(m), stdout: options.stdout }),
+          openTarget: () => openTarget(spec, { stateId: DRAIN_STATE_ID, warn: (m) => log.warn(m), stdout: options.stdout }),
           log,
           batchSize: DRAIN_BATCH,
+          history: new DrainHistory({ spec, log, secrets: options.secrets ?? [] }),
         },
         describeTarget(spec),
         fail,

@@ -166,6 +166,22 @@ describe.skipIf(!available)('history and webhook coverage in a PostgreSQL target
     expect(await count('_sync_state_history', 'other')).toBe(3);
   });
 
+  it('an _sync_runs of an earlier version (no kind) is read as runs, and gains its columns when a run is recorded', async () => {
+    expect((await sync(['run', 'sample', '--target', schema.url], shop('2026-01-15T00:00:00Z'))).code).toBe(0);
+    await schema.query(`DROP INDEX ${quote(schema.name)}."_sync_runs_by_kind"`);
+    await schema.query(`ALTER TABLE ${table('_sync_runs')} DROP COLUMN kind, DROP COLUMN deliveries, DROP COLUMN dead`);
+    const before = await sync(['status', '--target', schema.url, '--format', 'json']);
+    expect(before.code, before.stderr).toBe(0);
+    expect(JSON.parse(before.stdout)).toMatchObject({ connectors: [{ connector: 'sample', lastRun: { exitCode: 0, records: 70 } }], drains: [] });
+
+    expect((await sync(['run', 'sample', '--target', schema.url], shop('2026-01-16T00:00:00Z'))).code).toBe(0);
+    const runs = await schema.query<{ kind: string; deliveries: number | null }>(`SELECT kind, deliveries FROM ${table('_sync_runs')} ORDER BY id`);
+    expect(runs).toEqual([
+      { kind: 'run', deliveries: null },
+      { kind: 'run', deliveries: null },
+    ]);
+  });
+
   it('counts the changes a run found that webhooks had delivered, in sync status and the metrics file', async () => {
     await checkCoverageMix({
       dir: tmp.dir,
