@@ -59,6 +59,7 @@ Examples:
   sync listen sample --host 0.0.0.0 --journal 'postgres://sync@db:5432/sync?schema=inbox' \
     --target 'postgres://sync@db:5432/sync?schema=sample'       # one of several replicas behind a load balancer
   sync listen sample --journal 'postgres://sync@db/sync?schema=inbox' --no-drain   # store only; \`sync drain\` writes
+  sync listen sample --host 0.0.0.0 --metrics-port 9100 --metrics-host 127.0.0.1    # /metrics only on the inside
 
 Each delivery is verified, stored in the journal (--journal) and only then answered 200;
 a drain writes it to the target as records of the same streams \`sync run\` fills.
@@ -175,6 +176,8 @@ function buildProgram(io: CliIo, output: ReportOptions, connectors: readonly str
       .argument('<connector...>', 'connectors to serve, each at POST /webhooks/<connector>')
       .option('-p, --port <port>', 'TCP port (0: any free port)', '8080')
       .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+      .option('--metrics-port <port>', 'serve GET /metrics on this port instead of the webhook port (0: any free port, printed at start)')
+      .option('--metrics-host <address>', 'address the metrics port listens on (default: --host)')
       .option('-c, --config <file>', 'JSON settings (with several connectors: {"<connector>": {...}}); also SYNC_<CONNECTOR>_<SETTING>')
       .option('-t, --target <spec>', 'where records go: -, sqlite:PATH, jsonl:DIR, csv:DIR, postgres://…', 'sqlite:sync.db')
       .option('--journal <file>', 'the inbox: every delivery, stored before it is answered; a file, or postgres://…?schema=NAME shared by replicas', 'sync-inbox.db')
@@ -446,6 +449,8 @@ function readListenFlags(command: Command): ListenFlags {
     requestTimeout: o.textWithDefault('requestTimeout'),
     ...ifGiven('retain', o.text('retain')),
     drain: o.switch('drain'),
+    ...ifGiven('metricsPort', o.text('metricsPort')),
+    ...ifGiven('metricsHost', o.text('metricsHost')),
   };
 }
 
