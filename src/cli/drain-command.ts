@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import { startInlineDrain } from '../listen/drain-host.js';
+import { DRAIN_STATE_ID, DrainHistory } from '../listen/drain-history.js';
 import { describeJournal, openDrainJournal, openJournalStore } from '../listen/journal-store.js';
 import { describeTarget, openTarget } from '../targets/spec.js';
 import { cliLogger, type CliIo, type OutputOptions } from './io.js';
@@ -47,9 +48,10 @@ export async function drainCommand(names: string[], flags: DrainFlags, io: CliIo
     {
       journal: await openDrainJournal(location),
       mappers,
-      openTarget: () => openTarget(spec, { stateId: 'listen', warn: (m) => log.warn(m), stdout: io.stdout }),
+      openTarget: () => openTarget(spec, { stateId: DRAIN_STATE_ID, warn: (m) => log.warn(m), stdout: io.stdout }),
       log,
       batchSize: DRAIN_BATCH,
+      history: new DrainHistory({ spec, log, secrets: io.secrets }),
     },
     target,
     (err) => {

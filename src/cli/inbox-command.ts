@@ -3,6 +3,7 @@ import { connectorNames } from '../connector/registry.js';
 import { SourceError, UsageError } from '../errors.js';
 import { isSecretParam } from '../http/redact.js';
 import { Drain } from '../listen/drain.js';
+import { DRAIN_STATE_ID } from '../listen/drain-history.js';
 import type { DeliveryFilter, DeliveryStatus, StoredDelivery } from '../listen/journal.js';
 import { describeJournal, openDrainJournal, openJournalStore, type JournalLocation, type JournalStore } from '../listen/journal-store.js';
 import { DEFAULT_RETAIN, RETENTION_BATCH, parseDurationMs, retryHorizonWarning } from '../listen/retention.js';
@@ -136,7 +137,7 @@ async function replay(location: JournalLocation, entries: StoredDelivery[], flag
   const drain = new Drain({
     journal,
     mappers,
-    openTarget: () => openTarget(spec, { stateId: 'listen', warn: (m) => log.warn(m), stdout: io.stdout }),
+    openTarget: () => openTarget(spec, { stateId: DRAIN_STATE_ID, warn: (m) => log.warn(m), stdout: io.stdout }),
     log,
     batchSize: REPLAY_BATCH,
   });

@@ -29,6 +29,10 @@ export interface ListenFlags extends OutputOptions {
   retain?: string;
   /** False (`--no-drain`): only store; `sync drain` workers write the deliveries (PostgreSQL journal). */
   drain?: boolean;
+  /** `GET /metrics` on this port instead of the webhook port. */
+  metricsPort?: string;
+  /** ...bound to this address (default: --host). */
+  metricsHost?: string;
 }
 
 const TOLERANCE_SECONDS = 300;
@@ -54,6 +58,8 @@ export async function listenCommand(names: string[], flags: ListenFlags, io: Cli
 
 async function listen(names: string[], flags: ListenFlags, io: CliIo, log: Logger, flushLog: () => void): Promise<void> {
   const port = integer(flags.port, '--port', 0, 65_535);
+  if (flags.metricsHost !== undefined && flags.metricsPort === undefined) throw new UsageError('--metrics-host needs --metrics-port');
+  const metricsAddress = flags.metricsPort === undefined ? undefined : { host: flags.metricsHost ?? flags.host, port: integer(flags.metricsPort, '--metrics-port', 0, 65_535) };
   const maxBodyBytes = integer(flags.maxBody, '--max-body', 1, 1 << 30);
   const requestTimeoutMs = integer(flags.requestTimeout, '--request-timeout', 1, 3_600) * 1_000;
   const target = describeTarget(targetSpecOf(flags.target, io));
@@ -106,19 +112,27 @@ async function listen(names: string[], flags: ListenFlags, io: CliIo, log: Logge
         configs,
         // A service's own process: its CPU, memory and event-loop lag belong beside its deliveries at /metrics.
         processMetrics: true,
+        secrets: io.secrets,
+        metricsAddress,
         onFailure: () => failed.abort(),
       });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE') throw new BusyError(`${flags.host}:${port} is already in use; choose another --port`);
-      if (code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new UsageError(`cannot listen on ${flags.host}:${port} (${code})`);
+      // Which of the two ports: the bind error names the one it tried.
+      const [host, tried, flag] =
+        metricsAddress !== undefined && (err as { port?: unknown }).port === metricsAddress.port && metricsAddress.port !== port
+          ? [metricsAddress.host, metricsAddress.port, '--metrics-port']
+          : [flags.host, port, '--port'];
+      if (code === 'EADDRINUSE') throw new BusyError(`${host}:${tried} is already in use; choose another ${flag}`);
+      if (code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new UsageError(`cannot listen on ${host}:${tried} (${code})`);
       throw err;
     }
     const paths = unique.map((name) => `POST ${service.url}/webhooks/${name}`).join(', ');
-    const line = `listening on ${service.url}: ${paths} → ${draining ? target : 'no drain here'} (journal ${shownJournal})`;
-    // With --port 0 the address is news a script needs, even when --quiet hides information.
+    const scrape = service.metricsUrl === undefined ? '' : `; metrics at ${service.metricsUrl}`;
+    const line = `listening on ${service.url}: ${paths} → ${draining ? target : 'no drain here'} (journal ${shownJournal})${scrape}`;
+    // With --port 0 (or --metrics-port 0) the address is news a script needs, even when --quiet hides information.
     flushLog();
-    if (flags.quiet && port === 0) io.stderr.write(line + '\n');
+    if (flags.quiet && (port === 0 || metricsAddress?.port === 0)) io.stderr.write(line + '\n');
     else log.info(line);
     await untilAborted(io.signal, failed.signal);
     log.info(failed.signal.aborted ? 'stopping after a failure' : 'stopping: new deliveries get 503; finishing journal writes, then draining');

@@ -59,6 +59,7 @@ Examples:
   sync listen sample --host 0.0.0.0 --journal 'postgres://sync@db:5432/sync?schema=inbox' \
     --target 'postgres://sync@db:5432/sync?schema=sample'       # one of several replicas behind a load balancer
   sync listen sample --journal 'postgres://sync@db/sync?schema=inbox' --no-drain   # store only; \`sync drain\` writes
+  sync listen sample --host 0.0.0.0 --metrics-port 9100 --metrics-host 127.0.0.1    # /metrics only on the inside
 
 Each delivery is verified, stored in the journal (--journal) and only then answered 200;
 a drain writes it to the target as records of the same streams \`sync run\` fills.
@@ -92,11 +93,13 @@ Examples:
   sync status --check --max-age 1h                 # exit 1 and one line per problem when not fresh
   sync status --check --max-age 30m,orders=2h      # and the newest order at most 2 h old
   sync status --check --journal sync-inbox.db --max-dead 0 --max-age 1h,webhooks:sample=6h
+  sync status --target 'postgres://sync@db:5432/sync?schema=shop' --journal 'postgres://sync@db:5432/sync?schema=inbox'
 
 --check prints nothing and exits 0 when everything is fresh; otherwise one line per problem
-on stdout and exit 1: a last run that failed (exit 75, retry later, excepted), a last
-successful run older than --max-age, a stream whose bookmark is older than its age, more dead
-deliveries than --max-dead, no webhook delivery for longer than webhooks:<connector>=AGE.`;
+on stdout and exit 1: a last run or webhook drain batch that failed (exit 75, retry later,
+excepted), a last successful run older than --max-age (the drain's batches never count as
+runs), a stream whose bookmark is older than its age, more dead deliveries than --max-dead,
+no webhook delivery for longer than webhooks:<connector>=AGE.`;
 
 const OUTPUT_FORMATS = ['text', 'json'] as const;
 const DELIVERY_STATUSES = ['pending', 'done', 'dead'] as const;
@@ -173,8 +176,10 @@ function buildProgram(io: CliIo, output: ReportOptions, connectors: readonly str
       .argument('<connector...>', 'connectors to serve, each at POST /webhooks/<connector>')
       .option('-p, --port <port>', 'TCP port (0: any free port)', '8080')
       .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+      .option('--metrics-port <port>', 'serve GET /metrics on this port instead of the webhook port (0: any free port, printed at start)')
+      .option('--metrics-host <address>', 'address the metrics port listens on (default: --host)')
       .option('-c, --config <file>', 'JSON settings (with several connectors: {"<connector>": {...}}); also SYNC_<CONNECTOR>_<SETTING>')
-      .option('-t, --target <spec>', 'where records go: -, sqlite:PATH, jsonl:DIR, csv:DIR', 'sqlite:sync.db')
+      .option('-t, --target <spec>', 'where records go: -, sqlite:PATH, jsonl:DIR, csv:DIR, postgres://…', 'sqlite:sync.db')
       .option('--journal <file>', 'the inbox: every delivery, stored before it is answered; a file, or postgres://…?schema=NAME shared by replicas', 'sync-inbox.db')
       .option('--no-drain', 'with a PostgreSQL journal: only store deliveries; `sync drain` workers write them to the target')
       .option('--max-body <bytes>', 'largest body accepted; larger gets 413', String(25 * 1024 * 1024))
@@ -237,7 +242,7 @@ function buildProgram(io: CliIo, output: ReportOptions, connectors: readonly str
     .argument('<action>', 'show, set, clear, history or rewind')
     .argument('[connector]', 'connector name (optional with --state-id)')
     .argument('[state]', 'for set: a state as JSON, merged stream by stream into the stored one (whole with --replace)')
-    .option('-t, --target <spec>', 'sqlite:PATH, jsonl:DIR or csv:DIR', 'sqlite:sync.db')
+    .option('-t, --target <spec>', 'sqlite:PATH, jsonl:DIR, csv:DIR or postgres://…?schema=NAME', 'sqlite:sync.db')
     .option('--state-id <id>', 'key of the state (default: the connector name; `sync target` uses singer)')
     .option('--stream <name>', "set: the stream whose bookmark --value becomes; clear: clear only this stream's bookmark")
     .option('--value <bookmark>', 'set --stream: the new bookmark, e.g. 2025-06-01T00:00:00Z')
@@ -254,8 +259,8 @@ function buildProgram(io: CliIo, output: ReportOptions, connectors: readonly str
 
   program
     .command('status')
-    .description('how fresh the data is: last run and last success per connector, bookmarks and their age, webhook deliveries; --check for alarms')
-    .option('-t, --target <spec>', 'sqlite:PATH, jsonl:DIR or csv:DIR', 'sqlite:sync.db')
+    .description('how fresh the data is: last run and last success per connector, the webhook drain, bookmarks and their age, webhook deliveries; --check for alarms')
+    .option('-t, --target <spec>', 'sqlite:PATH, jsonl:DIR, csv:DIR or postgres://USER@HOST:PORT/DB?schema=NAME', 'sqlite:sync.db')
     .option('--journal <file>', "the journal of `sync listen`: last delivery per event type, pending and dead deliveries")
     .addOption(new Option('--format <format>', 'text or JSON').choices(OUTPUT_FORMATS).default('text'))
     .option('--check', 'print only problems, one per line, and exit 1 if there is any')
@@ -444,6 +449,8 @@ function readListenFlags(command: Command): ListenFlags {
     requestTimeout: o.textWithDefault('requestTimeout'),
     ...ifGiven('retain', o.text('retain')),
     drain: o.switch('drain'),
+    ...ifGiven('metricsPort', o.text('metricsPort')),
+    ...ifGiven('metricsHost', o.text('metricsHost')),
   };
 }
 

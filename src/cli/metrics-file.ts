@@ -1,6 +1,7 @@
 import { writeFileAtomic } from '../fs-atomic.js';
 import type { Logger } from '../log.js';
 import { parseInstant } from '../protocol/instant.js';
+import type { JsonValue } from '../protocol/json.js';
 import { medianDelayMs } from '../targets/change-count.js';
 import type { RunRecord } from '../targets/history.js';
 
@@ -15,6 +16,13 @@ export interface MetricsInput {
   run: RunRecord;
   /** End of the last successful run, this one or an earlier one from the history (ms). */
   lastSuccessMs: number | undefined;
+  /** A run that failed before it read its state: the stored bookmarks, whose ages are still true. */
+  storedBookmarks?: Record<string, JsonValue> | undefined;
+  /**
+   * Streams known from earlier (the last success, the stored state): a failed run wrote 0 records
+   * of those it did not reach, and says so, so that every series stays where alerts look for it.
+   */
+  knownStreams?: readonly string[] | undefined;
   now: number;
 }
 
@@ -26,8 +34,10 @@ interface Family {
   samples: Array<{ labels: Labels; value: number }>;
 }
 
-export function metricsText({ run, lastSuccessMs, now }: MetricsInput): string {
+export function metricsText({ run, lastSuccessMs, storedBookmarks, knownStreams = [], now }: MetricsInput): string {
   const base: Labels = { connector: run.connector, state_id: run.stateId };
+  const records = new Map(Object.entries(run.records));
+  for (const stream of knownStreams) if (!records.has(stream)) records.set(stream, 0);
   const families: Family[] = [
     {
       name: 'sync_last_success_timestamp_seconds',
@@ -48,12 +58,12 @@ export function metricsText({ run, lastSuccessMs, now }: MetricsInput): string {
     {
       name: 'sync_last_run_records',
       help: 'Records written by the last sync run, per stream.',
-      samples: Object.entries(run.records).map(([stream, value]) => ({ labels: { ...base, stream }, value })),
+      samples: [...records].map(([stream, value]) => ({ labels: { ...base, stream }, value })),
     },
     {
       name: 'sync_bookmark_age_seconds',
       help: "Age of each stream's bookmark (its newest record) when the run ended.",
-      samples: Object.entries(run.bookmarksAfter).flatMap(([stream, value]) => {
+      samples: Object.entries(storedBookmarks ?? run.bookmarksAfter).flatMap(([stream, value]) => {
         const micros = typeof value === 'string' ? parseInstant(value) : undefined;
         return micros === undefined ? [] : [{ labels: { ...base, stream }, value: (now - micros / 1000) / 1000 }];
       }),

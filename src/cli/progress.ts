@@ -156,18 +156,20 @@ export function summarize(counts: Map<string, number>, millis: number, empty = '
 /**
  * A summary line broken to fit a terminal `columns` wide: only after `, `, `; ` or `: ` and
  * before ` (`, so a name stays with its count and no number is split; continuation lines are
- * indented. Unchanged when it fits or the width is unknown.
+ * indented by `indent` (a table's last column: where its text started), or by 4 when that
+ * would leave too little room. Unchanged when it fits or the width is unknown.
  */
-export function fitToWidth(text: string, columns: number | undefined): string {
+export function fitToWidth(text: string, columns: number | undefined, indent = 2): string {
   if (columns === undefined || columns <= 0 || text.length < columns) return text;
   const width = columns - 1;
+  const pad = ' '.repeat(indent <= width / 2 ? indent : 4);
   const pieces = text.split(/(?<=, |; |: )|(?= \()/);
   const lines: string[] = [];
   let line = '';
   for (const piece of pieces) {
     if (line !== '' && line.length + piece.trimEnd().length > width) {
       lines.push(line.trimEnd());
-      line = '  ' + piece.trimStart();
+      line = pad + piece.trimStart();
     } else {
       line += piece;
     }

@@ -82,27 +82,48 @@ export async function runCommand(name: string, flags: RunFlags, io: CliIo): Prom
       await recordRunHistory(spec, run, log);
       await pinger?.finish(run);
       if (flags.metricsFile !== undefined) {
-        const lastSuccessMs = run.exitCode === 0 ? Date.parse(run.endedAt) : await lastSuccess(spec, stateId);
-        writeMetricsFile(flags.metricsFile, { run, lastSuccessMs, now: Date.now() }, log);
+        const input = run.exitCode === 0 ? { run, lastSuccessMs: Date.parse(run.endedAt) } : { run, ...(await earlierFigures(spec, stateId, flags.state, tally)) };
+        writeMetricsFile(flags.metricsFile, { ...input, now: Date.now() }, log);
       }
     }
     await pinger?.close();
   }
 }
 
-/** When the last successful run recorded in the target ended (ms), for a metrics file written after a failure. */
-async function lastSuccess(spec: TargetSpec, stateId: string): Promise<number | undefined> {
+/**
+ * What a metrics file written after a failure takes from before the run: when the last successful
+ * run ended, the streams it knew (their records gauge says 0 for this run rather than vanishing),
+ * and, when the run failed before reading its state, the stored bookmarks (their ages stay true).
+ */
+async function earlierFigures(
+  spec: TargetSpec,
+  stateId: string,
+  stateFile: string | undefined,
+  tally: RunTally,
+): Promise<{ lastSuccessMs: number | undefined; storedBookmarks?: Record<string, JsonValue>; knownStreams: string[] }> {
+  let lastSuccessMs: number | undefined;
+  const known = new Set(Object.keys(tally.bookmarksAfter));
+  let storedBookmarks: Record<string, JsonValue> | undefined;
   try {
     const history = await openHistory(spec, 'read');
     try {
       const run = (await history?.runs({ stateId, limit: 1, succeeded: true }))?.[0];
-      return run === undefined ? undefined : Date.parse(run.endedAt);
+      if (run !== undefined) {
+        lastSuccessMs = Date.parse(run.endedAt);
+        for (const stream of Object.keys(run.records)) known.add(stream);
+      }
+      if (!tally.stateRead) {
+        const stored = stateFile === undefined ? await history?.currentState(stateId) : (readJsonFile(stateFile, '--state', { missingOk: true }) ?? undefined);
+        storedBookmarks = bookmarkValues(stored);
+      }
     } finally {
       await history?.close();
     }
   } catch {
-    return undefined; // the metric is left out; recording the run already warned about the store
+    // What could not be read is left out; recording the run already warned about the store.
   }
+  for (const stream of Object.keys(storedBookmarks ?? {})) known.add(stream);
+  return { lastSuccessMs, ...(storedBookmarks === undefined ? {} : { storedBookmarks }), knownStreams: [...known] };
 }
 
 /** Everything of a run after the connector is known; returns the connector with its streams resolved. */
@@ -180,6 +201,7 @@ async function syncInto(
       throw err;
     }
     tally.bookmarksBefore = tally.bookmarksAfter = bookmarkValues(stored);
+    tally.stateRead = true;
     tally.records = progress.counts();
     const stateFile = flags.state;
     // Into a pipe, a commit only means the records were handed to the reader, not that it took

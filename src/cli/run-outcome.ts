@@ -16,6 +16,8 @@ export interface RunTally {
   bookmarksBefore: Record<string, JsonValue>;
   bookmarksAfter: Record<string, JsonValue>;
   changes?: Record<string, StreamChanges>;
+  /** The run got as far as reading its state: `bookmarksAfter` holds it (or what it committed since). */
+  stateRead?: boolean;
 }
 
 export function emptyTally(): RunTally {

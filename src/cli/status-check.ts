@@ -55,7 +55,8 @@ export function findProblems(report: StatusReport, limits: CheckLimits): string[
   const problems: string[] = [];
   if (!report.exists) problems.push(`${report.target} does not exist: nothing was synced into it yet`);
   const ran = report.connectors.filter((c) => c.lastRun !== null);
-  if (report.exists && ran.length === 0) problems.push(`${report.target}: no run is recorded`);
+  // A target only a listener writes has drain rows and no run: a problem only when runs are expected (--max-age).
+  if (report.exists && ran.length === 0 && (report.drains.length === 0 || limits.maxAge !== undefined)) problems.push(`${report.target}: no run is recorded`);
   for (const c of ran) {
     const name = c.connector === c.stateId || c.connector === null ? c.stateId : `${c.connector} (state ${c.stateId})`;
     const last = c.lastRun;
@@ -68,6 +69,12 @@ export function findProblems(report: StatusReport, limits: CheckLimits): string[
       else if (c.lastSuccess.ageMs > limits.maxAge.ms) {
         problems.push(`${name}: the last successful run ended ${formatAge(c.lastSuccess.ageMs)}, more than ${limits.maxAge.text}`);
       }
+    }
+  }
+  // The drain's rows are never runs: they count neither as a last run nor as a success above.
+  for (const d of report.drains) {
+    if (d.exitCode !== ExitCode.ok && d.exitCode !== ExitCode.tempFail) {
+      problems.push(`${d.connector}: the webhook drain's last batch failed ${formatAge(d.ageMs)} (exit ${d.exitCode})${d.error ? `: ${d.error}` : ''}`);
     }
   }
   for (const [stream, limit] of limits.streams) {

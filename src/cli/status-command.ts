@@ -44,7 +44,8 @@ export async function statusCommand(flags: StatusFlags, io: CliIo): Promise<void
     // Nothing at all when fresh: cron mails a check only when it has something to say.
     for (const p of problems) io.stdout.write(`${p}\n`);
   } else {
-    io.stdout.write(formatStatus(report));
+    // On a terminal, long lines are broken to its width; into a file or a pipe they stay whole.
+    io.stdout.write(formatStatus(report, io.stdout.isTTY ? io.stdout.columns : undefined));
   }
   if (problems.length) throw new SyncError(`sync status --check: ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'} (listed on stdout)`);
 }

@@ -51,6 +51,24 @@ export interface ConnectorFacts {
   streams: StreamFacts[];
 }
 
+/** The newest row the webhook drain recorded for a connector: its batches over up to a minute (listen/drain-history.ts). */
+export interface DrainFacts {
+  connector: string;
+  stateId: string;
+  /** The first and the last batch the row covers. */
+  startedAt: string;
+  endedAt: string;
+  /** Milliseconds between the end of the row's last batch and now. */
+  ageMs: number;
+  durationMs: number;
+  /** Of the row's last batch: 0 when it was written, else why not (75: the target was busy). */
+  exitCode: number;
+  deliveries: number;
+  records: number;
+  dead: number;
+  error: string | null;
+}
+
 export interface StatusReport {
   target: string;
   /** False when the target does not exist: nothing was ever synced into it. */
@@ -58,6 +76,8 @@ export interface StatusReport {
   now: string;
   connectors: ConnectorFacts[];
   journal: (JournalSummary & { exists: true }) | { path: string; exists: false } | null;
+  /** Per connector, the newest row of the webhook drain (`sync listen`, `sync drain`) into this target. */
+  drains: DrainFacts[];
 }
 
 /** How many recent runs the webhook coverage is computed over. */
@@ -88,12 +108,14 @@ export async function gatherStatus(
       }),
     });
   }
+  const drains = ((await history?.lastDrains()) ?? []).map((row) => drainFacts(row, now));
   return {
     target,
     exists: history !== undefined,
     now: new Date(now).toISOString(),
     connectors,
     journal: journal === undefined ? null : journal.summary ? { ...journal.summary, exists: true } : { path: journal.path, exists: false },
+    drains,
   };
 }
 
@@ -107,6 +129,23 @@ function runFacts(run: StoredRun, now: number): RunFacts {
     durationMs: ended - Date.parse(run.startedAt),
     exitCode: run.exitCode,
     records: Object.values(run.records).reduce((a, b) => a + b, 0),
+    error: run.error,
+  };
+}
+
+function drainFacts(row: StoredRun, now: number): DrainFacts {
+  const run = runFacts(row, now);
+  return {
+    connector: row.connector,
+    stateId: row.stateId,
+    startedAt: run.startedAt,
+    endedAt: run.endedAt,
+    ageMs: run.ageMs,
+    durationMs: run.durationMs,
+    exitCode: run.exitCode,
+    deliveries: row.deliveries ?? 0,
+    records: run.records,
+    dead: row.dead ?? 0,
     error: run.error,
   };
 }

@@ -40,6 +40,8 @@ export interface DrainWorkerData {
   configs: Record<string, string>;
   target: string;
   batchSize: number;
+  /** Scrubbed from the error lines kept in the run history. */
+  secrets: string[];
 }
 
 export type WorkerToMain =

@@ -4,6 +4,7 @@ import { loadConnector } from '../connector/registry.js';
 import { PendingCalls, workerLogger } from '../worker-calls.js';
 import { openTarget, parseTargetSpec, describeTarget } from '../targets/spec.js';
 import { Drain, DrainLoop } from './drain.js';
+import { DRAIN_STATE_ID, DrainHistory } from './drain-history.js';
 import type { DrainWorkerData, MainToWorker, WorkerToMain } from './drain-host.js';
 import { openDrainJournal } from './journal-store.js';
 import { WebhookMapper } from './mapping.js';
@@ -56,9 +57,10 @@ const drain = new Drain({
   journal,
   mappers,
   // A stream of its own per target: one that failed stays destroyed, and the next attempt needs a fresh one.
-  openTarget: () => openTarget(spec, { stateId: 'listen', warn: (m) => log.warn(m), stdout: mainThreadStdout() }),
+  openTarget: () => openTarget(spec, { stateId: DRAIN_STATE_ID, warn: (m) => log.warn(m), stdout: mainThreadStdout() }),
   log,
   batchSize: data.batchSize,
+  history: new DrainHistory({ spec, log, secrets: data.secrets }),
 });
 const loop = new DrainLoop(drain, log, describeTarget(spec));
 

@@ -1,6 +1,7 @@
 import type { Logger } from '../log.js';
 import { Loader } from '../targets/loader.js';
 import type { Target } from '../targets/target.js';
+import type { ConnectorBatch, DrainHistory } from './drain-history.js';
 import type { StoredDelivery } from './journal.js';
 import type { DrainJournal } from './journal-store.js';
 import { FetchBackError, mapDeliveries, type MappingResult, type WebhookMapper } from './mapping.js';
@@ -22,6 +23,8 @@ export interface DrainOptions {
   log: Logger;
   /** Deliveries per target commit. */
   batchSize: number;
+  /** Where batches are recorded in the target's run history (none for `sync inbox replay`). */
+  history?: DrainHistory | undefined;
 }
 
 export interface DrainCounts {
@@ -63,9 +66,33 @@ export class Drain {
 
   /** Maps, writes and commits these deliveries, then settles them. Throws (settling nothing) when the target fails. */
   async process(entries: readonly StoredDelivery[]): Promise<void> {
+    const started = Date.now();
+    const { history } = this.options;
+    try {
+      const batches = await this.write(entries);
+      history?.settled(started, batches);
+    } catch (err) {
+      history?.failed(started, new Set(entries.map((e) => e.connector)), err);
+      throw err;
+    }
+  }
+
+  /** Writes the history rows that are due; never throws. */
+  async recordHistory(): Promise<void> {
+    await this.options.history?.flush();
+  }
+
+  /** `process` without the history: what each connector's deliveries became. */
+  private async write(entries: readonly StoredDelivery[]): Promise<Map<string, ConnectorBatch>> {
     const done: number[] = [];
     const dead: Array<{ seq: number; error: string; entry: StoredDelivery }> = [];
     const counted = new Map<string, number>();
+    const batches = new Map<string, ConnectorBatch>();
+    const batchOf = (connector: string): ConnectorBatch => {
+      let batch = batches.get(connector);
+      if (batch === undefined) batches.set(connector, (batch = { deliveries: 0, dead: 0, records: new Map() }));
+      return batch;
+    };
     let loader: Loader | undefined;
     try {
       // Objects that thin events name are fetched first; when the source cannot answer, nothing is settled.
@@ -73,8 +100,10 @@ export class Drain {
       for (const entry of entries) {
         const mapper = this.options.mappers.get(entry.connector);
         const result = results.get(entry.seq) as MappingResult;
+        const batch = batchOf(entry.connector);
         if (!result.ok) {
           dead.push({ seq: entry.seq, error: result.error, entry });
+          batch.dead++;
           continue;
         }
         loader ??= await this.ensureLoader();
@@ -87,7 +116,9 @@ export class Drain {
           const pending = loader.handle(record);
           if (pending) await pending;
           counted.set(record.stream, (counted.get(record.stream) ?? 0) + 1);
+          batch.records.set(record.stream, (batch.records.get(record.stream) ?? 0) + 1);
         }
+        batch.deliveries++;
         done.push(entry.seq);
       }
       if (loader) await loader.commit();
@@ -110,15 +141,20 @@ export class Drain {
         id: d.entry.deliveryId,
       });
     }
+    return batches;
   }
 
-  /** Commits nothing more; closes the target. */
+  /** Commits nothing more; closes the target, then records what the history has not yet been told. */
   async close(): Promise<void> {
     this.abort.abort();
     const target = this.target;
     this.target = undefined;
     this.loader = undefined;
-    if (target) await target.close();
+    try {
+      if (target) await target.close();
+    } finally {
+      await this.options.history?.flush(true);
+    }
   }
 
   private async ensureLoader(): Promise<Loader> {
@@ -180,6 +216,8 @@ export class DrainLoop {
     try {
       for (;;) {
         if (this.stopAt !== undefined && Date.now() >= this.stopAt) return;
+        // Cheap unless a connector's history row is due (at most once a minute each).
+        await this.drain.recordHistory();
         let settled: number;
         try {
           settled = await this.drain.step();

@@ -59,6 +59,8 @@ export interface ListenerOptions {
   retryAfterSeconds: number;
   /** Counts every answered webhook request and serves `GET /metrics`; without it /metrics is 404. */
   metrics?: ListenMetrics | undefined;
+  /** False: the metrics are served on a port of their own (`startMetricsServer`), and /metrics here is 404. Default true. */
+  serveMetrics?: boolean;
 }
 
 export interface ListenerStats {
@@ -173,7 +175,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     if (path === '/healthz') return probe(req, res, undefined);
     if (path === '/readyz') return probe(req, res, refusal()?.text);
-    if (path === '/metrics' && metrics) return exposition(req, res, metrics);
+    if (path === '/metrics' && metrics && options.serveMetrics !== false) return exposition(req, res, metrics);
     const match = WEBHOOK_PATH.exec(path);
     const connector = match ? options.connectors.get(percentDecoded(match[1] ?? '')) : undefined;
     if (!connector) {
@@ -296,16 +298,6 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     return done(200, outcome, { event, id: deliveryId, reason: outcome === 'duplicate' ? 'duplicate' : undefined });
   }
 
-  /** `GET /metrics`: counted journal backlog and all; never a delivery's id, URL or body. */
-  async function exposition(req: IncomingMessage, res: ServerResponse, registry: ListenMetrics): Promise<void> {
-    req.resume();
-    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'use GET\n', { allow: 'GET, HEAD' });
-    const text = await registry.exposition();
-    if (res.headersSent) return;
-    res.writeHead(200, { 'content-type': registry.contentType, 'content-length': String(Buffer.byteLength(text)) });
-    res.end(req.method === 'HEAD' ? undefined : text);
-  }
-
   function probe(req: IncomingMessage, res: ServerResponse, problem: string | undefined): void {
     req.resume();
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'use GET\n', { allow: 'GET, HEAD' });
@@ -313,19 +305,11 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     reply(res, 503, `not ready: ${problem}\n`, { 'retry-after': String(options.retryAfterSeconds) });
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    // A deep accept queue: a burst of senders is queued by the kernel instead of refused.
-    server.listen(options.port, options.host, 4_096, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // A deep accept queue: a burst of senders is queued by the kernel instead of refused.
+  const address = await listenOn(server, options.host, options.port, 4_096);
 
   return {
-    url: `http://${host}:${address.port}`,
+    url: address.url,
     port: address.port,
     stats,
     stopAccepting() {
@@ -349,6 +333,61 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       await closed;
     },
   };
+}
+
+/** A port serving `GET /metrics` only (`sync listen --metrics-port`): scraped apart from where senders deliver. */
+export interface MetricsServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startMetricsServer(options: { host: string; port: number; metrics: ListenMetrics; log: Logger }): Promise<MetricsServer> {
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    if (path !== '/metrics') {
+      req.resume();
+      return reply(res, 404, 'not found\n');
+    }
+    exposition(req, res, options.metrics).catch((err: unknown) => {
+      options.log.error(`internal error while serving /metrics: ${(err as Error).message}`);
+      reply(res, 500, 'internal error\n', { connection: 'close' });
+    });
+  });
+  const address = await listenOn(server, options.host, options.port, 511);
+  return {
+    url: address.url,
+    port: address.port,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/** Binds `server`; resolves with the address it got (the chosen port for port 0), rejects with the bind error (EADDRINUSE…). */
+async function listenOn(server: Server, host: string, port: number, backlog: number): Promise<{ url: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, backlog, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { url: `http://${shown}:${address.port}`, port: address.port };
+}
+
+/** `GET /metrics`: counted journal backlog and all; never a delivery's id, URL or body. */
+async function exposition(req: IncomingMessage, res: ServerResponse, registry: ListenMetrics): Promise<void> {
+  req.resume();
+  if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'use GET\n', { allow: 'GET, HEAD' });
+  const text = await registry.exposition();
+  if (res.headersSent) return;
+  res.writeHead(200, { 'content-type': registry.contentType, 'content-length': String(Buffer.byteLength(text)) });
+  res.end(req.method === 'HEAD' ? undefined : text);
 }
 
 function reply(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {

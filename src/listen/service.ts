@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { openTarget, parseTargetSpec, describeTarget } from '../targets/spec.js';
 import { DiskRoom } from './disk-room.js';
 import { startInlineDrain, startWorkerDrain, type DrainHandle } from './drain-host.js';
+import { DRAIN_STATE_ID, DrainHistory } from './drain-history.js';
 import type { DrainCounts } from './drain.js';
 import { openDrainJournal, openJournalStore, SqliteJournalStore, type BacklogRow, type JournalLocation, type JournalStore } from './journal-store.js';
 import { startJournalThread, type JournalThread } from './journal-thread.js';
@@ -12,7 +13,7 @@ import { JournalWriter } from './journal-writer.js';
 import { WebhookMapper } from './mapping.js';
 import { ListenMetrics } from './metrics.js';
 import { Retention, RETENTION_BATCH, RETENTION_EVERY_MS } from './retention.js';
-import { startListener, type Listener, type ServedConnector, type Unavailable } from './server.js';
+import { startListener, startMetricsServer, type Listener, type MetricsServer, type ServedConnector, type Unavailable } from './server.js';
 import { schemeProblem, verify } from './verify/index.js';
 
 /**
@@ -55,6 +56,10 @@ export interface ServiceOptions {
   maxBodyBytesInFlight?: number;
   /** prom-client's process series (CPU, memory, event loop, GC) beside the listener's own at /metrics; the CLI's choice. */
   processMetrics?: boolean;
+  /** Scrubbed from the error lines the drain keeps in the target's run history. */
+  secrets?: readonly string[];
+  /** `GET /metrics` on an address of its own instead of the webhook port (which then answers 404 for it). */
+  metricsAddress?: { host: string; port: number } | undefined;
 }
 
 export interface ServiceReport {
@@ -68,6 +73,8 @@ export interface ServiceReport {
 export interface Service {
   readonly url: string;
   readonly port: number;
+  /** Where `GET /metrics` is served when it has a port of its own (`metricsAddress`). */
+  readonly metricsUrl: string | undefined;
   readonly listener: Listener;
   /** What `GET /metrics` serves. */
   readonly metrics: ListenMetrics;
@@ -89,6 +96,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   // Schema, and the pending count at stop. SQLite commits wait at most a second for the drain's short writes; past that, 503.
   const journal = await openJournalStore(options.journal, { busyTimeoutMs: JOURNAL_BUSY_MS });
   let drain: DrainHandle | undefined;
+  let metricsServer: MetricsServer | undefined;
   let thread: JournalThread | undefined;
   let retention: Retention | undefined;
   let failure: Error | undefined;
@@ -102,7 +110,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (options.drain === 'worker') {
       const configs = Object.fromEntries(names.map((name) => [name, stringifyJson(options.configs?.get(name) ?? {})]));
       drain = startWorkerDrain(
-        { journal: options.journal, connectors: names, configs, target: options.target, batchSize: DRAIN_BATCH },
+        { journal: options.journal, connectors: names, configs, target: options.target, batchSize: DRAIN_BATCH, secrets: [...(options.secrets ?? [])] },
         log,
         options.stdout,
         fail,
@@ -113,9 +121,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         {
           journal: await openDrainJournal(options.journal),
           mappers,
-          openTarget: () => openTarget(spec, { stateId: 'listen', warn: (m) => log.warn(m), stdout: options.stdout }),
+          openTarget: () => openTarget(spec, { stateId: DRAIN_STATE_ID, warn: (m) => log.warn(m), stdout: options.stdout }),
           log,
           batchSize: DRAIN_BATCH,
+          history: new DrainHistory({ spec, log, secrets: options.secrets ?? [] }),
         },
         describeTarget(spec),
         fail,
@@ -163,11 +172,22 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       },
       retryAfterSeconds: RETRY_AFTER_SECONDS,
       metrics,
+      serveMetrics: options.metricsAddress === undefined,
     });
+    if (options.metricsAddress !== undefined) {
+      try {
+        metricsServer = await startMetricsServer({ ...options.metricsAddress, metrics, log });
+      } catch (err) {
+        await listener.close();
+        throw err;
+      }
+    }
     const running = drain;
+    const scraped = metricsServer;
     return {
       url: listener.url,
       port: listener.port,
+      metricsUrl: scraped === undefined ? undefined : `${scraped.url}/metrics`,
       listener,
       metrics,
       async stop({ requestGraceMs = 10_000, drainDeadlineMs = 30_000 } = {}) {
@@ -183,6 +203,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           return undefined;
         });
         await listener.close();
+        // Scraped to the end: the drain's last figures are there while it empties the journal.
+        await scraped?.close();
         backlog.close();
         const pending = await journal.pendingCount(names).catch((err: unknown) => {
           log.warn(`counting the pending deliveries failed: ${(err as Error).message}`);

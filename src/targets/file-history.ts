@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { isJsonObject, parseJson, type JsonObject, type JsonValue } from '../protocol/json.js';
 import { fileInside } from './file-names.js';
 import { RUNS_FILE, STATE_FILE, STATE_HISTORY_FILE, TargetFolder } from './file-state.js';
-import { HISTORY_MAX_ROWS, pruneBefore, type HistoryStore, type RunRecord, type StateSnapshot, type StoredRun, type StreamChanges } from './history.js';
-import { appendWithId, pruneEntries, readEntries } from './history-lines.js';
+import { HISTORY_MAX_ROWS, pruneBefore, type HistoryKind, type HistoryStore, type RunRecord, type StateSnapshot, type StoredRun, type StreamChanges } from './history.js';
+import { appendWithId, boundedEntries, pruneEntries, readEntries } from './history-lines.js';
 
 /**
  * Run and state history of a `jsonl:DIR` or `csv:DIR` target: JSON Lines files beside its
@@ -28,9 +28,13 @@ export class FileHistory implements HistoryStore {
     try {
       folder.locked(() => {
         const before = pruneBefore(Date.now());
-        pruneEntries(this.runsPath, (entries) => bounded(entries, run.stateId, 'started_at', before));
-        pruneEntries(this.statesPath, (entries) => bounded(entries, run.stateId, 'committed_at', before));
+        const kind = run.kind ?? 'run';
+        // Each kind on its own, as in SQLite; the row about to be added counts too: one fewer is kept.
+        const sameRuns = (e: JsonObject): boolean => e['state_id'] === run.stateId && kindOf(e) === kind;
+        pruneEntries(this.runsPath, (entries) => boundedEntries(entries, sameRuns, 'started_at', before, HISTORY_MAX_ROWS - 1));
+        pruneEntries(this.statesPath, (entries) => boundedEntries(entries, (e) => e['state_id'] === run.stateId, 'committed_at', before, HISTORY_MAX_ROWS));
         appendWithId(this.runsPath, {
+          ...(kind === 'run' ? {} : { kind }),
           connector: run.connector,
           state_id: run.stateId,
           started_at: run.startedAt,
@@ -41,6 +45,8 @@ export class FileHistory implements HistoryStore {
           bookmarks_before: run.bookmarksBefore,
           bookmarks_after: run.bookmarksAfter,
           ...(run.changes === undefined ? {} : { changes: run.changes as unknown as JsonObject }),
+          ...(run.deliveries === undefined ? {} : { deliveries: run.deliveries }),
+          ...(run.dead === undefined ? {} : { dead: run.dead }),
         });
       });
     } finally {
@@ -53,7 +59,7 @@ export class FileHistory implements HistoryStore {
     const entries = readEntries(this.runsPath);
     for (let i = entries.length - 1; i >= 0 && out.length < options.limit; i--) {
       const run = toRun(entries[i] as JsonObject);
-      if (run === undefined) continue;
+      if (run === undefined || run.kind !== 'run') continue;
       if (options.stateId !== undefined && run.stateId !== options.stateId) continue;
       if (options.succeeded === true && run.exitCode !== 0) continue;
       out.push(run);
@@ -61,12 +67,21 @@ export class FileHistory implements HistoryStore {
     return out;
   }
 
+  async lastDrains(): Promise<StoredRun[]> {
+    const newest = new Map<string, StoredRun>();
+    for (const entry of readEntries(this.runsPath)) {
+      const run = toRun(entry);
+      if (run?.kind === 'drain') newest.set(run.connector, run);
+    }
+    return [...newest.values()].sort((a, b) => a.connector.localeCompare(b.connector));
+  }
+
   async stateIds(): Promise<Array<{ stateId: string; connector: string | undefined }>> {
     const ids = new Map<string, string | undefined>();
     for (const id of Object.keys(this.allStates())) ids.set(id, undefined);
     for (const entry of readEntries(this.runsPath)) {
       const run = toRun(entry);
-      if (run !== undefined) ids.set(run.stateId, run.connector);
+      if (run?.kind === 'run') ids.set(run.stateId, run.connector);
     }
     return [...ids].sort(([a], [b]) => a.localeCompare(b)).map(([stateId, connector]) => ({ stateId, connector }));
   }
@@ -100,20 +115,9 @@ export class FileHistory implements HistoryStore {
   }
 }
 
-/** The entries kept: other state ids' as they are; this one's the newest HISTORY_MAX_ROWS, none older than `before`. */
-function bounded(entries: JsonObject[], stateId: string, timeField: string, before: string): JsonObject[] {
-  let mine = 0;
-  const keep = new Array<boolean>(entries.length);
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const e = entries[i] as JsonObject;
-    if (e['state_id'] !== stateId) keep[i] = true;
-    else {
-      const time = e[timeField];
-      // The run being recorded counts too: keep one fewer.
-      keep[i] = typeof time === 'string' && time >= before && ++mine < HISTORY_MAX_ROWS;
-    }
-  }
-  return entries.filter((_, i) => keep[i]);
+/** Lines written before drains were recorded have no `kind`: runs. */
+function kindOf(e: JsonObject): HistoryKind {
+  return e['kind'] === 'drain' ? 'drain' : 'run';
 }
 
 function toRun(e: JsonObject): StoredRun | undefined {
@@ -124,8 +128,12 @@ function toRun(e: JsonObject): StoredRun | undefined {
   const endedAt = text('ended_at');
   if (connector === undefined || stateId === undefined || startedAt === undefined || endedAt === undefined || typeof e['exit_code'] !== 'number') return undefined;
   const object = (key: string): JsonObject => (isJsonObject(e[key]) ? e[key] : {});
+  const count = (key: string): number | undefined => (typeof e[key] === 'number' ? e[key] : undefined);
+  const deliveries = count('deliveries');
+  const dead = count('dead');
   return {
     id: e['id'] as number,
+    kind: kindOf(e),
     connector,
     stateId,
     startedAt,
@@ -136,5 +144,7 @@ function toRun(e: JsonObject): StoredRun | undefined {
     bookmarksBefore: object('bookmarks_before'),
     bookmarksAfter: object('bookmarks_after'),
     ...(isJsonObject(e['changes']) ? { changes: e['changes'] as unknown as Record<string, StreamChanges> } : {}),
+    ...(deliveries === undefined ? {} : { deliveries }),
+    ...(dead === undefined ? {} : { dead }),
   };
 }

@@ -6,7 +6,8 @@ import { TargetError, UsageError } from '../errors.js';
 import { fsyncDir, writeFileAtomic } from '../fs-atomic.js';
 import { isJsonObject, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../protocol/json.js';
 import { fileInside, streamFileName } from './file-names.js';
-import { appendWithId } from './history-lines.js';
+import { HISTORY_MAX_ROWS, pruneBefore, StateTrimSchedule } from './history.js';
+import { appendWithId, boundedEntries, pruneEntries } from './history-lines.js';
 import type { TargetOptions } from './target.js';
 
 /**
@@ -41,6 +42,8 @@ export class TargetFolder {
   private failure: string | undefined;
   /** Temporary files left by an interrupted run are removed under the lock, once. */
   private swept = false;
+  /** The state history is bounded by the writers of state, under the folder lock. */
+  private readonly trims = new StateTrimSchedule();
 
   /** `description` names the target in messages (`jsonl:out`). */
   constructor(
@@ -124,8 +127,14 @@ export class TargetFolder {
    */
   private keepSnapshot(value: JsonValue): void {
     const path = fileInside(this.dir, STATE_HISTORY_FILE);
+    const now = Date.now();
+    const stateId = this.options.stateId;
     try {
-      appendWithId(path, { state_id: this.options.stateId, committed_at: new Date().toISOString(), value });
+      appendWithId(path, { state_id: stateId, committed_at: new Date(now).toISOString(), value });
+      // At the first state write, then once a minute: the file is read whole to be trimmed.
+      if (this.trims.due(now)) {
+        pruneEntries(path, (entries) => boundedEntries(entries, (e) => e['state_id'] === stateId, 'committed_at', pruneBefore(now), HISTORY_MAX_ROWS));
+      }
     } catch (err) {
       this.options.warn(`cannot add to the state history ${path}: ${(err as Error).message}`);
     }

@@ -44,6 +44,24 @@ export function readEntries(path: string): JsonObject[] {
   return out;
 }
 
+/**
+ * The entries kept when bounding the history of one state id (`mine` says which are its own):
+ * others' as they are; of its own the newest `max`, none whose `timeField` is before `before`.
+ */
+export function boundedEntries(entries: JsonObject[], mine: (entry: JsonObject) => boolean, timeField: string, before: string, max: number): JsonObject[] {
+  let kept = 0;
+  const keep = new Array<boolean>(entries.length);
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i] as JsonObject;
+    if (!mine(e)) keep[i] = true;
+    else {
+      const time = e[timeField];
+      keep[i] = typeof time === 'string' && time >= before && ++kept <= max;
+    }
+  }
+  return entries.filter((_, i) => keep[i]);
+}
+
 /** Keeps the entries `keep` accepts; rewrites the file (atomically) only when some are dropped. */
 export function pruneEntries(path: string, keep: (entries: JsonObject[]) => JsonObject[]): void {
   const entries = readEntries(path);

@@ -3,9 +3,10 @@ import { isJsonObject, parseJson, stringifyJson, type JsonValue } from '../proto
 import type { TargetSpec } from './spec.js';
 
 /**
- * What a target keeps about the runs into it, beside its state: one row per `sync run`, and
- * every state it ever committed. Both live in the target's own store (where an operator
- * already looks, and where they survive with the data), bounded so they never grow without end.
+ * What a target keeps about the runs into it, beside its state: one row per `sync run`, rows of
+ * the webhook drain's batches, and every state it ever committed. All live in the target's own
+ * store (where an operator already looks, and where they survive with the data), bounded so
+ * they never grow without end.
  */
 
 /** Per stream: changes a batch run found, and how many of them webhooks had already delivered (change-count.ts). */
@@ -25,7 +26,15 @@ export interface LateDelays {
   sampleMs: number[];
 }
 
+/**
+ * `run`: one `sync run`. `drain`: the webhook drain's batches of one connector over an interval
+ * (listen/drain-history.ts), told apart so that a drain never passes for a scheduled run.
+ */
+export type HistoryKind = 'run' | 'drain';
+
 export interface RunRecord {
+  /** Absent: `run`. */
+  kind?: HistoryKind;
   connector: string;
   stateId: string;
   /** RFC 3339, UTC. */
@@ -41,10 +50,14 @@ export interface RunRecord {
   bookmarksAfter: Record<string, JsonValue>;
   /** Webhook coverage, per stream, where the target counts it (a `sync run` into SQLite or PostgreSQL). */
   changes?: Record<string, StreamChanges>;
+  /** A drain's row: deliveries whose records were committed, and deliveries that became dead letters. */
+  deliveries?: number;
+  dead?: number;
 }
 
 export interface StoredRun extends RunRecord {
   id: number;
+  kind: HistoryKind;
 }
 
 export interface StateSnapshot {
@@ -57,10 +70,12 @@ export interface StateSnapshot {
 /** Asynchronous, since a database server (PostgreSQL) answers over the network. */
 export interface HistoryStore {
   readonly description: string;
-  /** Adds a run and prunes both histories past their bounds. */
+  /** Adds a run (or a drain's row) and prunes the rows of its kind and state id, and the states of that state id, past their bounds. */
   recordRun(run: RunRecord): Promise<void>;
-  /** The newest runs first, at most `limit`; of one state id when given. */
+  /** The newest `sync run`s first (never a drain's rows), at most `limit`; of one state id when given. */
   runs(options: { stateId?: string; limit: number; succeeded?: boolean }): Promise<StoredRun[]>;
+  /** The newest drain row of each connector, by connector name. */
+  lastDrains(): Promise<StoredRun[]>;
   /** State ids with runs or a stored state, with the connector of their newest run. */
   stateIds(): Promise<Array<{ stateId: string; connector: string | undefined }>>;
   /** The committed states of a state id, newest first. */
@@ -80,6 +95,25 @@ export const HISTORY_BUSY_MS = 2_000;
 /** The oldest instant kept when pruning at `now`. */
 export function pruneBefore(now: number): string {
   return new Date(now - HISTORY_MAX_AGE_MS).toISOString();
+}
+
+/** A writer of state trims the state history at its first state write, then at most this often. */
+export const STATE_TRIM_EVERY_MS = 60_000;
+
+/**
+ * When a writer of state also trims the state history, in the transaction that writes the
+ * state: every path that adds snapshots (a run, `sync target`, `sync state set`, a rewind)
+ * keeps them bounded, and a long-lived writer pays for the trim once a minute, not per commit.
+ */
+export class StateTrimSchedule {
+  private next = Number.NEGATIVE_INFINITY;
+
+  /** True when a trim is due now; it then counts as done. */
+  due(now = Date.now()): boolean {
+    if (now < this.next) return false;
+    this.next = now + STATE_TRIM_EVERY_MS;
+    return true;
+  }
 }
 
 /**
@@ -130,6 +164,8 @@ export function bookmarkValues(state: JsonValue | undefined): Record<string, Jso
 /** A run as a database row keeps it: JSON as text (SQLite's columns, PostgreSQL's jsonb read as text). */
 export interface RunColumns {
   id: number | string;
+  /** Absent in a table made before drains were recorded (read-only, not yet migrated). */
+  kind?: string | null;
   connector: string;
   state_id: string;
   started_at: string;
@@ -140,14 +176,17 @@ export interface RunColumns {
   bookmarks_before: string;
   bookmarks_after: string;
   changes: string | null;
+  deliveries?: number | null;
+  dead?: number | null;
 }
 
 /** The columns a run is written to, in the order of `runValues`. */
-export const RUN_COLUMNS = 'connector, state_id, started_at, ended_at, exit_code, records, error, bookmarks_before, bookmarks_after, changes';
+export const RUN_COLUMNS = 'kind, connector, state_id, started_at, ended_at, exit_code, records, error, bookmarks_before, bookmarks_after, changes, deliveries, dead';
 
 /** A run's values for RUN_COLUMNS, as bound to an INSERT: JSON as text (read back by `runFromColumns`). */
 export function runValues(run: RunRecord): Array<string | number | null> {
   return [
+    run.kind ?? 'run',
     run.connector,
     run.stateId,
     run.startedAt,
@@ -158,12 +197,15 @@ export function runValues(run: RunRecord): Array<string | number | null> {
     stringifyJson(run.bookmarksBefore),
     stringifyJson(run.bookmarksAfter),
     run.changes === undefined ? null : JSON.stringify(run.changes),
+    run.deliveries ?? null,
+    run.dead ?? null,
   ];
 }
 
 export function runFromColumns(row: RunColumns): StoredRun {
   return {
     id: Number(row.id),
+    kind: row.kind === 'drain' ? 'drain' : 'run',
     connector: row.connector,
     stateId: row.state_id,
     startedAt: row.started_at,
@@ -174,6 +216,8 @@ export function runFromColumns(row: RunColumns): StoredRun {
     bookmarksBefore: objectOf(parseJson(row.bookmarks_before).value),
     bookmarksAfter: objectOf(parseJson(row.bookmarks_after).value),
     ...(row.changes === null ? {} : { changes: JSON.parse(row.changes) as Record<string, StreamChanges> }),
+    ...(row.deliveries === null || row.deliveries === undefined ? {} : { deliveries: Number(row.deliveries) }),
+    ...(row.dead === null || row.dead === undefined ? {} : { dead: Number(row.dead) }),
   };
 }
 

@@ -94,8 +94,8 @@ $body$`);
       `CREATE TRIGGER _sync_state_history AFTER INSERT OR UPDATE ON ${qualified(schema, STATE_TABLE)} FOR EACH ROW EXECUTE FUNCTION ${qualified(schema, '_sync_state_history_add')}()`,
     );
   }
+  const runs = qualified(schema, RUNS_TABLE);
   if (!(await relationExists(client, schema, RUNS_TABLE))) {
-    const runs = qualified(schema, RUNS_TABLE);
     await client.query(
       `CREATE TABLE ${runs} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, connector text NOT NULL, state_id text NOT NULL, ` +
         `started_at timestamptz NOT NULL, ended_at timestamptz NOT NULL, exit_code integer NOT NULL, records jsonb NOT NULL, error text, ` +
@@ -103,6 +103,27 @@ $body$`);
     );
     await client.query(`CREATE INDEX ${quoteIdentifier(`${RUNS_TABLE}_by_id`)} ON ${runs} (state_id, id)`);
   }
+  // Added since the table was first made: an earlier version's table gains them (a column with a
+  // constant default rewrites nothing), its rows staying `sync run` rows. Looked up first, so
+  // that no ALTER (and its exclusive lock) is taken when they are there.
+  const have = await readColumns(client, schema, RUNS_TABLE);
+  const missing = RUNS_ADDED_COLUMNS.filter(([name]) => !have.has(name));
+  if (missing.length > 0) await client.query(`ALTER TABLE ${runs} ${missing.map(([name, definition]) => `ADD COLUMN ${name} ${definition}`).join(', ')}`);
+  if (!(await relationExists(client, schema, RUNS_KIND_INDEX))) await client.query(`CREATE INDEX ${quoteIdentifier(RUNS_KIND_INDEX)} ON ${runs} (state_id, kind, id)`);
+}
+
+/** Columns of `_sync_runs` added after its first shape: drains' rows (`kind`, their counts). */
+const RUNS_ADDED_COLUMNS: ReadonlyArray<[string, string]> = [
+  ['kind', "text NOT NULL DEFAULT 'run'"],
+  ['deliveries', 'integer'],
+  ['dead', 'integer'],
+];
+/** Pruning and reading look for one kind of one state id, newest first. */
+const RUNS_KIND_INDEX = `${RUNS_TABLE}_by_kind`;
+
+/** Whether `_sync_runs` has the column `kind` (a table of an earlier version read without migrating holds runs only). */
+export async function runsHaveKinds(client: pg.Client, schema: string): Promise<boolean> {
+  return (await readColumns(client, schema, RUNS_TABLE)).has('kind');
 }
 
 export async function ensureTable(client: pg.Client, schema: string, plan: StreamPlan): Promise<TableShape> {

@@ -14,7 +14,7 @@ import {
   type StateSnapshot,
   type StoredRun,
 } from './history.js';
-import { lockSchemaDdl, prepareHistoryTables, relationExists, RUNS_TABLE, STATES_TABLE } from './postgres-ddl.js';
+import { lockSchemaDdl, prepareHistoryTables, relationExists, runsHaveKinds, RUNS_TABLE, STATES_TABLE } from './postgres-ddl.js';
 import { qualified } from './postgres-names.js';
 import { STATE_TABLE } from './postgres-state.js';
 import { scrubSecrets, type PostgresLocation } from './postgres-url.js';
@@ -39,6 +39,8 @@ export class PostgresHistory implements HistoryStore {
   private constructor(
     private readonly client: pg.Client,
     private readonly location: PostgresLocation,
+    /** Whether `_sync_runs` has its `kind` column: a table of an earlier version, read without migrating, holds runs only. */
+    private readonly kinds: boolean,
   ) {
     this.description = location.description;
     this.runsTable = qualified(location.schema, RUNS_TABLE);
@@ -72,28 +74,25 @@ export class PostgresHistory implements HistoryStore {
         await prepareHistoryTables(client, location.schema);
         await client.query('COMMIT');
       }
+      return new PostgresHistory(client, location, await runsHaveKinds(client, location.schema));
     } catch (err) {
       await client.end().catch(() => undefined);
       return fail(err);
     }
-    return new PostgresHistory(client, location);
   }
 
   async recordRun(run: RunRecord): Promise<void> {
-    const before = pruneBefore(Date.now());
+    const now = Date.now();
+    const kind = run.kind ?? 'run';
     await this.inTransaction(async () => {
       const values = runValues(run);
       await this.client.query(`INSERT INTO ${this.runsTable} (${RUN_COLUMNS}) VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')})`, values);
-      // Bounded by count and by age, as in SQLite; the index on (state_id, id) serves both.
-      for (const [table, time] of [
-        [this.runsTable, 'started_at'],
-        [this.statesTable, 'committed_at'],
-      ] as const) {
-        await this.client.query(
-          `DELETE FROM ${table} WHERE state_id = $1 AND (${time} < $2 OR id <= (SELECT id FROM ${table} WHERE state_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $3))`,
-          [run.stateId, before, HISTORY_MAX_ROWS],
-        );
-      }
+      // Bounded by count and by age, each kind on its own, as in SQLite; the index on (state_id, kind, id) serves both.
+      await this.client.query(
+        `DELETE FROM ${this.runsTable} WHERE state_id = $1 AND kind = $2 AND (started_at < $3 OR id <= (SELECT id FROM ${this.runsTable} WHERE state_id = $1 AND kind = $2 ORDER BY id DESC LIMIT 1 OFFSET $4))`,
+        [run.stateId, kind, pruneBefore(now), HISTORY_MAX_ROWS],
+      );
+      await trimStateHistory(this.client, this.location.schema, run.stateId, now);
     });
   }
 
@@ -105,13 +104,20 @@ export class PostgresHistory implements HistoryStore {
       params.push(options.stateId);
       where.push(`state_id = $${params.length}`);
     }
+    if (this.kinds) where.push("kind = 'run'");
     if (options.succeeded === true) where.push('exit_code = 0');
     params.push(options.limit);
     const { rows } = await this.client.query<RunColumns>(
-      `SELECT id::text, connector, state_id, to_char(started_at AT TIME ZONE 'UTC', ${ISO}) AS started_at, to_char(ended_at AT TIME ZONE 'UTC', ${ISO}) AS ended_at,
-              exit_code, records::text, error, bookmarks_before::text, bookmarks_after::text, changes::text
-         FROM ${this.runsTable}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}`,
+      `SELECT ${this.runColumns()} FROM ${this.runsTable}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}`,
       params,
+    );
+    return rows.map(runFromColumns);
+  }
+
+  async lastDrains(): Promise<StoredRun[]> {
+    if (!this.kinds) return [];
+    const { rows } = await this.client.query<RunColumns>(
+      `SELECT DISTINCT ON (connector) ${this.runColumns()} FROM ${this.runsTable} WHERE kind = 'drain' ORDER BY connector, id DESC`,
     );
     return rows.map(runFromColumns);
   }
@@ -121,7 +127,7 @@ export class PostgresHistory implements HistoryStore {
     for (const row of (await this.client.query<{ id: string }>(`SELECT id FROM ${this.stateTable}`)).rows) ids.set(row.id, undefined);
     if (await this.has(RUNS_TABLE)) {
       const { rows } = await this.client.query<{ state_id: string; connector: string }>(
-        `SELECT DISTINCT ON (state_id) state_id, connector FROM ${this.runsTable} ORDER BY state_id, id DESC`,
+        `SELECT DISTINCT ON (state_id) state_id, connector FROM ${this.runsTable}${this.kinds ? " WHERE kind = 'run'" : ''} ORDER BY state_id, id DESC`,
       );
       for (const row of rows) ids.set(row.state_id, row.connector);
     }
@@ -146,6 +152,12 @@ export class PostgresHistory implements HistoryStore {
     await this.client.end().catch(() => undefined);
   }
 
+  /** A row as `runFromColumns` reads it: times as RFC 3339 text, JSON as its text. */
+  private runColumns(): string {
+    return `id::text, ${this.kinds ? 'kind, deliveries, dead, ' : ''}connector, state_id, to_char(started_at AT TIME ZONE 'UTC', ${ISO}) AS started_at, to_char(ended_at AT TIME ZONE 'UTC', ${ISO}) AS ended_at,
+              exit_code, records::text, error, bookmarks_before::text, bookmarks_after::text, changes::text`;
+  }
+
   private has(table: string): Promise<boolean> {
     return relationExists(this.client, this.location.schema, table);
   }
@@ -160,4 +172,17 @@ export class PostgresHistory implements HistoryStore {
       throw new TargetError(scrubSecrets((err as Error).message || String(err), this.location.secrets));
     }
   }
+}
+
+/**
+ * Bounds the state history of a state id (newest HISTORY_MAX_ROWS, none older than
+ * HISTORY_MAX_AGE_MS), in the caller's transaction: a recorded run, or a writer of state
+ * (postgres-store.ts) at its first state write and then once a minute.
+ */
+export async function trimStateHistory(client: pg.Client, schema: string, stateId: string, now: number): Promise<void> {
+  const table = qualified(schema, STATES_TABLE);
+  await client.query(
+    `DELETE FROM ${table} WHERE state_id = $1 AND (committed_at < $2 OR id <= (SELECT id FROM ${table} WHERE state_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $3))`,
+    [stateId, pruneBefore(now), HISTORY_MAX_ROWS],
+  );
 }

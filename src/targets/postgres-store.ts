@@ -5,7 +5,9 @@ import { loadSegment } from './postgres-copy.js';
 import { DELETED_COLUMN, ensureTable, lockSchemaDdl, prepareSchema, TABLE_VERSION_COLUMN, VERSION_COLUMN, type TableShape } from './postgres-ddl.js';
 import { quoteIdentifier } from './postgres-names.js';
 import type { StreamBatch } from './postgres-rows.js';
+import { trimStateHistory } from './postgres-history.js';
 import { readStateText, writeStateText } from './postgres-state.js';
+import { StateTrimSchedule } from './history.js';
 import { castFor, utcInstant } from './postgres-types.js';
 import type { PostgresLocation } from './postgres-url.js';
 
@@ -59,6 +61,8 @@ export class PostgresStore implements PostgresStoreHandle {
    */
   private readonly updating = new Set<string>();
   private readonly schema: string;
+  /** The state history is bounded by the writers of state, in the transaction that writes it. */
+  private readonly trims = new StateTrimSchedule();
 
   constructor(
     private readonly options: StoreOptions,
@@ -99,7 +103,7 @@ export class PostgresStore implements PostgresStoreHandle {
           if ((await loadSegment(client, shape, segment, options)) === 'conflict') this.updating.add(stream);
         }
       }
-      if (state !== undefined) await writeStateText(client, this.schema, this.options.stateId, state);
+      if (state !== undefined) await this.storeState(client, state);
       return { shapes, changes };
     });
     // Only now: a transaction that failed has changed nothing, here or in the database.
@@ -148,8 +152,15 @@ export class PostgresStore implements PostgresStoreHandle {
 
   writeState(state: string | undefined): Promise<void> {
     return this.session.transaction(`writing the state of ${this.options.stateId} to ${this.description}`, (client) =>
-      writeStateText(client, this.schema, this.options.stateId, state),
+      state === undefined ? writeStateText(client, this.schema, this.options.stateId, undefined) : this.storeState(client, state),
     );
+  }
+
+  /** The state row (its snapshot added by the trigger), and at the first state write, then once a minute, the history trimmed. */
+  private async storeState(client: pg.Client, state: string): Promise<void> {
+    await writeStateText(client, this.schema, this.options.stateId, state);
+    const now = Date.now();
+    if (this.trims.due(now)) await trimStateHistory(client, this.schema, this.options.stateId, now);
   }
 
   close(): Promise<void> {

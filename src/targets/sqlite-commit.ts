@@ -14,6 +14,8 @@ export interface CommitRequest {
   segments: EncodedRows[];
   /** The state covering these rows: written in the same transaction. */
   state?: { sql: string; params: SqlValue[] };
+  /** Bounds the state history, after the state's snapshot was added (sqlite-history.ts#stateHistoryTrim). */
+  trimHistory?: { sql: string; params: SqlValue[] };
 }
 
 /**
@@ -49,6 +51,7 @@ export function applyCommit(
       forEachRow(segment, (row) => insert.run(row));
     }
     if (request.state) prepare(request.state.sql).run(request.state.params);
+    if (request.trimHistory) prepare(request.trimHistory.sql).run(request.trimHistory.params);
   }).immediate();
   return counter?.changes;
 }

@@ -56,23 +56,55 @@ CREATE TABLE IF NOT EXISTS _sync_runs (
 CREATE INDEX IF NOT EXISTS _sync_runs_by_id ON _sync_runs (state_id, id);
 `;
 
+/**
+ * Columns added since the table was first made, each with what existing rows take: a table
+ * written by an earlier version gains them (ALTER TABLE … ADD COLUMN rewrites nothing), and
+ * its rows stay `sync run` rows.
+ */
+const RUNS_ADDED_COLUMNS: ReadonlyArray<[string, string]> = [
+  ['kind', "TEXT NOT NULL DEFAULT 'run'"],
+  ['deliveries', 'INTEGER'],
+  ['dead', 'INTEGER'],
+];
+/** Pruning and `runs` look for one kind of one state id, newest first. */
+const RUNS_KIND_INDEX = 'CREATE INDEX IF NOT EXISTS _sync_runs_by_kind ON _sync_runs (state_id, kind, id)';
+
+/**
+ * The statement that bounds the state history of a state id (newest HISTORY_MAX_ROWS, none
+ * older than HISTORY_MAX_AGE_MS), run in the transaction of a state write or a recorded run;
+ * the index on (state_id, id) makes it a short range scan.
+ */
+export function stateHistoryTrim(stateId: string, now: number): { sql: string; params: Array<string | number> } {
+  return {
+    sql: `DELETE FROM _sync_state_history WHERE state_id = ? AND (committed_at < ? OR id <= (SELECT id FROM _sync_state_history WHERE state_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?))`,
+    params: [stateId, pruneBefore(now), stateId, HISTORY_MAX_ROWS],
+  };
+}
+
 export class SqliteHistory implements HistoryStore {
   readonly description: string;
+
+  /** Whether `_sync_runs` has its `kind` column: a table of an earlier version, opened read-only, holds runs only. */
+  private readonly kinds: boolean;
 
   private constructor(
     private readonly db: Database.Database,
     path: string,
   ) {
     this.description = `sqlite:${path}`;
+    this.kinds = this.columns('_sync_runs').has('kind');
   }
 
-  /** `read` opens the file read-only (`sync status`); `write` adds the history tables if missing. */
+  /** `read` opens the file read-only (`sync status`); `write` adds the history tables, and their newer columns, if missing. */
   static open(path: string, mode: 'read' | 'write'): SqliteHistory {
     const db = new Database(path, { readonly: mode === 'read', fileMustExist: true });
     try {
       // A run, a listener or `sync target` may hold the write lock: wait a little, not 15 s.
       db.pragma(`busy_timeout = ${HISTORY_BUSY_MS}`);
-      if (mode === 'write') db.exec(`CREATE TABLE IF NOT EXISTS _sync_state (id TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);${STATE_HISTORY_DDL}${RUNS_DDL}`);
+      if (mode === 'write') {
+        db.exec(`CREATE TABLE IF NOT EXISTS _sync_state (id TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);${STATE_HISTORY_DDL}${RUNS_DDL}`);
+        addMissingColumns(db);
+      }
     } catch (err) {
       db.close();
       throw err;
@@ -81,19 +113,21 @@ export class SqliteHistory implements HistoryStore {
   }
 
   async recordRun(run: RunRecord): Promise<void> {
-    const before = pruneBefore(Date.now());
+    const now = Date.now();
+    const kind = run.kind ?? 'run';
     this.db
       .transaction(() => {
         const values = runValues(run);
         this.db.prepare(`INSERT INTO _sync_runs (${RUN_COLUMNS}) VALUES (${values.map(() => '?').join(', ')})`).run(...values);
-        // Bounded by count and by age; the index on (state_id, id) makes both a short range scan.
-        for (const [table, time] of [['_sync_runs', 'started_at'], ['_sync_state_history', 'committed_at']] as const) {
-          this.db
-            .prepare(
-              `DELETE FROM ${table} WHERE state_id = ? AND (${time} < ? OR id <= (SELECT id FROM ${table} WHERE state_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?))`,
-            )
-            .run(run.stateId, before, run.stateId, HISTORY_MAX_ROWS);
-        }
+        // Bounded by count and by age, each kind on its own (a busy drain never pushes out the
+        // scheduled runs); the index on (state_id, kind, id) makes both a short range scan.
+        this.db
+          .prepare(
+            `DELETE FROM _sync_runs WHERE state_id = ? AND kind = ? AND (started_at < ? OR id <= (SELECT id FROM _sync_runs WHERE state_id = ? AND kind = ? ORDER BY id DESC LIMIT 1 OFFSET ?))`,
+          )
+          .run(run.stateId, kind, pruneBefore(now), run.stateId, kind, HISTORY_MAX_ROWS);
+        const trim = stateHistoryTrim(run.stateId, now);
+        this.db.prepare(trim.sql).run(...trim.params);
       })
       .immediate();
   }
@@ -106,9 +140,18 @@ export class SqliteHistory implements HistoryStore {
       where.push('state_id = ?');
       params.push(options.stateId);
     }
+    if (this.kinds) where.push("kind = 'run'");
     if (options.succeeded === true) where.push('exit_code = 0');
     const sql = `SELECT * FROM _sync_runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...params, options.limit) as RunColumns[];
+    return rows.map(runFromColumns);
+  }
+
+  async lastDrains(): Promise<StoredRun[]> {
+    if (!this.kinds) return [];
+    const rows = this.db
+      .prepare("SELECT * FROM _sync_runs WHERE id IN (SELECT max(id) FROM _sync_runs WHERE kind = 'drain' GROUP BY connector) ORDER BY connector")
+      .all() as RunColumns[];
     return rows.map(runFromColumns);
   }
 
@@ -118,8 +161,9 @@ export class SqliteHistory implements HistoryStore {
       for (const row of this.db.prepare('SELECT id FROM _sync_state ORDER BY id').all() as Array<{ id: string }>) ids.set(row.id, undefined);
     }
     if (this.hasTable('_sync_runs')) {
+      const runs = this.kinds ? "WHERE kind = 'run' " : '';
       const rows = this.db
-        .prepare('SELECT state_id, connector FROM _sync_runs WHERE id IN (SELECT max(id) FROM _sync_runs GROUP BY state_id) ORDER BY state_id')
+        .prepare(`SELECT state_id, connector FROM _sync_runs WHERE id IN (SELECT max(id) FROM _sync_runs ${runs}GROUP BY state_id) ORDER BY state_id`)
         .all() as Array<{ state_id: string; connector: string }>;
       for (const row of rows) ids.set(row.state_id, row.connector);
     }
@@ -147,4 +191,25 @@ export class SqliteHistory implements HistoryStore {
   private hasTable(name: string): boolean {
     return this.db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) !== undefined;
   }
+
+  private columns(table: string): Set<string> {
+    return columnsOf(this.db, table);
+  }
+}
+
+function columnsOf(db: Database.Database, table: string): Set<string> {
+  return new Set((db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as Array<{ name: string }>).map((c) => c.name));
+}
+
+/** An `_sync_runs` made by an earlier version gains the columns added since, in one transaction. */
+function addMissingColumns(db: Database.Database): void {
+  const have = columnsOf(db, '_sync_runs');
+  const missing = RUNS_ADDED_COLUMNS.filter(([name]) => !have.has(name));
+  const indexed = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = '_sync_runs_by_kind'").get() !== undefined;
+  // Asked first: a write transaction would wait for a writer even when there is nothing to add.
+  if (missing.length === 0 && indexed) return;
+  db.transaction(() => {
+    for (const [name, definition] of missing) db.exec(`ALTER TABLE _sync_runs ADD COLUMN ${name} ${definition}`);
+    db.exec(RUNS_KIND_INDEX);
+  }).immediate();
 }

@@ -12,9 +12,9 @@ import { notInSchemaWarning, type Target, type TargetOptions } from './target.js
 import { SqliteNames } from './sqlite-names.js';
 import { applyCommit, BUSY_TIMEOUT_MS, configureConnection, countChangesOn, FOUND_FUNCTION, isBusy, type ChangeCounter, type CommitRequest, type SqlValue } from './sqlite-commit.js';
 import { RUN_VERSION_COLUMN, RunChanges, type CommitChanges } from './change-count.js';
-import type { StreamChanges } from './history.js';
+import { StateTrimSchedule, type StreamChanges } from './history.js';
 import type { WriterReply } from './sqlite-worker.js';
-import { STATE_HISTORY_DDL } from './sqlite-history.js';
+import { STATE_HISTORY_DDL, stateHistoryTrim } from './sqlite-history.js';
 import { PendingCalls } from '../worker-calls.js';
 import { BufferPool, RowEncoder, transferables } from './sqlite-rows.js';
 
@@ -92,6 +92,8 @@ export class SqliteTarget implements Target {
   private readonly countedStreams: string[] = [];
   /** Row buffers come back from the writer after each commit and are reused (sqlite-rows.ts). */
   private readonly pool = new BufferPool();
+  /** The state history is bounded by the writers of state, in their own transactions. */
+  private readonly trims = new StateTrimSchedule();
 
   constructor(
     readonly path: string,
@@ -307,7 +309,7 @@ export class SqliteTarget implements Target {
     this.buffered = 0;
     const request: CommitRequest = { segments: [] };
     for (const writer of this.tables.values()) for (const rows of closedSegments(writer)) request.segments.push(rows.finish());
-    if (state !== undefined) request.state = this.stateUpsert(state);
+    if (state !== undefined) Object.assign(request, this.stateWrite(state));
     const fail = (err: unknown): never => {
       throw targetError(`writing to ${this.path} failed`, err);
     };
@@ -346,7 +348,7 @@ export class SqliteTarget implements Target {
   writeState(value: JsonValue | undefined): void {
     try {
       if (value === undefined) this.deleteStateStmt.run(this.options.stateId);
-      else applyCommit(this.db, new Map(), { segments: [], state: this.stateUpsert(value) });
+      else applyCommit(this.db, new Map(), { segments: [], ...this.stateWrite(value) });
     } catch (err) {
       throw targetError(`cannot write the state of ${this.options.stateId} to ${this.path}`, err);
     }
@@ -360,8 +362,11 @@ export class SqliteTarget implements Target {
     }
   }
 
-  private stateUpsert(value: JsonValue): NonNullable<CommitRequest['state']> {
-    return { sql: STATE_UPSERT, params: [this.options.stateId, stringifyJson(value), new Date().toISOString()] };
+  /** The state row, and (at the first state write, then once a minute) the trim of its history, for one commit. */
+  private stateWrite(value: JsonValue): Pick<CommitRequest, 'state' | 'trimHistory'> {
+    const now = Date.now();
+    const state = { sql: STATE_UPSERT, params: [this.options.stateId, stringifyJson(value), new Date(now).toISOString()] };
+    return this.trims.due(now) ? { state, trimHistory: stateHistoryTrim(this.options.stateId, now) } : { state };
   }
 
   private addUnknownColumns(writer: TableWriter, row: SqlValue[], record: RecordMessage['record']): void {

@@ -6,7 +6,7 @@ import { collect, runSync, startListen, startSync, tempDir, type CliResult } fro
 import { sendJson, startServer, type TestServer } from '../http/server.js';
 
 /**
- * The run lock belongs to the file, whatever path names it, and `sync state set|clear` take it.
+ * The run lock belongs to the file, whatever path names it, and `sync state set|clear|rewind` take it.
  * The holder is a real `sync run` that has taken the lock and waits on its API's first answer,
  * which the test gives only when it is done: no sleeps, only conditions.
  */
@@ -123,7 +123,7 @@ describe('the run lock belongs to the file, not to its name', () => {
   });
 });
 
-describe('sync state set|clear take the run lock', () => {
+describe('sync state set|clear|rewind take the run lock', () => {
   it('exit 75 while a run holds it, and leave the state as it was', async () => {
     const dir = fresh('state');
     const set = await runSync(['state', 'set', 'sample', JSON.stringify(STATE), '--target', 'sqlite:real.db'], { cwd: dir });
@@ -132,8 +132,11 @@ describe('sync state set|clear take the run lock', () => {
     const show = async () => (await runSync(['state', 'show', 'sample', '--target', 'sqlite:real.db'], { cwd: dir })).stdout;
     const holder = await holdLock(dir, 'sqlite:real.db');
     try {
-      const before = await show();
-      expect(JSON.parse(before)).toEqual(STATE);
+      // The bookmarks, which the refused commands would change: the holder itself may commit a
+      // `currently_syncing` meanwhile (its state commits on a 5 s clock).
+      const bookmarks = async () => (JSON.parse(await show()) as typeof STATE).bookmarks;
+      const before = await bookmarks();
+      expect(before).toEqual(STATE.bookmarks);
       for (const args of [
         ['state', 'set', 'sample', '{"bookmarks": {}}', '--target', 'sqlite:real.db'],
         ['state', 'clear', 'sample', '--target', 'sqlite:real.db'],
@@ -143,7 +146,7 @@ describe('sync state set|clear take the run lock', () => {
         expect(refused.code, `${args.join(' ')}: ${refused.stderr}`).toBe(75);
         // It is the run that is busy, and the state that was left alone.
         expect(refused.stderr).toMatch(/^sync: busy: the state of sample in sqlite:(real|link)\.db is in use, so it was not changed: sync run rest → sqlite:real\.db is already running \(pid \d+/);
-        expect(await show()).toBe(before);
+        expect(await bookmarks()).toEqual(before);
       }
     } finally {
       const first = await holder.release();
@@ -153,5 +156,34 @@ describe('sync state set|clear take the run lock', () => {
     const cleared = await runSync(['state', 'clear', 'sample', '--target', 'sqlite:link.db'], { cwd: dir });
     expect(cleared.code, cleared.stderr).toBe(0);
     expect(await show()).toBe('');
+  });
+
+  it('rewind exits 75 while a run holds it and leaves the bookmarks as they were; once free, it puts the old state back', async () => {
+    const dir = fresh('rewind');
+    const sync = (args: string[]) => runSync([...args, '--target', 'sqlite:real.db'], { cwd: dir });
+    expect((await sync(['state', 'set', 'sample', JSON.stringify(STATE)])).code).toBe(0);
+    expect((await sync(['state', 'set', 'sample', '--stream', 'orders', '--value', '2025-07-01T00:00:00Z'])).code).toBe(0);
+    const snapshots = (await sync(['state', 'history', 'sample', '--format', 'json'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: number; value: typeof STATE });
+    const first = snapshots.find((s) => s.value.bookmarks.orders.replication_key_value === '2025-06-01T00:00:00Z');
+    expect(first).toBeDefined();
+    const orders = async () =>
+      (JSON.parse((await sync(['state', 'show', 'sample'])).stdout) as typeof STATE).bookmarks.orders.replication_key_value;
+
+    const holder = await holdLock(dir, 'sqlite:real.db');
+    try {
+      const refused = await sync(['state', 'rewind', 'sample', '--to', String(first?.id)]);
+      expect(refused.code, refused.stderr).toBe(75);
+      expect(refused.stderr).toMatch(/^sync: busy: the state of sample in sqlite:real\.db is in use, so it was not changed: sync run rest → sqlite:real\.db is already running \(pid \d+/);
+      expect(await orders()).toBe('2025-07-01T00:00:00Z');
+    } finally {
+      const run = await holder.release();
+      expect(run.code, run.stderr).toBe(0);
+    }
+    const rewound = await sync(['state', 'rewind', 'sample', '--to', String(first?.id)]);
+    expect(rewound.code, rewound.stderr).toBe(0);
+    expect(await orders()).toBe('2025-06-01T00:00:00Z');
   });
 });

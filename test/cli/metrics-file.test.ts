@@ -35,6 +35,16 @@ describe('sync run --metrics-file', () => {
     expect(value(second, 'sync_last_run_exit_code', labels)).toBe(2);
     expect(value(second, 'sync_last_success_timestamp_seconds', labels)).toBe(success);
     expect(value(second, 'sync_last_run_timestamp_seconds', labels)).toBeGreaterThan(success);
+    // Failed before it read its state (a setting out of range): the run's families are all still
+    // there (only the webhook coverage, which it did not measure, is not). The bookmark ages are
+    // read from the stored state; the records say 0 for this run.
+    expect([...second.keys()].sort()).toEqual([...first.keys()].filter((name) => !name.startsWith('sync_webhook_')).sort());
+    expect(second.size).toBe(6);
+    const age = value(first, 'sync_bookmark_age_seconds', { ...labels, stream: 'orders' }) ?? 0;
+    expect(value(second, 'sync_bookmark_age_seconds', { ...labels, stream: 'orders' })).toBeGreaterThanOrEqual(age);
+    expect(value(second, 'sync_bookmark_age_seconds', { ...labels, stream: 'customers' })).toBeGreaterThan(0);
+    expect(value(second, 'sync_last_run_records', { ...labels, stream: 'customers' })).toBe(0);
+    expect(value(second, 'sync_last_run_records', { ...labels, stream: 'orders' })).toBe(0);
     // Replaced atomically: only the .prom file is left in the collector's folder.
     expect(readdirSync(join(dir, 'textfile'))).toEqual(['sync.prom']);
   });

@@ -32,7 +32,8 @@ interface Coverage {
   lateMedianMs: number | null;
 }
 interface Report {
-  connectors: Array<{ streams: Array<{ stream: string; coverage: Coverage | null }> }>;
+  connectors: Array<{ stateId: string; streams: Array<{ stream: string; coverage: Coverage | null }> }>;
+  drains: Array<{ connector: string; stateId: string; exitCode: number; deliveries: number; records: number; dead: number }>;
 }
 
 export interface CoverageTarget {
@@ -97,6 +98,14 @@ export async function checkCoverageMix(t: CoverageTarget): Promise<void> {
   expect(second.code, second.stderr).toBe(0);
 
   const report = JSON.parse((await sync(['status', '--format', 'json'])).stdout) as Report;
+  // The drain's newest row, kept where the state is: a record per delivery (its first batch may
+  // have had a row of its own, so at most every delivery sent).
+  const [drain, ...others] = report.drains;
+  expect(others).toEqual([]);
+  expect(drain).toMatchObject({ connector: 'sample', stateId: 'listen', exitCode: 0, dead: 0, records: drain?.deliveries });
+  expect(drain?.deliveries).toBeGreaterThan(0);
+  expect(drain?.deliveries).toBeLessThanOrEqual(sent.customers.length + sent.orders.length);
+  expect(report.connectors.map((c) => c.stateId)).toEqual(['sample']);
   const coverage = (stream: string) => report.connectors[0]?.streams.find((s) => s.stream === stream)?.coverage;
   for (const stream of ['customers', 'orders'] as const) {
     const found = sent[stream].length + withheld[stream].length;

@@ -1,18 +1,19 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/protocol/json.js';
 import { histogramSeries, parsePrometheusText, type Family } from '../helpers/prometheus-text.js';
 import { config, readAll } from '../sample/helpers.js';
-import { NOW, OTHER_SECRET, deliver, get, journalRows, payload, post, sign, spawnListener, waitFor, type Delivery, type Spawned, stoppedAfterEach } from './helpers.js';
-import { caseFolders } from '../helpers/cli.js';
+import { NOW, OTHER_SECRET, SECRET, deliver, get, journalRows, payload, post, sign, spawnListener, waitFor, type Delivery, type Spawned, stoppedAfterEach } from './helpers.js';
+import { caseFolders, runSync } from '../helpers/cli.js';
 
 /** `GET /metrics` of the real binary, scraped while signed deliveries arrive, read with the strict exposition parser. */
 
 const fresh = caseFolders('sync-listen-metrics-');
 const children = stoppedAfterEach();
-async function listen(dir: string): Promise<Spawned> {
-  const spawned = await spawnListener(dir, [], env);
+async function listen(dir: string, args: string[] = []): Promise<Spawned> {
+  const spawned = await spawnListener(dir, args, env);
   children.push(spawned);
   return spawned;
 }
@@ -153,6 +154,42 @@ describe('sync listen: GET /metrics', () => {
         holder.exec('ROLLBACK');
         holder.close();
       }
+    }
+  });
+
+  it('--metrics-port serves it on a port of its own, on the same host (0: the chosen port is printed, with --quiet too); the webhook port then answers 404 for it', async () => {
+    const l = await listen(fresh(), ['--metrics-port', '0', '--quiet']);
+    const printed = /^listening on http:\/\/\S+: .*; metrics at (http:\/\/(\S+):(\d+)\/metrics)$/m.exec(l.stderr());
+    expect(printed, l.stderr()).not.toBeNull();
+    const [, metricsUrl = '', host, port] = printed ?? [];
+    const webhooks = new URL(l.url);
+    expect(host).toBe(webhooks.hostname);
+    expect(Number(port)).toBeGreaterThan(0);
+    expect(port).not.toBe(webhooks.port);
+    const base = metricsUrl.replace(/\/metrics$/, '');
+
+    expect((await deliver(l.url, created(40_000))).status).toBe(200);
+    const scraped = await scrape(base);
+    expect(deliveries(scraped, { status: '200', outcome: 'stored' })).toBe(1);
+    expect(gauge(scraped, 'sync_listen_journal_dead')).toBe(0);
+    // Only /metrics there; and no /metrics where senders deliver.
+    expect((await get(`${l.url}/metrics`)).status).toBe(404);
+    expect((await deliver(base, created(40_001))).status).toBe(404);
+    expect((await get(`${base}/healthz`)).status).toBe(404);
+    // The webhook port's 404 for /metrics is counted like any unknown path.
+    expect(value(await scrape(base), 'sync_listen_deliveries_total', { status: '404', outcome: 'not_found' })).toBe(1);
+  });
+
+  it('a --metrics-port in use stops the start with exit 75, naming that flag', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const result = await runSync(['listen', 'sample', '--port', '0', '--metrics-port', String(port)], { cwd: fresh(), env: { ...env, SYNC_SAMPLE_WEBHOOK_SECRET: SECRET } });
+      expect(result.code, result.stderr).toBe(75);
+      expect(result.stderr).toMatch(new RegExp(`127\\.0\\.0\\.1:${port} is already in use; choose another --metrics-port`));
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
     }
   });
 });

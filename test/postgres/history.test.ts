@@ -133,6 +133,55 @@ describe.skipIf(!available)('history and webhook coverage in a PostgreSQL target
     expect(old[0]?.n).toBe('0');
   });
 
+  it('keeps the newest 10,000 runs and states of a state id, bounded by a run and by sync target alike; other state ids untouched', async () => {
+    expect((await sync(['run', 'sample', '--target', schema.url], shop('2026-01-15T00:00:00Z'))).code).toBe(0);
+    const addRuns = (stateId: string, n: number) =>
+      schema.query(
+        `INSERT INTO ${table('_sync_runs')} (connector, state_id, started_at, ended_at, exit_code, records, bookmarks_before, bookmarks_after)
+         SELECT 'sample', $1, now(), now(), 0, '{}', '{}', '{}' FROM generate_series(1, $2)`,
+        [stateId, n],
+      );
+    const addStates = (stateId: string, n: number) =>
+      schema.query(`INSERT INTO ${table('_sync_state_history')} (state_id, value, committed_at) SELECT $1, '{}', now() FROM generate_series(1, $2)`, [stateId, n]);
+    const count = async (name: string, stateId: string) =>
+      Number((await schema.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table(name)} WHERE state_id = $1`, [stateId]))[0]?.n);
+    await addRuns('sample', 10_005);
+    await addStates('sample', 10_005);
+    await addRuns('other', 3);
+    await addStates('other', 3);
+
+    expect((await sync(['run', 'sample', '--target', schema.url], shop('2026-01-16T00:00:00Z'))).code).toBe(0);
+    expect(await count('_sync_runs', 'sample')).toBe(10_000);
+    expect(await count('_sync_state_history', 'sample')).toBe(10_000);
+    expect(await count('_sync_runs', 'other')).toBe(3);
+    expect(await count('_sync_state_history', 'other')).toBe(3);
+
+    // `sync target` writes state only: its first state write trims that state id's history.
+    const state = '{"type": "STATE", "value": {"bookmarks": {}}}\n';
+    expect((await runSync(['target', schema.url], { cwd: tmp.dir, input: state })).code).toBe(0);
+    await addStates('singer', 10_005);
+    const target = await runSync(['target', schema.url], { cwd: tmp.dir, input: state });
+    expect(target.code, target.stderr).toBe(0);
+    expect(await count('_sync_state_history', 'singer')).toBe(10_000);
+    expect(await count('_sync_state_history', 'other')).toBe(3);
+  });
+
+  it('an _sync_runs of an earlier version (no kind) is read as runs, and gains its columns when a run is recorded', async () => {
+    expect((await sync(['run', 'sample', '--target', schema.url], shop('2026-01-15T00:00:00Z'))).code).toBe(0);
+    await schema.query(`DROP INDEX ${quote(schema.name)}."_sync_runs_by_kind"`);
+    await schema.query(`ALTER TABLE ${table('_sync_runs')} DROP COLUMN kind, DROP COLUMN deliveries, DROP COLUMN dead`);
+    const before = await sync(['status', '--target', schema.url, '--format', 'json']);
+    expect(before.code, before.stderr).toBe(0);
+    expect(JSON.parse(before.stdout)).toMatchObject({ connectors: [{ connector: 'sample', lastRun: { exitCode: 0, records: 70 } }], drains: [] });
+
+    expect((await sync(['run', 'sample', '--target', schema.url], shop('2026-01-16T00:00:00Z'))).code).toBe(0);
+    const runs = await schema.query<{ kind: string; deliveries: number | null }>(`SELECT kind, deliveries FROM ${table('_sync_runs')} ORDER BY id`);
+    expect(runs).toEqual([
+      { kind: 'run', deliveries: null },
+      { kind: 'run', deliveries: null },
+    ]);
+  });
+
   it('counts the changes a run found that webhooks had delivered, in sync status and the metrics file', async () => {
     await checkCoverageMix({
       dir: tmp.dir,

@@ -88,6 +88,13 @@ describe.skipIf(!available)('sync listen and sync drain over a PostgreSQL journa
     expect(results.map(written).reduce((x, y) => x + y, 0)).toBe(200);
     expect(await journalCount('attempts = 1')).toBe(200);
     expect(await customersInTarget()).toBe(200);
+    // Each worker recorded its batches in the target's run history, as drain rows that add up.
+    const drains = await target.query<{ deliveries: number; state_id: string; exit_code: number }>(
+      `SELECT deliveries, state_id, exit_code FROM ${quote(target.name)}._sync_runs WHERE kind = 'drain'`,
+    );
+    expect(drains.reduce((n, r) => n + r.deliveries, 0)).toBe(200);
+    expect(drains.every((r) => r.state_id === 'listen' && r.exit_code === 0)).toBe(true);
+    expect(await target.query(`SELECT 1 FROM ${quote(target.name)}._sync_runs WHERE kind = 'run'`)).toEqual([]);
   });
 
   it('a drain worker killed mid-batch: its claim is taken over, nothing lost, nothing marked twice', async () => {
