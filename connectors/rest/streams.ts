@@ -17,6 +17,7 @@ import {
   type HttpClientOptions,
   type HttpRequest,
 } from '../../src/http/index.js';
+import { errorRulesCheck } from '../../src/http/error-rules.js';
 import { CostBucket, graphqlCheck } from '../../src/http/graphql.js';
 import { atOrAfter, filtersClientSide, formatBound, lowerBound, withBound } from '../../src/http/incremental.js';
 import { fillJson, fillText, TemplateError, type Quoting, type TemplateValues } from '../../src/http/template.js';
@@ -83,6 +84,7 @@ export function openRestSession(config: JsonObject, ctx: ResolveContext): RestSe
   // One cost bucket per run for GraphQL APIs: every stream's queries draw on the same budget.
   const pacer = description.streams.some((s) => s.graphql !== undefined) ? new CostBucket() : undefined;
   const budget = budgetOf(description.rateLimit, ctx.http);
+  const errorCheck = errorRulesCheck(description.errors);
   const options = (log: Logger, signal: AbortSignal): HttpClientOptions => ({
     ...ctx.http,
     baseUrl: description.baseUrl,
@@ -91,6 +93,7 @@ export function openRestSession(config: JsonObject, ctx: ResolveContext): RestSe
     signal,
     secrets,
     ...(pacer === undefined ? {} : { pacer }),
+    ...(errorCheck === undefined ? {} : { errorCheck }),
     ...budget,
   });
   const clientFor = (log: Logger, signal: AbortSignal): HttpClient => createHttpClient({ ...options(log, signal), ...(auth === undefined ? {} : { auth }) });

@@ -144,6 +144,46 @@ describe('sync run salesforce', () => {
     expect(model.instance.seen).toHaveLength(0);
   });
 
+  it('the daily request limit reached mid-run stops it with Salesforce\'s words, exit 75, keeping what was committed; a later run goes on from there', async () => {
+    // Four describe calls, the contacts and the accounts: the leads' query is the seventh call.
+    model.apiLimit = 6;
+    const limited = await run('daily.db');
+    expect(limited.code, limited.stderr).toBe(75);
+    expect(limited.stderr).toMatch(
+      /retry later: stream leads failed: GET \/services\/data\/v62\.0\/queryAll answered 403 Forbidden: the org's daily API request limit is used up.*TotalRequests Limit exceeded\..*REQUEST_LIMIT_EXCEEDED.*not retried in this run/,
+    );
+    // Not retried: one refusal, and nothing after it.
+    expect(model.limitRefusals).toEqual(['TotalRequests Limit exceeded.']);
+    expectNoSecret(limited.stderr);
+    expect(rows('daily.db', 'SELECT count(*) AS n FROM contacts')).toEqual([{ n: 3 }]);
+    expect(rows('daily.db', 'SELECT count(*) AS n FROM accounts')).toEqual([{ n: 2 }]);
+    const state = JSON.parse((await runSync(['state', 'show', 'salesforce', '--target', `sqlite:${join(tmp.dir, 'daily.db')}`], { cwd: tmp.dir })).stdout) as {
+      bookmarks: Record<string, { replication_key_value?: string }>;
+    };
+    expect(Object.keys(state.bookmarks).sort()).toEqual(['accounts', 'contacts']);
+
+    // The calls of the last 24 hours aged out: the next run reads contacts from their bookmark.
+    model.apiLimit = 15_000;
+    model.queries.length = 0;
+    const next = await run('daily.db');
+    expect(next.code, next.stderr).toBe(0);
+    expect(model.queries).toContain(`SELECT ${CONTACT_FIELDS} FROM Contact WHERE SystemModstamp >= 2026-01-10T00:00:05Z ORDER BY SystemModstamp`);
+    expect(rows('daily.db', 'SELECT count(*) AS n FROM leads')).toEqual([{ n: 1 }]);
+    expect(rows('daily.db', 'SELECT count(*) AS n FROM opportunities')).toEqual([{ n: 1 }]);
+  });
+
+  it('too many long-running requests in the org is retried with backoff, and the run completes', async () => {
+    // The first two calls (describe calls, sent together) find the org's long-running requests at their limit.
+    model.busyForCalls = 2;
+    const busy = await runSync(['run', 'salesforce', '--config', configFile(), '--target', `sqlite:${join(tmp.dir, 'busy.db')}`, '--debug'], { cwd: tmp.dir });
+    expect(busy.code, busy.stderr).toBe(0);
+    expect(model.limitRefusals).toEqual(['ConcurrentPerOrgLongTxn Limit exceeded.', 'ConcurrentPerOrgLongTxn Limit exceeded.']);
+    expect(busy.stderr).toMatch(/retrying GET \/services\/data\/v62\.0\/sobjects\/\w+\/describe in \d+ ms after 403 Forbidden: too many long-running requests at once in the org \(attempt 2 of 5\)/);
+    expect(rows('busy.db', 'SELECT count(*) AS n FROM contacts')).toEqual([{ n: 3 }]);
+    expect(rows('busy.db', 'SELECT count(*) AS n FROM accounts')).toEqual([{ n: 2 }]);
+    expectNoSecret(busy.stderr);
+  });
+
   it('warns when the org has used more than 80% of its daily API calls', async () => {
     const quiet = await run('quiet.db');
     expect(quiet.code, quiet.stderr).toBe(0);
