@@ -131,6 +131,8 @@ export class SalesforceModel {
   expireBeforeCall: number | undefined;
   /** Data calls refused with INVALID_SESSION_ID. */
   refused = 0;
+  /** The instance URL token responses name; default the model's instance server. */
+  tokenInstanceUrl: string | undefined;
   /** The org's long-running requests stay at their limit for this many more data calls, each refused. */
   busyForCalls = 0;
   /** Data calls refused with REQUEST_LIMIT_EXCEEDED, by message. */
@@ -252,7 +254,8 @@ export class SalesforceModel {
     const id = `${this.login.url}/id/${this.orgId}/${this.userId}`;
     const issuedAt = String(Date.UTC(2026, 0, 10) + this.minted * 1000);
     const signature = createHmac('sha256', this.clientSecret).update(id + issuedAt).digest('base64');
-    send(res, 200, { access_token: token, signature, scope: 'refresh_token api', instance_url: this.instance.url, id, token_type: 'Bearer', issued_at: issuedAt });
+    const instanceUrl = this.tokenInstanceUrl ?? this.instance.url;
+    send(res, 200, { access_token: token, signature, scope: 'refresh_token api', instance_url: instanceUrl, id, token_type: 'Bearer', issued_at: issuedAt });
   }
 
   private handleData(method: string, rawUrl: string, authorization: string | undefined, res: ServerResponse): void {

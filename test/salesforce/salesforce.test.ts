@@ -5,6 +5,7 @@ import { runSync, startListen, tempDir } from '../helpers/cli.js';
 import { Decimal, SalesforceModel, type SObject } from './model.js';
 import { until } from '../helpers/wait.js';
 import { readRows, withoutRunMark, writeConfig } from '../helpers/files.js';
+import { sendJson, startServer } from '../http/server.js';
 
 /** `sync run salesforce` and `sync listen salesforce` against the local model of a Salesforce org. */
 
@@ -113,6 +114,22 @@ describe('sync run salesforce', () => {
     expect(model.queries).toContain('SELECT Id, Name, IsDeleted, CreatedDate, LastModifiedDate, SystemModstamp FROM Document ORDER BY SystemModstamp');
     expect(rows('custom.db', 'SELECT Name FROM documents')).toEqual([{ Name: 'logo.png' }]);
     expect(rows('custom.db', `SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('contacts', 'accounts')`)).toEqual([]);
+  });
+
+  it('instance_url wins over the instance the token response names: every data call goes to it', async () => {
+    // The token names the org's own host; the setting points at a proxy in front of it (here, the model's instance).
+    const orgHost = await startServer((_req, res) => sendJson(res, 404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }]));
+    try {
+      model.tokenInstanceUrl = orgHost.url;
+      const result = await run('proxied.db', { instance_url: model.instance.url });
+      expect(result.code, result.stderr).toBe(0);
+      expect(model.tokenRequests.length).toBeGreaterThan(0);
+      expect(orgHost.seen).toEqual([]);
+      expect(model.instance.seen.filter((r) => r.url.endsWith('/describe'))).toHaveLength(4);
+      expect(rows('proxied.db', 'SELECT count(*) AS n FROM contacts')).toEqual([{ n: 3 }]);
+    } finally {
+      await orgHost.close();
+    }
   });
 
   it('an object the org does not have is a usage error naming it', async () => {
