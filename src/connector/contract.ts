@@ -229,10 +229,14 @@ export interface WebhookSpec {
    * spaces in one setting, are all accepted (rotation: add the new one, later drop the old).
    */
   secretSettings: readonly string[];
-  /** Where the sender's delivery id is when the scheme gives none: a header, or a dotted path in the JSON body. */
-  deliveryId?: { header: string } | { path: string };
-  /** Where the event name is, for log lines and `sync inbox list`. */
-  eventName?: { header: string } | { field: string };
+  /**
+   * Where the sender's delivery id is when the scheme gives none: a header (or several names
+   * for it, the first the delivery has counting: Shopify's with and without `X-`), or a
+   * dotted path in the JSON body.
+   */
+  deliveryId?: { header: string | readonly string[] } | { path: string };
+  /** Where the event name is, for log lines and `sync inbox list`: a header (or its names, as above) or a body field. */
+  eventName?: { header: string | readonly string[] } | { field: string };
   /** Largest body accepted, in bytes (default: the listener's --max-body). */
   maxBodyBytes?: number;
   /**
