@@ -173,6 +173,42 @@ describe('sync listen mailchimp', () => {
     }
   }, 60_000);
 
+  it('cleaned, unsubscribe with action=delete and campaign: each member row as sync run has it, the campaign acknowledged and nothing stored', async () => {
+    model.subscribe('a1b2c3d4e5', 'dee@example.com', { FNAME: 'Dee', LNAME: 'Oak' });
+    expect((await run('batch.db')).code).toBe(0);
+    expect((await run('hooks.db')).code).toBe(0);
+    const events = [
+      model.clean('a1b2c3d4e5', 'ann@example.com', 'hard'),
+      model.clean('a1b2c3d4e5', 'dee@example.com', 'abuse'),
+      model.unsubscribe('f6a7b8c9d0', 'cy@example.com', 'delete'),
+      model.sendCampaign('a1b2c3d4e5', '5aa2102003', 'Spring news'),
+    ];
+    const before = rows('hooks.db', 'SELECT * FROM list_members ORDER BY id');
+    const listener = await listen('hooks.db');
+    try {
+      for (const body of events) expect(await post(listener.url, body)).toBe(200);
+      expect((await run('batch.db')).code).toBe(0);
+      await until(async () => {
+        const done = await runSync(['inbox', 'list', '--journal', join(tmp.dir, 'hooks.db.inbox'), '--status', 'done', '--format', 'json'], { cwd: tmp.dir });
+        return done.stdout.trim().split('\n').filter((l) => l !== '').length === events.length;
+      });
+      for (const [list, email] of [['a1b2c3d4e5', 'ann@example.com'], ['a1b2c3d4e5', 'dee@example.com'], ['f6a7b8c9d0', 'cy@example.com']] as const) {
+        expect(memberRow('hooks.db', list, email), `${email} from the webhook`).toEqual(memberRow('batch.db', list, email));
+      }
+      expect(memberRow('hooks.db', 'a1b2c3d4e5', 'ann@example.com')).toMatchObject({ status: 'cleaned', _sdc_deleted_at: null, last_changed: '2026-01-10T00:00:05+00:00' });
+      expect(memberRow('hooks.db', 'f6a7b8c9d0', 'cy@example.com')).toMatchObject({ status: 'archived', _sdc_deleted_at: '2026-01-10T00:00:07+00:00' });
+      // The campaign changed no row, and added no table.
+      const after = rows('hooks.db', 'SELECT * FROM list_members ORDER BY id');
+      expect(after.filter((r) => !['ann@example.com', 'dee@example.com', 'cy@example.com'].includes(r['email_address'] as string))).toEqual(
+        before.filter((r) => !['ann@example.com', 'dee@example.com', 'cy@example.com'].includes(r['email_address'] as string)),
+      );
+      expect(rows('hooks.db', `SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 6) != '_sync_' AND name != 'sqlite_sequence' ORDER BY name`)).toEqual([{ name: 'list_members' }, { name: 'lists' }]);
+    } finally {
+      listener.child.kill('SIGTERM');
+      await listener.done;
+    }
+  }, 60_000);
+
   it('a body that is not a Mailchimp event becomes a dead letter, and the listener goes on', async () => {
     const listener = await listen('dead.db');
     try {
