@@ -42,6 +42,8 @@ export interface ResolveContext {
   signal: AbortSignal;
   /** Client options for tests (sleep, clock); the description's base URL, headers and auth still apply. */
   http?: Omit<HttpClientOptions, 'baseUrl' | 'auth' | 'log' | 'signal'>;
+  /** `--about`: no request; streams without a schema get a bare one instead of one inferred from a page. */
+  offline?: boolean;
   /**
    * Credentials made by the caller, used instead of the description's `auth`: a pre-built
    * connector that reads the token response (Salesforce's instance URL) passes one provider to
@@ -74,8 +76,8 @@ export interface RestSession {
  * token renewals, budget and recordings. Throws a UsageError listing every problem.
  */
 export function openRestSession(config: JsonObject, ctx: ResolveContext): RestSession {
-  // A replay answers from recordings: credentials are neither sent nor needed.
-  const { description, problems } = parseDescription(config, { credentialsOptional: ctx.http?.replayer !== undefined });
+  // A replay answers from recordings, and --about sends nothing: credentials are not needed.
+  const { description, problems } = parseDescription(config, { credentialsOptional: ctx.http?.replayer !== undefined || ctx.offline === true });
   if (description === undefined) {
     throw new UsageError(`invalid API description for rest (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
   }
@@ -131,6 +133,8 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
       continue;
     }
     let schema = stream.schema;
+    // Without a request, the keys are all that is known of a record.
+    if (schema === undefined && ctx.offline === true) schema = inferSchema([], stream.primaryKey);
     if (schema === undefined) {
       const client = clientFor(ctx.log, ctx.signal);
       try {

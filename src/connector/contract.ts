@@ -116,6 +116,18 @@ export async function* eachRecord(source: AsyncIterable<JsonObject | readonly Js
   }
 }
 
+export interface ResolveStreamsContext {
+  log: Logger;
+  signal: AbortSignal;
+  http?: HttpSession;
+  /**
+   * Only what the streams are is asked for (`--about`): make no request. A schema only the API
+   * can give (described, inferred from a page) is left bare; names, keys, replication keys,
+   * versions and deletions are what the settings say.
+   */
+  offline?: boolean;
+}
+
 export interface ConnectorDefinition<Config> {
   name: string;
   version: string;
@@ -126,7 +138,13 @@ export interface ConnectorDefinition<Config> {
    * Streams that come from the config (a described API): called once per run after the
    * config is validated; the result replaces `streams`.
    */
-  resolveStreams?(config: Config, ctx: { log: Logger; signal: AbortSignal; http?: HttpSession }): Promise<readonly StreamDefinition<Config>[]>;
+  resolveStreams?(config: Config, ctx: ResolveStreamsContext): Promise<readonly StreamDefinition<Config>[]>;
+  /**
+   * Settings that build the streams for `--about` when none are given, for a connector whose
+   * streams are the same for every account (Shopify's shop or Mailchimp's key changes where
+   * requests go, not what the streams are). Only to be valid: nothing is sent with them.
+   */
+  aboutConfig?: Config;
   /** Present when the source can push changes: `sync listen` answers at POST /webhooks/<name>. */
   webhooks?: WebhookSpec;
   /** Webhook support that comes from the config (a described API); replaces `webhooks`. */

@@ -224,3 +224,34 @@ describe('sync listen mailchimp', () => {
     }
   }, 30_000);
 });
+
+describe('sync run mailchimp --about and --discover', () => {
+  interface AboutStream { name: string; key_properties: string[]; replication_key: string | null; version: string; deletions: string }
+  interface CatalogStream { stream: string; key_properties: string[]; replication_key?: string; schema: { properties: Record<string, unknown> }; metadata: Array<{ breadcrumb: string[]; metadata: Record<string, unknown> }> }
+  const asAbout = (s: CatalogStream): AboutStream => {
+    const root = s.metadata.find((m) => m.breadcrumb.length === 0)?.metadata ?? {};
+    return { name: s.stream, key_properties: s.key_properties, replication_key: s.replication_key ?? null, version: root['sync-version'] as string, deletions: root['sync-deletions'] as string };
+  };
+
+  it('--about lists the streams with no config, as --discover has them; neither asks Mailchimp anything', async () => {
+    const result = await runSync(['run', 'mailchimp', '--about', '--format', 'json'], { cwd: tmp.dir });
+    expect(result.code, result.stderr).toBe(0);
+    const listed = JSON.parse(result.stdout) as { streams: AboutStream[]; streams_need_config: boolean };
+    expect(listed.streams_need_config).toBe(false);
+    expect(listed.streams.map((s) => [s.name, s.key_properties, s.replication_key])).toEqual([
+      ['lists', ['id'], null],
+      ['list_members', ['list_id', 'id'], 'last_changed'],
+    ]);
+    expect(listed.streams[1]?.deletions).toMatch(/status is "archived" are marked deleted/);
+    const discovered = await runSync(['run', 'mailchimp', '--config', configFile(), '--discover'], { cwd: tmp.dir });
+    expect(discovered.code, discovered.stderr).toBe(0);
+    const catalog = (JSON.parse(discovered.stdout) as { streams: CatalogStream[] }).streams;
+    expect(catalog.map(asAbout)).toEqual(listed.streams);
+    expect(Object.keys(catalog[1]?.schema.properties ?? {})).toEqual(expect.arrayContaining(['id', 'list_id', 'email_address', 'unique_email_id', 'status', '_sdc_deleted_at']));
+    expect(model.server.seen).toEqual([]);
+    const text = await runSync(['run', 'mailchimp', '--about'], { cwd: tmp.dir });
+    expect(text.stdout).toContain('Streams:\n  lists (key id, full table)\n');
+    expect(text.stdout).toContain('  list_members (key list_id, id, incremental by last_changed)\n      version: the record\'s last_changed');
+    expect(text.stdout).not.toContain(KEY);
+  });
+});

@@ -328,6 +328,24 @@ describe('salesforce settings', () => {
     expect(model.login.seen).toHaveLength(0);
   });
 
+  it('--about --config lists one stream per object without asking Salesforce anything', async () => {
+    const objects = { objects: ['Contact', 'Invoice__c'] };
+    const about = await runSync(['run', 'salesforce', '--config', configFile(objects), '--about', '--format', 'json'], { cwd: tmp.dir });
+    expect(about.code, about.stderr).toBe(0);
+    const listed = JSON.parse(about.stdout) as { streams: Array<{ name: string; key_properties: string[]; replication_key: string; deletions: string }> };
+    expect(listed.streams.map((s) => [s.name, s.key_properties, s.replication_key])).toEqual([
+      ['contacts', ['Id'], 'SystemModstamp'],
+      ['invoice__c', ['Id'], 'SystemModstamp'],
+    ]);
+    expect(listed.streams[0]?.deletions).toBe('records whose IsDeleted is true are marked deleted (_sdc_deleted_at)');
+    expect(model.login.seen).toEqual([]);
+    expect(model.instance.seen).toEqual([]);
+    expect(about.stdout).not.toContain(REFRESH);
+    // Without a config it says where the streams come from.
+    const bare = await runSync(['run', 'salesforce', '--about'], { cwd: tmp.dir });
+    expect(bare.stdout).toContain('built from its config: sync run salesforce --config FILE --about lists them');
+  });
+
   it('names streams snake_case and plural, custom objects by their API name', async () => {
     const ok = await runSync(['run', 'salesforce', '--config', configFile({ objects: ['Opportunity', 'OpportunityLineItem', 'Invoice__c'] }), '--discover'], { cwd: tmp.dir });
     expect(ok.code, ok.stderr).toBe(0);
