@@ -25,6 +25,8 @@ export default defineConnector<JsonObject>({
     required: ['access_token'],
   },
   streams: [],
+  // The streams are the same for every account: --about builds them from the defaults, sending nothing.
+  aboutConfig: {},
   resolveStreams: (config, ctx) => resolveRestStreams(githubDescription(settingsOf(config)), ctx),
   resolveWebhooks: (config) => resolveRestWebhooks(githubDescription(settingsOf(config))),
 });

@@ -33,6 +33,8 @@ export default defineConnector<JsonObject>({
     required: ['access_token'],
   },
   streams: [],
+  // The streams are the same for every account: --about builds them from the defaults, sending nothing.
+  aboutConfig: {},
   resolveStreams: (config, ctx) => resolveRestStreams(hubspotDescription(settingsOf(config)), ctx),
   resolveWebhooks: (config) => {
     const spec = resolveRestWebhooks(hubspotDescription(settingsOf(config)));

@@ -25,6 +25,8 @@ export default defineConnector<JsonObject>({
     required: ['api_key'],
   },
   streams: [],
+  // The streams are the same for every account: --about builds them for this one, sending nothing.
+  aboutConfig: { base_url: 'https://us1.api.mailchimp.com/3.0' },
   resolveStreams: (config, ctx) => resolveRestStreams(mailchimpDescription(settingsOf(config)), ctx),
   webhooks: mailchimpWebhooks,
 });

@@ -48,6 +48,7 @@ export default defineConnector<JsonObject>({
       },
       webhook_secret: { type: 'string', secret: true, description: 'Secret(s) webhook deliveries are verified with, space-separated during a rotation (the webhooks section\'s secret_setting)' },
       change_feeds: { type: 'object', description: 'Events endpoints, by name, that streams read their changes from (a stream\'s change_feed names one): {"events": {"path", "records_path", "type_path", "time_path", "object_path", "retention_days", ...}}' },
+      errors: { type: 'array', description: 'Error answers whose body says what they mean: [{"status": 403, "path": "0.errorCode", "equals": "REQUEST_LIMIT_EXCEEDED", "then": "retry" | "later", "reason": "…"}], the first match deciding' },
       rate_limit: { type: 'object', description: 'Stay under the API\'s limits: {"requests_per_second": 5, "max_concurrent": 2, "reset_header": "X-Quota-Reset"}' },
       refresh_token_file: { type: 'string', description: 'JSON file whose "refresh_token" key receives a rotated OAuth2 refresh token (usually the config file itself)' },
       ...secrets,

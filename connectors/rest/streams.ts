@@ -17,6 +17,7 @@ import {
   type HttpClientOptions,
   type HttpRequest,
 } from '../../src/http/index.js';
+import { errorRulesCheck } from '../../src/http/error-rules.js';
 import { CostBucket, graphqlCheck } from '../../src/http/graphql.js';
 import { atOrAfter, filtersClientSide, formatBound, lowerBound, withBound } from '../../src/http/incremental.js';
 import { fillJson, fillText, TemplateError, type Quoting, type TemplateValues } from '../../src/http/template.js';
@@ -41,6 +42,8 @@ export interface ResolveContext {
   signal: AbortSignal;
   /** Client options for tests (sleep, clock); the description's base URL, headers and auth still apply. */
   http?: Omit<HttpClientOptions, 'baseUrl' | 'auth' | 'log' | 'signal'>;
+  /** `--about`: no request; streams without a schema get a bare one instead of one inferred from a page. */
+  offline?: boolean;
   /**
    * Credentials made by the caller, used instead of the description's `auth`: a pre-built
    * connector that reads the token response (Salesforce's instance URL) passes one provider to
@@ -73,8 +76,8 @@ export interface RestSession {
  * token renewals, budget and recordings. Throws a UsageError listing every problem.
  */
 export function openRestSession(config: JsonObject, ctx: ResolveContext): RestSession {
-  // A replay answers from recordings: credentials are neither sent nor needed.
-  const { description, problems } = parseDescription(config, { credentialsOptional: ctx.http?.replayer !== undefined });
+  // A replay answers from recordings, and --about sends nothing: credentials are not needed.
+  const { description, problems } = parseDescription(config, { credentialsOptional: ctx.http?.replayer !== undefined || ctx.offline === true });
   if (description === undefined) {
     throw new UsageError(`invalid API description for rest (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
   }
@@ -83,6 +86,7 @@ export function openRestSession(config: JsonObject, ctx: ResolveContext): RestSe
   // One cost bucket per run for GraphQL APIs: every stream's queries draw on the same budget.
   const pacer = description.streams.some((s) => s.graphql !== undefined) ? new CostBucket() : undefined;
   const budget = budgetOf(description.rateLimit, ctx.http);
+  const errorCheck = errorRulesCheck(description.errors);
   const options = (log: Logger, signal: AbortSignal): HttpClientOptions => ({
     ...ctx.http,
     baseUrl: description.baseUrl,
@@ -91,6 +95,7 @@ export function openRestSession(config: JsonObject, ctx: ResolveContext): RestSe
     signal,
     secrets,
     ...(pacer === undefined ? {} : { pacer }),
+    ...(errorCheck === undefined ? {} : { errorCheck }),
     ...budget,
   });
   const clientFor = (log: Logger, signal: AbortSignal): HttpClient => createHttpClient({ ...options(log, signal), ...(auth === undefined ? {} : { auth }) });
@@ -128,6 +133,8 @@ export async function resolveRestStreams(config: JsonObject, ctx: ResolveContext
       continue;
     }
     let schema = stream.schema;
+    // Without a request, the keys are all that is known of a record.
+    if (schema === undefined && ctx.offline === true) schema = inferSchema([], stream.primaryKey);
     if (schema === undefined) {
       const client = clientFor(ctx.log, ctx.signal);
       try {

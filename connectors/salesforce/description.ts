@@ -34,6 +34,7 @@ export function salesforceDescription(settings: SalesforceSettings, baseUrl: str
     ...(settings.clientSecret === undefined ? {} : { client_secret: settings.clientSecret }),
     ...(settings.startDate === undefined ? {} : { start_date: settings.startDate }),
     streams: objects.map((object) => objectStream(settings, object)),
+    errors: LIMIT_ERRORS,
     webhooks: {
       format: 'salesforce_outbound',
       // Salesforce signs nothing: the endpoint URL given to it carries the secret.
@@ -42,6 +43,31 @@ export function salesforceDescription(settings: SalesforceSettings, baseUrl: str
     },
   };
 }
+
+/**
+ * Salesforce refuses past a limit with 403 REQUEST_LIMIT_EXCEEDED, the message naming which.
+ * `TotalRequests`: the org's API requests of the last 24 hours reached its allowance, which
+ * frees up only as the day's calls age out, so the run stops (exit 75: a later run may
+ * succeed) with what it committed kept. Any other (`ConcurrentPerOrgLongTxn`,
+ * `ConcurrentRequests`: too many long requests at once in the org) passes within seconds, and
+ * the request is retried with backoff.
+ */
+const LIMIT_ERRORS: JsonObject[] = [
+  {
+    status: 403,
+    path: '0.message',
+    in: ['TotalRequests Limit exceeded.', 'TotalRequests Limit exceeded'],
+    then: 'later',
+    reason: "the org's daily API request limit is used up; it frees up as the calls of the last 24 hours age out",
+  },
+  {
+    status: 403,
+    path: '0.errorCode',
+    equals: 'REQUEST_LIMIT_EXCEEDED',
+    then: 'retry',
+    reason: 'too many long-running requests at once in the org',
+  },
+];
 
 function objectStream(settings: SalesforceSettings, object: ObjectPlan): JsonObject {
   const described = 'fields' in object ? object : undefined;

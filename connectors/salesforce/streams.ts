@@ -22,6 +22,8 @@ export async function resolveSalesforceStreams(config: JsonObject, ctx: ResolveC
   const auth = salesforceAuth(settings, (url) => (learnt = url));
   const run: ResolveContext = { ...ctx, auth, http: { ...ctx.http, pacer: new ApiUsageWatch(ctx.log) } };
   const names = settings.objects.map((name) => ({ name }));
+  // The objects' streams as the settings name them, without the token or the describe calls.
+  if (ctx.offline === true) return resolveRestStreams(salesforceDescription(settings, settings.instanceUrl ?? settings.loginUrl, names), run);
   const first = openRestSession(salesforceDescription(settings, settings.instanceUrl ?? settings.loginUrl, names), run);
   if (settings.instanceUrl === undefined) await first.authorize(ctx.log, ctx.signal);
   const instance = settings.instanceUrl ?? learnt;

@@ -27,6 +27,8 @@ export default defineConnector<JsonObject>({
     required: ['shop', 'access_token'],
   },
   streams: [],
+  // The streams are the same for every shop: --about builds them for this one, sending nothing.
+  aboutConfig: { shop: 'example.myshopify.com' },
   resolveStreams: (config, ctx) => resolveShopifyStreams(config, ctx),
   webhooks: shopifyWebhooks,
 });

@@ -25,6 +25,8 @@ export default defineConnector<JsonObject>({
     required: ['api_key'],
   },
   streams: [],
+  // The streams are the same for every account: --about builds them from the defaults, sending nothing.
+  aboutConfig: {},
   resolveStreams: (config, ctx) => resolveRestStreams(stripeDescription(settingsOf(config)), ctx),
   resolveWebhooks: (config) => resolveRestWebhooks(stripeDescription(settingsOf(config))),
 });

@@ -1,4 +1,7 @@
-import type { AnyConnector, HttpSession } from '../connector/contract.js';
+import { envName } from '../connector/config.js';
+import type { AnyConnector, HttpSession, StreamDefinition } from '../connector/contract.js';
+import type { Replayer } from '../http/cassette.js';
+import { ReplayMissError } from '../http/errors.js';
 import { loadConnector } from '../connector/registry.js';
 import { BusyError, SourceError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
@@ -49,11 +52,11 @@ const MAX_BATCH_AGE_MS = 5_000;
 
 export async function runCommand(name: string, flags: RunFlags, io: CliIo): Promise<void> {
   let connector = await loadConnector(name);
+  const log = cliLogger(io, flags);
   if (flags.about) {
-    io.stdout.write(formatAbout(aboutConnector(connector), flags.format ?? 'text'));
+    io.stdout.write(formatAbout(aboutConnector(connector, await aboutStreams(connector, flags, io, log)), flags.format ?? 'text'));
     return;
   }
-  const log = cliLogger(io, flags);
   // Static streams need no config to be discovered; described ones (rest) come from it.
   if (flags.discover && !connector.resolveStreams) {
     io.stdout.write(JSON.stringify(discoverCatalog(connector), null, 2) + '\n');
@@ -285,6 +288,48 @@ function loadConfig(connector: AnyConnector, flags: RunFlags, io: CliIo, log: Lo
   const file = flags.config ? readJsonFile(flags.config, '--config') : undefined;
   // A run verifies no webhook; a replay sends nothing over the network, so needs no secret.
   return connectorConfig(connector, file, flags.config, io, { log, checkWebhookSecrets: false, secretsOptional: flags.replay !== undefined });
+}
+
+/**
+ * The streams `--about` lists: the connector's own; else built from the settings without a
+ * request (`offline`, and a replayer that refuses any request a connector would still make),
+ * from --config (or the environment) when given, else from the connector's `aboutConfig`.
+ * Undefined when they need a config and none was given.
+ */
+async function aboutStreams(connector: AnyConnector, flags: RunFlags, io: CliIo, log: Logger): Promise<readonly StreamDefinition<object>[] | undefined> {
+  if (!connector.resolveStreams) return connector.streams;
+  const config = flags.config !== undefined ? aboutSettings(connector, flags, io, log) : (settingsFromEnvironment(connector, io, log) ?? connector.aboutConfig);
+  if (config === undefined) return undefined;
+  const noRequest: Replayer = {
+    replay: (request) => {
+      throw new ReplayMissError(`--about makes no request (${request.method} ${new URL(request.url).pathname})`);
+    },
+  };
+  try {
+    return await connector.resolveStreams(config, { log, signal: io.signal, offline: true, http: { replayer: noRequest } });
+  } catch (err) {
+    if (!(err instanceof ReplayMissError)) throw err;
+    log.debug(`--about: ${err.message}`);
+    return undefined;
+  }
+}
+
+/** --config for --about: checked as for a run, but nothing is sent, so no secret is required. */
+function aboutSettings(connector: AnyConnector, flags: RunFlags, io: CliIo, log: Logger): JsonObject {
+  const file = flags.config ? readJsonFile(flags.config, '--config') : undefined;
+  return connectorConfig(connector, file, flags.config, io, { log, checkWebhookSecrets: false, secretsOptional: true });
+}
+
+/** The settings the environment alone gives, when they are complete; undefined otherwise. */
+function settingsFromEnvironment(connector: AnyConnector, io: CliIo, log: Logger): JsonObject | undefined {
+  const given = Object.keys(connector.config.properties).some((p) => io.env[envName(connector.name, p)] !== undefined);
+  if (!given) return undefined;
+  try {
+    return connectorConfig(connector, undefined, undefined, io, { log, checkWebhookSecrets: false, secretsOptional: true });
+  } catch (err) {
+    if (err instanceof UsageError) return undefined;
+    throw err;
+  }
 }
 
 /** --record DIR saves every HTTP exchange (secrets redacted); --replay DIR answers from them, offline. */

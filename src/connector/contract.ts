@@ -123,6 +123,18 @@ export async function* eachRecord(source: AsyncIterable<JsonObject | readonly Js
   }
 }
 
+export interface ResolveStreamsContext {
+  log: Logger;
+  signal: AbortSignal;
+  http?: HttpSession;
+  /**
+   * Only what the streams are is asked for (`--about`): make no request. A schema only the API
+   * can give (described, inferred from a page) is left bare; names, keys, replication keys,
+   * versions and deletions are what the settings say.
+   */
+  offline?: boolean;
+}
+
 export interface ConnectorDefinition<Config> {
   name: string;
   version: string;
@@ -133,7 +145,13 @@ export interface ConnectorDefinition<Config> {
    * Streams that come from the config (a described API): called once per run after the
    * config is validated; the result replaces `streams`.
    */
-  resolveStreams?(config: Config, ctx: { log: Logger; signal: AbortSignal; http?: HttpSession }): Promise<readonly StreamDefinition<Config>[]>;
+  resolveStreams?(config: Config, ctx: ResolveStreamsContext): Promise<readonly StreamDefinition<Config>[]>;
+  /**
+   * Settings that build the streams for `--about` when none are given, for a connector whose
+   * streams are the same for every account (Shopify's shop or Mailchimp's key changes where
+   * requests go, not what the streams are). Only to be valid: nothing is sent with them.
+   */
+  aboutConfig?: Config;
   /** Present when the source can push changes: `sync listen` answers at POST /webhooks/<name>. */
   webhooks?: WebhookSpec;
   /** Webhook support that comes from the config (a described API); replaces `webhooks`. */
@@ -238,10 +256,14 @@ export interface WebhookSpec {
    * spaces in one setting, are all accepted (rotation: add the new one, later drop the old).
    */
   secretSettings: readonly string[];
-  /** Where the sender's delivery id is when the scheme gives none: a header, or a dotted path in the JSON body. */
-  deliveryId?: { header: string } | { path: string };
-  /** Where the event name is, for log lines and `sync inbox list`. */
-  eventName?: { header: string } | { field: string };
+  /**
+   * Where the sender's delivery id is when the scheme gives none: a header (or several names
+   * for it, the first the delivery has counting: Shopify's with and without `X-`), or a
+   * dotted path in the JSON body.
+   */
+  deliveryId?: { header: string | readonly string[] } | { path: string };
+  /** Where the event name is, for log lines and `sync inbox list`: a header (or its names, as above) or a body field. */
+  eventName?: { header: string | readonly string[] } | { field: string };
   /** Largest body accepted, in bytes (default: the listener's --max-body). */
   maxBodyBytes?: number;
   /**

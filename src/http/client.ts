@@ -19,7 +19,7 @@ import {
   type Failure,
   type RetryPolicy,
 } from './retry.js';
-import type { AuthContext, AuthTarget, HttpMethod, HttpRequest, HttpResponse, Pacer } from './types.js';
+import type { AuthContext, AuthTarget, BodyProblem, HttpMethod, HttpRequest, HttpResponse, Pacer } from './types.js';
 
 /**
  * The one HTTP client every connector uses: pooled keep-alive connections (one undici Agent
@@ -54,6 +54,11 @@ export interface HttpClientOptions {
   rateLimitResetHeader?: string;
   /** Paces requests by what responses say of the vendor's budget (shared by a run's clients). */
   pacer?: Pacer;
+  /**
+   * Judges an error answer (4xx, 5xx) whose body says more than its status: a vendor's error
+   * code meaning "retry soon" or "not today" behind a 403. Undefined: the status decides.
+   */
+  errorCheck?: (response: HttpResponse) => BodyProblem | undefined;
   /** Secret values besides the auth provider's (config properties marked secret): scrubbed from errors and recordings. */
   secrets?: readonly string[];
   /** Saves every exchange that got a response. */
@@ -139,6 +144,7 @@ class UndiciHttpClient implements HttpClient {
   private readonly policy: RetryPolicy;
   private readonly budget: RequestBudget | undefined;
   private readonly pacer: Pacer | undefined;
+  private readonly errorCheck: HttpClientOptions['errorCheck'];
   private readonly auth: AuthProvider | undefined;
   private readonly log: Logger;
   /** Secrets an auth provider learnt (an OAuth token), already told to the log. */
@@ -172,6 +178,7 @@ class UndiciHttpClient implements HttpClient {
     this.random = options.random ?? Math.random;
     this.budget = options.budget instanceof RequestBudget ? options.budget : options.budget ? new RequestBudget(options.budget, this.now, this.sleep) : undefined;
     this.pacer = options.pacer;
+    this.errorCheck = options.errorCheck;
     this.auth = options.auth;
     this.log = options.log ?? silentLogger;
     this.signal = options.signal;
@@ -237,7 +244,8 @@ class UndiciHttpClient implements HttpClient {
           }
         }
       }
-      const f: Failure = failure ?? statusFailure(response);
+      const f: Failure = failure ?? this.statusFailure(response);
+      if (f.kind === 'body' && f.retriable === 'later') throw this.notThisRun(p, f, response, attempt);
       if (!isRetriable(f, this.policy)) throw this.fatalError(p, f, response, attempt);
 
       const rateLimited = f.kind === 'status' && f.rateLimited;
@@ -245,7 +253,7 @@ class UndiciHttpClient implements HttpClient {
       // sit on every response of some APIs, so they count only when we were rate limited.
       const hint = f.kind === 'body' ? f.waitMs : response ? waitHint(response.headers, this.now(), this.resetHeader, rateLimited) : undefined;
       if (hint !== undefined && hint > this.policy.maxRetryAfterMs) throw this.tooLongWait(p, f, hint, attempt);
-      if (attempt >= this.policy.maxAttempts) throw this.exhausted(p, f, hint, attempt);
+      if (attempt >= this.policy.maxAttempts) throw this.exhausted(p, f, hint, attempt, response);
 
       const wait = hint ?? backoffDelay(attempt, this.policy, this.random);
       this.logWait(p, f, wait, attempt, rateLimited);
@@ -417,15 +425,28 @@ class UndiciHttpClient implements HttpClient {
     return scrubSecrets(text, this.secrets());
   }
 
+  /** An error answer: what its body says when the client's `errorCheck` knows it, else its status. */
+  private statusFailure(response: BufferedResponse | undefined): Failure {
+    if (!response) throw new Error('an attempt ended with neither a response nor a failure');
+    const problem = this.errorCheck?.(response);
+    if (problem !== undefined) {
+      // Only Retry-After: reset headers describe a rate window, which a body rule need not be about.
+      const waitMs = problem.waitMs ?? waitHint(response.headers, this.now(), undefined, false);
+      return { kind: 'body', status: response.status, detail: this.scrub(problem.detail), retriable: problem.retriable, waitMs };
+    }
+    return { kind: 'status', status: response.status, rateLimited: isRateLimited(response.status, response.headers) };
+  }
+
   private fatalError(p: Prepared, f: Failure, response: BufferedResponse | undefined, attempts: number): HttpError {
     const what = `${p.method} ${p.path}`;
-    if (f.kind === 'status' && response) {
+    const status = answeredStatus(f);
+    if (status !== undefined && response) {
       const snippet = bodySnippet(response.text(), this.secrets());
       const message = `${what} answered ${describeFailure(f, statusText(f))}${snippet ? `: ${snippet}` : ''}`;
       return new HttpStatusError(this.scrub(message), {
         method: p.method,
         path: this.scrub(p.path),
-        status: f.status,
+        status,
         retriable: false,
         attempts,
         bodySnippet: snippet,
@@ -440,8 +461,27 @@ class UndiciHttpClient implements HttpClient {
     });
   }
 
+  /**
+   * The body says this request cannot succeed within the run, though a later run may (a daily
+   * allowance used up): no retry now, and an error that exits 75 with the vendor's words.
+   */
+  private notThisRun(p: Prepared, f: Failure, response: BufferedResponse | undefined, attempts: number): HttpError {
+    const status = answeredStatus(f);
+    const snippet = response ? bodySnippet(response.text(), this.secrets()) : undefined;
+    const what = status === undefined ? `${p.method} ${p.path} failed: ${describeFailure(f)}` : `${p.method} ${p.path} answered ${describeFailure(f, statusText(f))}`;
+    const message = `${what}${snippet ? ` (${snippet})` : ''}; not retried in this run: a later run may succeed`;
+    return new HttpStatusError(this.scrub(message), {
+      method: p.method,
+      path: this.scrub(p.path),
+      status: status ?? response?.status ?? 0,
+      retriable: true,
+      attempts,
+      bodySnippet: snippet,
+    });
+  }
+
   private tooLongWait(p: Prepared, f: Failure, hint: number, attempts: number): HttpError {
-    const status = f.kind === 'status' ? f.status : 0;
+    const status = answeredStatus(f) ?? 0;
     const message =
       `${p.method} ${p.path} rate limited (${describeFailure(f, statusText(f))}): the server asks to wait ` +
       `${Math.ceil(hint / 1000)} s, more than the ${Math.ceil(this.policy.maxRetryAfterMs / 1000)} s allowed`;
@@ -455,25 +495,29 @@ class UndiciHttpClient implements HttpClient {
     });
   }
 
-  private exhausted(p: Prepared, f: Failure, hint: number | undefined, attempts: number): HttpError {
+  private exhausted(p: Prepared, f: Failure, hint: number | undefined, attempts: number, response: BufferedResponse | undefined): HttpError {
     const what = `${p.method} ${p.path}`;
     const init = { method: p.method, path: this.scrub(p.path), retriable: true, attempts, retryAfterMs: hint };
-    if (f.kind === 'status') {
-      const message = `${what} answered ${describeFailure(f, statusText(f))}, still failing after ${attempts} attempts`;
-      const ErrorClass = f.rateLimited ? RateLimitedError : HttpStatusError;
-      return new ErrorClass(this.scrub(message), { ...init, status: f.status });
+    const status = answeredStatus(f);
+    if (status !== undefined) {
+      // A body a rule recognised is the vendor's words about it: worth quoting.
+      const snippet = f.kind === 'body' && response ? bodySnippet(response.text(), this.secrets()) : undefined;
+      const message = `${what} answered ${describeFailure(f, statusText(f))}${snippet ? ` (${snippet})` : ''}, still failing after ${attempts} attempts`;
+      const ErrorClass = f.kind === 'status' && f.rateLimited ? RateLimitedError : HttpStatusError;
+      return new ErrorClass(this.scrub(message), { ...init, status });
     }
     return new HttpTransportError(this.scrub(`${what} failed after ${attempts} attempts: ${describeFailure(f)}`), { ...init, status: 0 });
   }
 }
 
-function statusFailure(response: BufferedResponse | undefined): Failure {
-  if (!response) throw new Error('an attempt ended with neither a response nor a failure');
-  return { kind: 'status', status: response.status, rateLimited: isRateLimited(response.status, response.headers) };
+/** The error status a failure answered with, if it was an error answer. */
+function answeredStatus(f: Failure): number | undefined {
+  return f.kind === 'status' || f.kind === 'body' ? f.status : undefined;
 }
 
 function statusText(f: Failure): string {
-  return f.kind === 'status' ? (STATUS_CODES[f.status] ?? '') : '';
+  const status = answeredStatus(f);
+  return status === undefined ? '' : (STATUS_CODES[status] ?? '');
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {

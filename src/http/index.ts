@@ -10,6 +10,7 @@
  * redact.ts   the one place secrets are scrubbed (errors, recordings)
  * decode.ts   gzip / br / deflate bodies
  * errors.ts   HttpError classes with status, method, path, retriable, exitCode
+ * error-rules.ts  error answers whose body says retry, or not before a later run (vendor error codes)
  */
 export { createHttpClient, type HttpClient, type HttpClientOptions, type HttpTimeouts } from './client.js';
 export type { AuthContext, AuthTarget, HttpMethod, HttpRequest, HttpResponse, QueryValue } from './types.js';
@@ -27,6 +28,7 @@ export {
 export { defaultSleep, RequestBudget, Semaphore, TokenBucket, type BudgetOptions, type EndpointLimit, type Sleep } from './budget.js';
 export { createRecorder, createReplayer, type Exchange, type Recorder, type Replayer } from './cassette.js';
 export { HttpAbortError, HttpAuthError, HttpError, HttpStatusError, HttpTransportError, RateLimitedError, ReplayMissError } from './errors.js';
+export { errorRulesCheck, type ErrorRule } from './error-rules.js';
 export { persistToConfigFile, updateJsonConfigKey } from './persist.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 export { REDACTED } from './redact.js';

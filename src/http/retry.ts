@@ -33,10 +33,12 @@ export type Failure =
   | { kind: 'not-json'; detail: string }
   | { kind: 'encoding'; detail: string }
   /**
-   * A 2xx whose body reports a failure (GraphQL `errors`, a vendor's error envelope), as the
-   * request's `check` judged it: retriable or not, with the wait the body asks for.
+   * A body that reports a failure, as a check judged it: a 2xx (GraphQL `errors`, a vendor's
+   * error envelope) by the request's `check`, or an error answer whose body says more than its
+   * `status` (a vendor's error code) by the client's `errorCheck`. Retriable, not, or `later`
+   * (not within this run), with the wait the body or a Retry-After asks for.
    */
-  | { kind: 'body'; detail: string; retriable: boolean; waitMs?: number | undefined };
+  | { kind: 'body'; detail: string; retriable: boolean | 'later'; waitMs?: number | undefined; status?: number | undefined };
 
 /** Network error codes worth another attempt: the peer or the path failed, not our request. */
 const RETRIABLE_NETWORK = new Set([
@@ -70,7 +72,7 @@ export function isRetriable(failure: Failure, policy: Pick<RetryPolicy, 'retrySt
     case 'encoding':
       return false;
     case 'body':
-      return failure.retriable;
+      return failure.retriable === true;
   }
 }
 
@@ -138,7 +140,8 @@ export function describeFailure(failure: Failure, statusText = ''): string {
     case 'encoding':
       return failure.detail;
     case 'body':
-      return `the body reports an error: ${failure.detail}`;
+      if (failure.status === undefined) return `the body reports an error: ${failure.detail}`;
+      return `${statusText ? `${failure.status} ${statusText}` : String(failure.status)}: ${failure.detail}`;
   }
 }
 

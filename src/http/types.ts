@@ -28,10 +28,15 @@ export interface HttpRequest {
   check?: (response: HttpResponse) => BodyProblem | undefined;
 }
 
-/** What a request's `check` found wrong with a 2xx body. */
+/** What a request's `check` found wrong with a 2xx body, or the client's `errorCheck` in an error answer. */
 export interface BodyProblem {
   detail: string;
-  retriable: boolean;
+  /**
+   * `true`: retried like a 503 (after `waitMs` when given); `false`: the request fails;
+   * `'later'`: not worth retrying within the run, though a later run may succeed (a daily
+   * allowance used up): the request fails at once as retriable, so the run exits 75.
+   */
+  retriable: boolean | 'later';
   waitMs?: number;
 }
 

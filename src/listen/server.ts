@@ -442,9 +442,18 @@ function distinctHeaders(req: IncomingMessage): Record<string, string[]> {
 function eventName(spec: WebhookSpec, request: WebhookRequest, json: JsonValue | undefined): string | undefined {
   const where = spec.eventName;
   if (!where) return undefined;
-  if ('header' in where) return request.headers[where.header.toLowerCase()]?.[0];
+  if ('header' in where) return firstHeader(request, where.header);
   const value = isJsonObject(json) ? json[where.field] : undefined;
   return typeof value === 'string' ? value : undefined;
+}
+
+/** The value of the first of these headers that the request has, not empty. */
+function firstHeader(request: WebhookRequest, names: string | readonly string[]): string | undefined {
+  for (const name of typeof names === 'string' ? [names] : names) {
+    const value = request.headers[name.toLowerCase()]?.[0];
+    if (value !== undefined && value !== '') return value;
+  }
+  return undefined;
 }
 
 function parseQuietly(body: Buffer): JsonValue | undefined {
@@ -459,10 +468,7 @@ function parseQuietly(body: Buffer): JsonValue | undefined {
 function declaredDeliveryId(spec: WebhookSpec, request: WebhookRequest, json: JsonValue | undefined): string | undefined {
   const where = spec.deliveryId;
   if (!where) return undefined;
-  if ('header' in where) {
-    const value = request.headers[where.header.toLowerCase()]?.[0];
-    return value === undefined || value === '' ? undefined : value;
-  }
+  if ('header' in where) return firstHeader(request, where.header);
   let at: JsonValue | undefined = json;
   for (const part of where.path.split('.')) at = isJsonObject(at) ? at[part] : undefined;
   if (typeof at === 'string' && at !== '') return at;

@@ -28,10 +28,8 @@ export function discoverCatalog(connector: AnyConnector): JsonObject {
       };
       if (s.replicationKey) streamMeta['valid-replication-keys'] = [s.replicationKey];
       // Which copy of a row wins (batch and webhooks interleave), and how deletions arrive.
-      streamMeta['sync-version'] = s.versionNote ?? (version
-        ? `the record's ${version} (the newest copy of a row wins, whichever path wrote it)`
-        : 'none: the copy written last wins');
-      streamMeta['sync-deletions'] = s.deletions ?? 'not listed by the source (webhooks, where the connector has them, mark rows deleted)';
+      streamMeta['sync-version'] = versionRule(s);
+      streamMeta['sync-deletions'] = deletionRule(s);
       const entry: JsonObject = {
         tap_stream_id: s.name,
         stream: s.name,
@@ -50,6 +48,17 @@ export function discoverCatalog(connector: AnyConnector): JsonObject {
       return entry;
     }),
   };
+}
+
+/** Which copy of a row wins, in a sentence (`--discover`'s `sync-version`, `--about`). */
+export function versionRule(s: StreamDefinition<object>): string {
+  const version = versionKeyOf(s);
+  return s.versionNote ?? (version ? `the record's ${version} (the newest copy of a row wins, whichever path wrote it)` : 'none: the copy written last wins');
+}
+
+/** How deletions reach the rows, in a sentence (`--discover`'s `sync-deletions`, `--about`). */
+export function deletionRule(s: StreamDefinition<object>): string {
+  return s.deletions ?? 'not listed by the source (webhooks, where the connector has them, mark rows deleted)';
 }
 
 export function selectAll(connector: AnyConnector): SelectedStream[] {

@@ -111,8 +111,12 @@ describe('sync run sample', () => {
     expect(parsed.name).toBe('sample');
     expect(parsed.settings.map((s) => s.env)).toContain('SYNC_SAMPLE_SEED');
     // A connector whose streams come from its config says where to see them.
+    const rest = await runSync(['run', 'rest', '--about']);
+    expect(rest.stdout).toContain('Streams:\n  built from its config: sync run rest --config FILE --about lists them (--discover, with their schemas)\n');
+    expect(rest.stdout).toContain('token / SYNC_REST_TOKEN (string, secret)');
+    // One whose streams are the same for every account lists them, with no config.
     const stripe = await runSync(['run', 'stripe', '--about']);
-    expect(stripe.stdout).toContain('Streams:\n  built from its config: sync run stripe --config FILE --discover lists them, with their keys and schemas\n');
+    expect(stripe.stdout).toContain('Streams:\n  customers (key id, incremental by changed_at)\n');
     expect(stripe.stdout).toContain('api_key / SYNC_STRIPE_API_KEY (string, required, secret)');
   });
 

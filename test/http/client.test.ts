@@ -2,6 +2,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiKeyAuth } from '../../src/http/auth.js';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from '../../src/http/client.js';
+import { errorRulesCheck } from '../../src/http/error-rules.js';
 import { HttpAbortError, HttpStatusError, HttpTransportError, RateLimitedError } from '../../src/http/errors.js';
 import { LosslessNumber } from '../../src/protocol/json.js';
 import { memoryLogger, recordingSleep, sendJson, startServer, type Handler, type TestServer } from './server.js';
@@ -233,6 +234,40 @@ describe('retries', () => {
     // Without the timeout the late first answer would have been returned.
     expect(res.json()).toEqual({ ok: true });
     expect(s.seen).toHaveLength(2);
+  });
+});
+
+describe('error answers judged by their body (errorCheck)', () => {
+  const rules = errorRulesCheck([
+    { statuses: [403], path: '0.message', values: ['TotalRequests Limit exceeded.'], then: 'later', reason: 'the daily allowance is used up' },
+    { statuses: [403], path: '0.errorCode', values: ['REQUEST_LIMIT_EXCEEDED'], then: 'retry', reason: 'too many at once' },
+  ]);
+  const refuse = (message: string): Handler => (_q, res) => sendJson(res, 403, [{ message, errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
+
+  it('retries what a rule calls passing, with backoff', async () => {
+    const { s, c, waits } = await setup(sequence(refuse('ConcurrentPerOrgLongTxn Limit exceeded.'), ok), { ...(rules ? { errorCheck: rules } : {}) });
+    expect((await c.request({ path: '/q' })).json()).toEqual({ ok: true });
+    expect(s.seen).toHaveLength(2);
+    expect(waits).toEqual([500]);
+  });
+
+  it('fails at once, retriable (exit 75), what a rule says only a later run can do, quoting the body', async () => {
+    const { s, c, waits } = await setup(refuse('TotalRequests Limit exceeded.'), { ...(rules ? { errorCheck: rules } : {}) });
+    const err = (await c.request({ path: '/q' }).catch((e: unknown) => e)) as HttpStatusError;
+    expect(err).toBeInstanceOf(HttpStatusError);
+    expect(err.message).toBe(
+      'GET /q answered 403 Forbidden: the daily allowance is used up ([{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]); not retried in this run: a later run may succeed',
+    );
+    expect([err.status, err.attempts, err.retriable, err.exitCode]).toEqual([403, 1, true, 75]);
+    expect(s.seen).toHaveLength(1);
+    expect(waits).toEqual([]);
+  });
+
+  it('leaves an answer no rule matches to its status: a 403 fails at once, exit 1', async () => {
+    const { s, c } = await setup((_q, res) => sendJson(res, 403, [{ message: 'no access', errorCode: 'INSUFFICIENT_ACCESS' }]), { ...(rules ? { errorCheck: rules } : {}) });
+    const err = (await c.request({ path: '/q' }).catch((e: unknown) => e)) as HttpStatusError;
+    expect([err.status, err.retriable, err.exitCode]).toEqual([403, false, 1]);
+    expect(s.seen).toHaveLength(1);
   });
 });
 

@@ -173,6 +173,42 @@ describe('sync listen mailchimp', () => {
     }
   }, 60_000);
 
+  it('cleaned, unsubscribe with action=delete and campaign: each member row as sync run has it, the campaign acknowledged and nothing stored', async () => {
+    model.subscribe('a1b2c3d4e5', 'dee@example.com', { FNAME: 'Dee', LNAME: 'Oak' });
+    expect((await run('batch.db')).code).toBe(0);
+    expect((await run('hooks.db')).code).toBe(0);
+    const events = [
+      model.clean('a1b2c3d4e5', 'ann@example.com', 'hard'),
+      model.clean('a1b2c3d4e5', 'dee@example.com', 'abuse'),
+      model.unsubscribe('f6a7b8c9d0', 'cy@example.com', 'delete'),
+      model.sendCampaign('a1b2c3d4e5', '5aa2102003', 'Spring news'),
+    ];
+    const before = rows('hooks.db', 'SELECT * FROM list_members ORDER BY id');
+    const listener = await listen('hooks.db');
+    try {
+      for (const body of events) expect(await post(listener.url, body)).toBe(200);
+      expect((await run('batch.db')).code).toBe(0);
+      await until(async () => {
+        const done = await runSync(['inbox', 'list', '--journal', join(tmp.dir, 'hooks.db.inbox'), '--status', 'done', '--format', 'json'], { cwd: tmp.dir });
+        return done.stdout.trim().split('\n').filter((l) => l !== '').length === events.length;
+      });
+      for (const [list, email] of [['a1b2c3d4e5', 'ann@example.com'], ['a1b2c3d4e5', 'dee@example.com'], ['f6a7b8c9d0', 'cy@example.com']] as const) {
+        expect(memberRow('hooks.db', list, email), `${email} from the webhook`).toEqual(memberRow('batch.db', list, email));
+      }
+      expect(memberRow('hooks.db', 'a1b2c3d4e5', 'ann@example.com')).toMatchObject({ status: 'cleaned', _sdc_deleted_at: null, last_changed: '2026-01-10T00:00:05+00:00' });
+      expect(memberRow('hooks.db', 'f6a7b8c9d0', 'cy@example.com')).toMatchObject({ status: 'archived', _sdc_deleted_at: '2026-01-10T00:00:07+00:00' });
+      // The campaign changed no row, and added no table.
+      const after = rows('hooks.db', 'SELECT * FROM list_members ORDER BY id');
+      expect(after.filter((r) => !['ann@example.com', 'dee@example.com', 'cy@example.com'].includes(r['email_address'] as string))).toEqual(
+        before.filter((r) => !['ann@example.com', 'dee@example.com', 'cy@example.com'].includes(r['email_address'] as string)),
+      );
+      expect(rows('hooks.db', `SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 6) != '_sync_' AND name != 'sqlite_sequence' ORDER BY name`)).toEqual([{ name: 'list_members' }, { name: 'lists' }]);
+    } finally {
+      listener.child.kill('SIGTERM');
+      await listener.done;
+    }
+  }, 60_000);
+
   it('a body that is not a Mailchimp event becomes a dead letter, and the listener goes on', async () => {
     const listener = await listen('dead.db');
     try {
@@ -187,4 +223,35 @@ describe('sync listen mailchimp', () => {
       await listener.done;
     }
   }, 30_000);
+});
+
+describe('sync run mailchimp --about and --discover', () => {
+  interface AboutStream { name: string; key_properties: string[]; replication_key: string | null; version: string; deletions: string }
+  interface CatalogStream { stream: string; key_properties: string[]; replication_key?: string; schema: { properties: Record<string, unknown> }; metadata: Array<{ breadcrumb: string[]; metadata: Record<string, unknown> }> }
+  const asAbout = (s: CatalogStream): AboutStream => {
+    const root = s.metadata.find((m) => m.breadcrumb.length === 0)?.metadata ?? {};
+    return { name: s.stream, key_properties: s.key_properties, replication_key: s.replication_key ?? null, version: root['sync-version'] as string, deletions: root['sync-deletions'] as string };
+  };
+
+  it('--about lists the streams with no config, as --discover has them; neither asks Mailchimp anything', async () => {
+    const result = await runSync(['run', 'mailchimp', '--about', '--format', 'json'], { cwd: tmp.dir });
+    expect(result.code, result.stderr).toBe(0);
+    const listed = JSON.parse(result.stdout) as { streams: AboutStream[]; streams_need_config: boolean };
+    expect(listed.streams_need_config).toBe(false);
+    expect(listed.streams.map((s) => [s.name, s.key_properties, s.replication_key])).toEqual([
+      ['lists', ['id'], null],
+      ['list_members', ['list_id', 'id'], 'last_changed'],
+    ]);
+    expect(listed.streams[1]?.deletions).toMatch(/status is "archived" are marked deleted/);
+    const discovered = await runSync(['run', 'mailchimp', '--config', configFile(), '--discover'], { cwd: tmp.dir });
+    expect(discovered.code, discovered.stderr).toBe(0);
+    const catalog = (JSON.parse(discovered.stdout) as { streams: CatalogStream[] }).streams;
+    expect(catalog.map(asAbout)).toEqual(listed.streams);
+    expect(Object.keys(catalog[1]?.schema.properties ?? {})).toEqual(expect.arrayContaining(['id', 'list_id', 'email_address', 'unique_email_id', 'status', '_sdc_deleted_at']));
+    expect(model.server.seen).toEqual([]);
+    const text = await runSync(['run', 'mailchimp', '--about'], { cwd: tmp.dir });
+    expect(text.stdout).toContain('Streams:\n  lists (key id, full table)\n');
+    expect(text.stdout).toContain('  list_members (key list_id, id, incremental by last_changed)\n      version: the record\'s last_changed');
+    expect(text.stdout).not.toContain(KEY);
+  });
 });

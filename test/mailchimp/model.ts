@@ -16,7 +16,13 @@ import { sendJson, startServer, type TestServer } from '../http/server.js';
  *   `2026-01-10T00:00:01+00:00`.
  * - Throttling: past 10 simultaneous connections the API answers 429 (modelled by `throttle`).
  * - Webhooks: form-encoded POSTs (`type`, `fired_at` as `YYYY-MM-DD HH:MM:SS` UTC, `data[...]`),
- *   built here for each change the model makes.
+ *   built here for each change the model makes: `subscribe` and `profile` (the member's
+ *   fields and merges), `unsubscribe` (the same with `data[action]` `unsub`, or `delete` when
+ *   the member was deleted, i.e. archived, `data[reason]`, `data[campaign_id]`), `cleaned`
+ *   (only `data[list_id]`, `data[campaign_id]`, `data[reason]` `hard` or `abuse`,
+ *   `data[email]`), `upemail` (`data[new_id]`, `data[new_email]`, `data[old_email]`) and
+ *   `campaign` (a campaign's sending: `data[id]`, `data[subject]`, `data[status]`,
+ *   `data[reason]`, `data[list_id]`; nothing about members).
  */
 
 export interface Member {
@@ -138,7 +144,22 @@ export class MailchimpModel {
     const at = this.tick();
     member.status = action === 'delete' ? 'archived' : 'unsubscribed';
     member.last_changed = at.api;
-    return form({ type: 'unsubscribe', fired_at: at.webhook, data: { action, reason: 'manual', ...this.payload(member) } });
+    return form({ type: 'unsubscribe', fired_at: at.webhook, data: { action, reason: 'manual', ...this.payload(member), campaign_id: 'cb398d21d2' } });
+  }
+
+  /** The address bounced hard, or its owner reported abuse: Mailchimp cleans the member. */
+  clean(listId: string, email: string, reason: 'hard' | 'abuse' = 'hard'): string {
+    const member = this.find(listId, email);
+    const at = this.tick();
+    member.status = 'cleaned';
+    member.last_changed = at.api;
+    return form({ type: 'cleaned', fired_at: at.webhook, data: { list_id: listId, campaign_id: '4fjk2ma9xd', reason, email } });
+  }
+
+  /** A campaign to the audience was sent: an event about the campaign, none about members. */
+  sendCampaign(listId: string, id: string, subject: string): string {
+    const at = this.tick();
+    return form({ type: 'campaign', fired_at: at.webhook, data: { id, subject, status: 'sent', reason: '', list_id: listId } });
   }
 
   archive(listId: string, email: string): void {

@@ -50,6 +50,19 @@ describe('rate_limit', () => {
     expect((starts[4] ?? 0) - (starts[0] ?? 0)).toBeGreaterThan(300);
   });
 
+  it('errors: reports each wrong rule with its path', () => {
+    const { problems } = parseDescription(
+      base({ errors: [{ status: 200, path: 'code', equals: 'X', then: 'retry' }, { status: 403, path: '0.errorCode', then: 'wait' }, { path: 'code', in: ['A'], then: 'later', after: 1 }] }),
+    );
+    expect(problems).toEqual([
+      'errors[0].status: an error status (400 to 599) or a list of them',
+      'errors[1]: give "equals" (one value) or "in" (a list of values) to compare the value at "path" with',
+      'errors[1].then: must be one of retry, later (got "wait")',
+      'errors[2].after: unknown key (known: status, path, equals, in, then, reason)',
+    ]);
+    expect(parseDescription(base({ errors: [] })).problems).toEqual(['errors: must be a non-empty array of {"status", "path", "equals" | "in", "then"}']);
+  });
+
   it('reports each wrong endpoint limit with its path', () => {
     const { problems } = parseDescription(
       base({ rate_limit: { endpoints: [{ path: 'search', requests_per_second: 5 }, { path: '/x' }, { path: '/y', max_concurrent: 0, every: 1 }, 'z'] } }),

@@ -48,6 +48,16 @@ describe('the Salesforce model', () => {
     expect(() => parseSoql('SELECT Id FROM Contact LIMIT x')).toThrow(/unexpected token/);
   });
 
+  it('refuses past the daily request limit, and while long-running requests are at their limit, with 403 REQUEST_LIMIT_EXCEEDED', async () => {
+    model.busyForCalls = 1;
+    expect(await query('SELECT Id FROM Contact')).toEqual({ status: 403, body: [{ message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }] });
+    expect((await query('SELECT Id FROM Contact')).status).toBe(200);
+    model.apiLimit = model.apiUsed;
+    expect(await query('SELECT Id FROM Contact')).toEqual({ status: 403, body: [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }] });
+    // Refused calls are not counted.
+    expect(model.apiUsed).toBe(model.apiLimit);
+  });
+
   it('refuses a dead refresh token and an expired session', async () => {
     const response = await fetch(`${model.login.url}/services/oauth2/token`, {
       method: 'POST',

@@ -16,6 +16,12 @@ import { parseSoql, SoqlError, type Literal, type Soql } from './soql.js';
  * - On the instance, `Authorization: Bearer <token>`; an unknown or expired session is
  *   `401 [{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]`. Every
  *   answer carries `Sforce-Limit-Info: api-usage=<used>/<limit>`; each call counts.
+ * - Limits (REQUEST_LIMIT_EXCEEDED, 403): once the org's calls of the last 24 hours reach its
+ *   allowance, every call is `403 [{"message":"TotalRequests Limit exceeded.","errorCode":
+ *   "REQUEST_LIMIT_EXCEEDED"}]` until they age out; while the org has as many long-running
+ *   requests (20 s or more) in flight as it may (25 in production), a new one is
+ *   `403 [{"message":"ConcurrentPerOrgLongTxn Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]`.
+ *   Refused calls are not counted.
  * - `GET /services/data/vXX.X/sobjects/<Object>/describe`: `name`, `fields` (name, type,
  *   nillable, compoundFieldName…); an unknown object is 404 NOT_FOUND.
  * - `GET …/query?q=` and `…/queryAll?q=` (queryAll also returns deleted records, IsDeleted
@@ -125,6 +131,12 @@ export class SalesforceModel {
   expireBeforeCall: number | undefined;
   /** Data calls refused with INVALID_SESSION_ID. */
   refused = 0;
+  /** The instance URL token responses name; default the model's instance server. */
+  tokenInstanceUrl: string | undefined;
+  /** The org's long-running requests stay at their limit for this many more data calls, each refused. */
+  busyForCalls = 0;
+  /** Data calls refused with REQUEST_LIMIT_EXCEEDED, by message. */
+  readonly limitRefusals: string[] = [];
   private seconds = 0;
   private minted = 0;
   private cursors = new Map<string, SObject[]>();
@@ -242,7 +254,8 @@ export class SalesforceModel {
     const id = `${this.login.url}/id/${this.orgId}/${this.userId}`;
     const issuedAt = String(Date.UTC(2026, 0, 10) + this.minted * 1000);
     const signature = createHmac('sha256', this.clientSecret).update(id + issuedAt).digest('base64');
-    send(res, 200, { access_token: token, signature, scope: 'refresh_token api', instance_url: this.instance.url, id, token_type: 'Bearer', issued_at: issuedAt });
+    const instanceUrl = this.tokenInstanceUrl ?? this.instance.url;
+    send(res, 200, { access_token: token, signature, scope: 'refresh_token api', instance_url: instanceUrl, id, token_type: 'Bearer', issued_at: issuedAt });
   }
 
   private handleData(method: string, rawUrl: string, authorization: string | undefined, res: ServerResponse): void {
@@ -253,6 +266,11 @@ export class SalesforceModel {
     if (!authorization?.startsWith('Bearer ') || !this.sessions.has(authorization.slice(7))) {
       this.refused++;
       return send(res, 401, [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }]);
+    }
+    if (this.apiUsed >= this.apiLimit) return this.refuseForLimit(res, 'TotalRequests Limit exceeded.');
+    if (this.busyForCalls > 0) {
+      this.busyForCalls--;
+      return this.refuseForLimit(res, 'ConcurrentPerOrgLongTxn Limit exceeded.');
     }
     this.apiUsed++;
     const limit = { 'sforce-limit-info': `api-usage=${this.apiUsed}/${this.apiLimit}` };
@@ -284,6 +302,11 @@ export class SalesforceModel {
     }
     const locator = `01g5g00000Qz${String(this.nextCursor++).padStart(4, '0')}`;
     return this.page(res, rows, kind[1] as string, kind[2] as string, locator, 0, rows.length, limit);
+  }
+
+  private refuseForLimit(res: ServerResponse, message: string): void {
+    this.limitRefusals.push(message);
+    send(res, 403, [{ message, errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
   }
 
   private page(res: ServerResponse, rows: SObject[], version: string, kind: string, locator: string, offset: number, total: number | undefined, headers: Record<string, string>): void {

@@ -5,6 +5,7 @@ import { runSync, startListen, tempDir } from '../helpers/cli.js';
 import { Decimal, SalesforceModel, type SObject } from './model.js';
 import { until } from '../helpers/wait.js';
 import { readRows, withoutRunMark, writeConfig } from '../helpers/files.js';
+import { sendJson, startServer } from '../http/server.js';
 
 /** `sync run salesforce` and `sync listen salesforce` against the local model of a Salesforce org. */
 
@@ -115,6 +116,22 @@ describe('sync run salesforce', () => {
     expect(rows('custom.db', `SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('contacts', 'accounts')`)).toEqual([]);
   });
 
+  it('instance_url wins over the instance the token response names: every data call goes to it', async () => {
+    // The token names the org's own host; the setting points at a proxy in front of it (here, the model's instance).
+    const orgHost = await startServer((_req, res) => sendJson(res, 404, [{ errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' }]));
+    try {
+      model.tokenInstanceUrl = orgHost.url;
+      const result = await run('proxied.db', { instance_url: model.instance.url });
+      expect(result.code, result.stderr).toBe(0);
+      expect(model.tokenRequests.length).toBeGreaterThan(0);
+      expect(orgHost.seen).toEqual([]);
+      expect(model.instance.seen.filter((r) => r.url.endsWith('/describe'))).toHaveLength(4);
+      expect(rows('proxied.db', 'SELECT count(*) AS n FROM contacts')).toEqual([{ n: 3 }]);
+    } finally {
+      await orgHost.close();
+    }
+  });
+
   it('an object the org does not have is a usage error naming it', async () => {
     const result = await run('none.db', { objects: ['Contact', 'Nope__c'] });
     expect(result.code).toBe(2);
@@ -142,6 +159,46 @@ describe('sync run salesforce', () => {
     expect(result.stderr).not.toContain(dead);
     expectNoSecret(result.stderr);
     expect(model.instance.seen).toHaveLength(0);
+  });
+
+  it('the daily request limit reached mid-run stops it with Salesforce\'s words, exit 75, keeping what was committed; a later run goes on from there', async () => {
+    // Four describe calls, the contacts and the accounts: the leads' query is the seventh call.
+    model.apiLimit = 6;
+    const limited = await run('daily.db');
+    expect(limited.code, limited.stderr).toBe(75);
+    expect(limited.stderr).toMatch(
+      /retry later: stream leads failed: GET \/services\/data\/v62\.0\/queryAll answered 403 Forbidden: the org's daily API request limit is used up.*TotalRequests Limit exceeded\..*REQUEST_LIMIT_EXCEEDED.*not retried in this run/,
+    );
+    // Not retried: one refusal, and nothing after it.
+    expect(model.limitRefusals).toEqual(['TotalRequests Limit exceeded.']);
+    expectNoSecret(limited.stderr);
+    expect(rows('daily.db', 'SELECT count(*) AS n FROM contacts')).toEqual([{ n: 3 }]);
+    expect(rows('daily.db', 'SELECT count(*) AS n FROM accounts')).toEqual([{ n: 2 }]);
+    const state = JSON.parse((await runSync(['state', 'show', 'salesforce', '--target', `sqlite:${join(tmp.dir, 'daily.db')}`], { cwd: tmp.dir })).stdout) as {
+      bookmarks: Record<string, { replication_key_value?: string }>;
+    };
+    expect(Object.keys(state.bookmarks).sort()).toEqual(['accounts', 'contacts']);
+
+    // The calls of the last 24 hours aged out: the next run reads contacts from their bookmark.
+    model.apiLimit = 15_000;
+    model.queries.length = 0;
+    const next = await run('daily.db');
+    expect(next.code, next.stderr).toBe(0);
+    expect(model.queries).toContain(`SELECT ${CONTACT_FIELDS} FROM Contact WHERE SystemModstamp >= 2026-01-10T00:00:05Z ORDER BY SystemModstamp`);
+    expect(rows('daily.db', 'SELECT count(*) AS n FROM leads')).toEqual([{ n: 1 }]);
+    expect(rows('daily.db', 'SELECT count(*) AS n FROM opportunities')).toEqual([{ n: 1 }]);
+  });
+
+  it('too many long-running requests in the org is retried with backoff, and the run completes', async () => {
+    // The first two calls (describe calls, sent together) find the org's long-running requests at their limit.
+    model.busyForCalls = 2;
+    const busy = await runSync(['run', 'salesforce', '--config', configFile(), '--target', `sqlite:${join(tmp.dir, 'busy.db')}`, '--debug'], { cwd: tmp.dir });
+    expect(busy.code, busy.stderr).toBe(0);
+    expect(model.limitRefusals).toEqual(['ConcurrentPerOrgLongTxn Limit exceeded.', 'ConcurrentPerOrgLongTxn Limit exceeded.']);
+    expect(busy.stderr).toMatch(/retrying GET \/services\/data\/v62\.0\/sobjects\/\w+\/describe in \d+ ms after 403 Forbidden: too many long-running requests at once in the org \(attempt 2 of 5\)/);
+    expect(rows('busy.db', 'SELECT count(*) AS n FROM contacts')).toEqual([{ n: 3 }]);
+    expect(rows('busy.db', 'SELECT count(*) AS n FROM accounts')).toEqual([{ n: 2 }]);
+    expectNoSecret(busy.stderr);
   });
 
   it('warns when the org has used more than 80% of its daily API calls', async () => {
@@ -269,6 +326,24 @@ describe('salesforce settings', () => {
     expect(result.stderr).toMatch(/organization_id: an org id starts with 00D/);
     expect(result.stderr).toMatch(/objects\[1\]: an sObject API name/);
     expect(model.login.seen).toHaveLength(0);
+  });
+
+  it('--about --config lists one stream per object without asking Salesforce anything', async () => {
+    const objects = { objects: ['Contact', 'Invoice__c'] };
+    const about = await runSync(['run', 'salesforce', '--config', configFile(objects), '--about', '--format', 'json'], { cwd: tmp.dir });
+    expect(about.code, about.stderr).toBe(0);
+    const listed = JSON.parse(about.stdout) as { streams: Array<{ name: string; key_properties: string[]; replication_key: string; deletions: string }> };
+    expect(listed.streams.map((s) => [s.name, s.key_properties, s.replication_key])).toEqual([
+      ['contacts', ['Id'], 'SystemModstamp'],
+      ['invoice__c', ['Id'], 'SystemModstamp'],
+    ]);
+    expect(listed.streams[0]?.deletions).toBe('records whose IsDeleted is true are marked deleted (_sdc_deleted_at)');
+    expect(model.login.seen).toEqual([]);
+    expect(model.instance.seen).toEqual([]);
+    expect(about.stdout).not.toContain(REFRESH);
+    // Without a config it says where the streams come from.
+    const bare = await runSync(['run', 'salesforce', '--about'], { cwd: tmp.dir });
+    expect(bare.stdout).toContain('built from its config: sync run salesforce --config FILE --about lists them');
   });
 
   it('names streams snake_case and plural, custom objects by their API name', async () => {

@@ -5,6 +5,8 @@ import { runSync, startListen, tempDir } from '../helpers/cli.js';
 import { ShopifyModel, type Webhook } from './model.js';
 import { until } from '../helpers/wait.js';
 import { readRows, writeConfig } from '../helpers/files.js';
+import { mapShopifyDelivery } from '../../connectors/shopify/webhooks.js';
+import { parseJson } from '../../src/protocol/json.js';
 
 /** `sync listen shopify` with deliveries built and signed as Shopify does, beside `sync run shopify`. */
 
@@ -115,6 +117,34 @@ describe('sync listen shopify', () => {
     }
   }, 60_000);
 
+  it('an "Events" delivery (headers without X-) is verified, deduplicated by Shopify-Event-Id, named by Shopify-Topic and deleted at Shopify-Triggered-At', async () => {
+    const ann = model.addCustomer('Ann', 'Lee', 'ann@example.com');
+    const update = model.asEventsDelivery(model.webhook('customers/update', ann));
+    const deletion = model.asEventsDelivery(model.deletion('customers/delete', ann.id));
+    expect(Object.keys(update.headers).filter((h) => h.startsWith('x-'))).toEqual([]);
+    const listener = await listen('events.db');
+    try {
+      expect((await post(listener.url, { ...update, body: update.body.replace('Ann', 'Mallory') })).status).toBe(401);
+      expect((await post(listener.url, update)).status).toBe(200);
+      // The same event from another subscription: another Shopify-Webhook-Id, the same Shopify-Event-Id.
+      const otherSubscription = await post(listener.url, update, { 'shopify-webhook-id': 'b54557e4-bdd9-4b37-8a5f-999999999999' });
+      expect(otherSubscription.status).toBe(200);
+      expect(otherSubscription.text).toMatch(/duplicate/);
+      expect((await post(listener.url, deletion)).status).toBe(200);
+      await until(() => row('events.db', 'customers', ann.id)?.['_sdc_deleted_at'] != null);
+      const inbox = await runSync(['inbox', 'list', '--journal', join(tmp.dir, 'events.db.inbox'), '--format', 'json'], { cwd: tmp.dir });
+      const stored = inbox.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; event: string | null });
+      expect(stored.map((d) => [d.id, d.event])).toEqual([
+        [update.headers['shopify-event-id'], 'customers/update'],
+        [deletion.headers['shopify-event-id'], 'customers/delete'],
+      ]);
+    } finally {
+      listener.child.kill('SIGTERM');
+      await listener.done;
+    }
+    expect(row('events.db', 'customers', ann.id)).toMatchObject({ email: 'ann@example.com', _sdc_deleted_at: deletion.headers['shopify-triggered-at'] });
+  }, 60_000);
+
   it('create, update and delete topics: a delete marks the row deleted and keeps its other columns', async () => {
     const mug = model.addProduct('Mug', ['12.00']);
     const bob = model.addCustomer('Bob', 'Ray', 'bob@example.com');
@@ -142,4 +172,15 @@ describe('sync listen shopify', () => {
     // Deleted at the event's time (X-Shopify-Triggered-At).
     expect(row('life.db', 'orders', order.id)?.['_sdc_deleted_at']).toBe(deletions[0]?.headers['x-shopify-triggered-at']);
   }, 60_000);
+});
+
+describe('mapShopifyDelivery', () => {
+  it('reads the topic and the time from the unprefixed family when a delivery has both, as the signature is checked', () => {
+    const model = new ShopifyModel(TOKEN, SECRET);
+    const legacy = model.deletion('customers/delete', 7n, '2026-02-01T00:00:00Z');
+    const events = model.asEventsDelivery(model.deletion('orders/delete', 7n, '2026-03-01T00:00:00Z'));
+    const delivery = (headers: Record<string, string>) => ({ id: 'd', receivedAt: '2026-04-01T00:00:00Z', headers, text: legacy.body, json: parseJson(legacy.body).value });
+    expect(mapShopifyDelivery(delivery({ ...legacy.headers, ...events.headers }))).toMatchObject([{ stream: 'orders', time: '2026-03-01T00:00:00.000Z', deleted: true }]);
+    expect(mapShopifyDelivery(delivery(legacy.headers))).toMatchObject([{ stream: 'customers', time: '2026-02-01T00:00:00.000Z', deleted: true }]);
+  });
 });

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { ShopifyEventsHeader, ShopifyHeader } from '@shopify/shopify-api';
 import { getHmac } from '@shopify/shopify-api/test-helpers';
 import { sendJson, startServer, type SeenRequest, type TestServer } from '../http/server.js';
 
@@ -25,7 +26,9 @@ import { sendJson, startServer, type SeenRequest, type TestServer } from '../htt
  *   amounts `10.00`, times in the shop's offset, tags comma-separated), headers
  *   `X-Shopify-Topic`, `X-Shopify-Hmac-Sha256` (base64 HMAC-SHA256 of the body with the app's
  *   client secret), `X-Shopify-Event-Id`, `X-Shopify-Webhook-Id`, `X-Shopify-Triggered-At`;
- *   a delete topic's body is `{"id": <n>}`.
+ *   a delete topic's body is `{"id": <n>}`. Newer "Events" deliveries carry the same headers
+ *   without `X-` (`Shopify-Topic`, `Shopify-Hmac-Sha256`, `Shopify-Event-Id`…): the names
+ *   come from the SDK's `ShopifyHeader` and `ShopifyEventsHeader`.
  */
 
 export interface LineItem {
@@ -308,20 +311,33 @@ export class ShopifyModel {
     return this.sign(topic, restJson({ id }), at);
   }
 
+  /** The same delivery as an "Events" subscription sends it: every Shopify header without `X-`. */
+  asEventsDelivery(hook: Webhook): Webhook {
+    const names = Object.keys(ShopifyEventsHeader) as Array<keyof typeof ShopifyEventsHeader>;
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    for (const name of names) {
+      const legacy = (ShopifyHeader as Record<string, string | undefined>)[name]?.toLowerCase();
+      const value = legacy === undefined ? undefined : hook.headers[legacy];
+      if (value !== undefined) headers[ShopifyEventsHeader[name]] = name === 'Hmac' ? getHmac(hook.body, this.clientSecret) : value;
+    }
+    return { ...hook, headers };
+  }
+
   private sign(topic: string, body: string, triggeredAt: string): Webhook {
     const n = ++this.events;
+    const header = (name: ShopifyHeader): string => name.toLowerCase();
     return {
       topic,
       body,
       headers: {
         'content-type': 'application/json',
-        'x-shopify-topic': topic,
-        'x-shopify-hmac-sha256': getHmac(body, this.clientSecret),
-        'x-shopify-shop-domain': 'acme.myshopify.com',
-        'x-shopify-api-version': '2026-04',
-        'x-shopify-webhook-id': `b54557e4-bdd9-4b37-8a5f-${String(n).padStart(12, '0')}`,
-        'x-shopify-event-id': `98880550-7158-44d4-b7cd-${String(n).padStart(12, '0')}`,
-        'x-shopify-triggered-at': `${triggeredAt.slice(0, 19)}.000Z`,
+        [header(ShopifyHeader.Topic)]: topic,
+        [header(ShopifyHeader.Hmac)]: getHmac(body, this.clientSecret),
+        [header(ShopifyHeader.Domain)]: 'acme.myshopify.com',
+        [header(ShopifyHeader.ApiVersion)]: '2026-04',
+        [header(ShopifyHeader.WebhookId)]: `b54557e4-bdd9-4b37-8a5f-${String(n).padStart(12, '0')}`,
+        [header(ShopifyHeader.EventId)]: `98880550-7158-44d4-b7cd-${String(n).padStart(12, '0')}`,
+        [header(ShopifyHeader.TriggeredAt)]: `${triggeredAt.slice(0, 19)}.000Z`,
       },
     };
   }

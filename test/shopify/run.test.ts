@@ -181,3 +181,48 @@ describe('sync run shopify', () => {
     expect(result.stderr).toMatch(/shop: the shop's own domain/);
   });
 });
+
+describe('sync run shopify --about and --discover', () => {
+  interface AboutStream { name: string; key_properties: string[]; replication_key: string | null; version: string; deletions: string }
+  interface CatalogStream { stream: string; key_properties: string[]; replication_key?: string; schema: { properties: Record<string, unknown> }; metadata: Array<{ breadcrumb: string[]; metadata: Record<string, unknown> }> }
+  const about = async (args: string[] = []) => {
+    const result = await runSync(['run', 'shopify', '--about', '--format', 'json', ...args], { cwd: tmp.dir });
+    expect(result.code, result.stderr).toBe(0);
+    return JSON.parse(result.stdout) as { streams: AboutStream[]; streams_need_config: boolean };
+  };
+  const discover = async (extra: object = {}) => {
+    const result = await runSync(['run', 'shopify', '--config', configFile(extra), '--discover'], { cwd: tmp.dir });
+    expect(result.code, result.stderr).toBe(0);
+    return (JSON.parse(result.stdout) as { streams: CatalogStream[] }).streams;
+  };
+  /** What --about says of a stream, as --discover's catalog says it. */
+  const asAbout = (s: CatalogStream): AboutStream => {
+    const root = s.metadata.find((m) => m.breadcrumb.length === 0)?.metadata ?? {};
+    return { name: s.stream, key_properties: s.key_properties, replication_key: s.replication_key ?? null, version: root['sync-version'] as string, deletions: root['sync-deletions'] as string };
+  };
+
+  it('--about lists the streams with no config, as --discover has them; neither asks the shop anything', async () => {
+    const listed = await about();
+    expect(listed.streams_need_config).toBe(false);
+    expect(listed.streams.map((s) => [s.name, s.key_properties, s.replication_key])).toEqual([
+      ['orders', ['id'], 'updated_at'],
+      ['customers', ['id'], 'updated_at'],
+      ['products', ['id'], 'updated_at'],
+    ]);
+    expect(listed.streams[0]?.deletions).toMatch(/deletions arrive through webhooks.*a full read .* marks rows it did not see as deleted, at most 10% of the table/);
+    const catalog = await discover();
+    expect(catalog.map(asAbout)).toEqual(listed.streams);
+    expect(Object.keys(catalog[0]?.schema.properties ?? {})).toEqual(expect.arrayContaining(['id', 'name', 'total_price', 'line_items', 'updated_at']));
+    expect(model.server.seen).toEqual([]);
+    const text = await runSync(['run', 'shopify', '--about'], { cwd: tmp.dir });
+    expect(text.stdout).toContain('Streams:\n  orders (key id, incremental by updated_at)\n      version: the record\'s updated_at');
+  });
+
+  it('--about --config says what those settings give: with start_date, no full read marks deletions', async () => {
+    const bounded = { start_date: '2026-01-01T00:00:00Z' };
+    const listed = await about(['--config', configFile(bounded)]);
+    expect(listed.streams[0]?.deletions).not.toMatch(/full read/);
+    expect((await discover(bounded)).map(asAbout)).toEqual(listed.streams);
+    expect(model.server.seen).toEqual([]);
+  });
+});

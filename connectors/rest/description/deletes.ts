@@ -1,4 +1,4 @@
-import type { JsonValue } from '../../../src/protocol/json.js';
+import type { JsonObject, JsonValue } from '../../../src/protocol/json.js';
 import type { Checker } from './checker.js';
 import type { DeletedRule } from './types.js';
 
@@ -12,6 +12,11 @@ import type { DeletedRule } from './types.js';
 export function parseDeletedWhen(c: Checker, raw: JsonValue | undefined, at: string): DeletedRule | undefined {
   if (raw === undefined || !c.object(raw, at)) return undefined;
   c.unknownKeys(raw, at, ['path', 'equals', 'in']);
+  return parseCondition(c, raw, at);
+}
+
+/** `path` with `equals` or `in`, the one form of condition the language has (its object's other keys are the caller's). */
+export function parseCondition(c: Checker, raw: JsonObject, at: string): DeletedRule | undefined {
   const path = c.string(raw['path'], `${at}.path`, true);
   const equals = raw['equals'];
   const among = raw['in'];

@@ -3,6 +3,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../../../src/prot
 import { parseAuth } from './auth.js';
 import { parseChangeFeeds } from './change-feeds.js';
 import { Checker } from './checker.js';
+import { parseErrorRules } from './errors.js';
 import { parseStream } from './stream.js';
 import { SECRET_SETTINGS, WEBHOOK_SECRET_SETTINGS, type RestDescription, type RestRateLimit, type RestStream } from './types.js';
 import { parseWebhooks } from './webhooks.js';
@@ -17,7 +18,7 @@ import { parseWebhooks } from './webhooks.js';
 export * from './types.js';
 
 /** Every top-level key of a description; the connector's settings list each of them. */
-export const TOP_KEYS = ['base_url', 'headers', 'auth', 'start_date', 'streams', 'refresh_token_file', 'webhooks', 'rate_limit', 'change_feeds', ...SECRET_SETTINGS, ...WEBHOOK_SECRET_SETTINGS];
+export const TOP_KEYS = ['base_url', 'headers', 'auth', 'start_date', 'streams', 'refresh_token_file', 'webhooks', 'rate_limit', 'errors', 'change_feeds', ...SECRET_SETTINGS, ...WEBHOOK_SECRET_SETTINGS];
 
 /** Reads the description out of a validated config; throws nothing, returns the problems instead. */
 export function parseDescription(config: JsonObject, options: { credentialsOptional?: boolean } = {}): { description: RestDescription | undefined; problems: string[] } {
@@ -76,8 +77,9 @@ export function parseDescription(config: JsonObject, options: { credentialsOptio
   }
   const webhooks = config['webhooks'] === undefined ? undefined : parseWebhooks(c, config['webhooks'], 'webhooks', streams, broken);
   const rateLimit = parseRateLimit(c, config['rate_limit']);
+  const errors = parseErrorRules(c, config['errors'], 'errors');
   if (c.problems.length > 0 || baseUrl === undefined || auth === undefined) return { description: undefined, problems: c.problems };
-  return { description: { baseUrl: baseUrl.replace(/\/+$/, ''), headers, auth, startDate, streams, webhooks, rateLimit, changeFeeds }, problems: [] };
+  return { description: { baseUrl: baseUrl.replace(/\/+$/, ''), headers, auth, startDate, streams, webhooks, rateLimit, errors, changeFeeds }, problems: [] };
 }
 
 function parseRateLimit(c: Checker, raw: JsonValue | undefined): RestRateLimit {

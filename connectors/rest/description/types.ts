@@ -1,4 +1,5 @@
 import type { EndpointLimit } from '../../../src/http/budget.js';
+import type { ErrorRule } from '../../../src/http/error-rules.js';
 import type { IncrementalRule } from '../../../src/http/incremental.js';
 import type { PaginationStyle } from '../../../src/http/paginate.js';
 import type { Scheme } from '../../../src/listen/verify/index.js';
@@ -137,6 +138,8 @@ export interface RestDescription {
   webhooks: RestWebhooks | undefined;
   /** The optional `rate_limit` section: stay under the API's documented limits. */
   rateLimit: RestRateLimit;
+  /** The optional `errors` section: error answers whose body says to retry, or to stop until a later run. */
+  errors: ErrorRule[];
   /** The optional `change_feeds` section, by name. */
   changeFeeds: ReadonlyMap<string, RestChangeFeed>;
 }
