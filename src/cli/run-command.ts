@@ -16,7 +16,7 @@ import { readJsonFile } from './files.js';
 import type { Logger } from '../log.js';
 import { cliLogger, terminalWidth, type CliIo, type OutputOptions } from './io.js';
 import { acquireRunLock } from './run-lock.js';
-import { createProgress, fitToWidth, formatCount, summarize } from './progress.js';
+import { createProgress, fitToWidth, formatCount, summarize, targetNotes } from './progress.js';
 import { ReaderGoneError, watchReader } from './reader-gone.js';
 import { writeMetricsFile } from './metrics-file.js';
 import { createPinger } from './ping.js';
@@ -249,7 +249,7 @@ async function syncInto(
     if (failed) await Promise.resolve(target.close()).catch(() => undefined);
     // What the committed batches found, also after a failure: those changes are stored.
     if (target.changesFound) tally.changes = target.changesFound();
-    const line = `${connector.name} → ${target.description}: ${summarize(progress.counts(), Date.now() - started, 'nothing new')}`;
+    const line = `${connector.name} → ${target.description}: ${summarize(progress.counts(), Date.now() - started, 'nothing new', targetNotes(target))}`;
     const width = terminalWidth(io, flags);
     // Read is not written: after a failure, say how much of it is committed.
     if (!failed) log.info(fitToWidth(line, width));
