@@ -22,6 +22,7 @@ import { writeMetricsFile } from './metrics-file.js';
 import { createPinger } from './ping.js';
 import { recordRunHistory } from './run-history.js';
 import { emptyTally, runRecord, type RunTally } from './run-outcome.js';
+import { sharedTablesWarning } from './shared-tables.js';
 import { targetSpecOf } from './target-spec.js';
 
 export interface RunFlags extends OutputOptions {
@@ -143,6 +144,7 @@ async function prepareAndSync(
   }
   const reader = spec.kind === 'stdout' ? watchReader(io.stdout) : undefined;
   try {
+    await warnOfSharedTables(spec, connector.name, stateId, streams, log);
     await syncInto(connector, config, streams, flags, io, log, stateId, http, tally, () => reader?.gone() === true);
     return connector;
   } catch (err) {
@@ -255,6 +257,17 @@ async function syncInto(
     if (!failed) log.info(fitToWidth(line, width));
     else if (readerGone()) log.info(fitToWidth(`stopped: ${line}; the reading process closed stdout`, width));
     else log.info(fitToWidth(`stopped: ${line}; ${committedNote(loader)}`, width));
+  }
+}
+
+/** Once per run, when another account of the connector already writes these tables (shared-tables.ts); never fails the run. */
+async function warnOfSharedTables(spec: TargetSpec, connector: string, stateId: string, streams: ReturnType<typeof selectAll>, log: Logger): Promise<void> {
+  try {
+    const warning = await sharedTablesWarning(spec, connector, stateId, streams.map((s) => s.definition.name));
+    if (warning !== undefined) log.warn(warning);
+  } catch (err) {
+    // The target itself reports what is wrong with it, in a moment.
+    log.debug(`could not look for other accounts in the target: ${(err as Error).message}`);
   }
 }
 

@@ -104,6 +104,15 @@ describe.skipIf(!available)('sync with a PostgreSQL target', () => {
     }
   });
 
+  it('a second account of the connector into the same schema is warned once that the rows mix', async () => {
+    expect((await sync(['run', 'sample', '--target', schema.url, '--state-id', 'acme'])).code).toBe(0);
+    const second = await sync(['run', 'sample', '--target', schema.url, '--state-id', 'globex'], { ...sampleEnv, SYNC_SAMPLE_SEED: '2' });
+    expect(second.code, second.stderr).toBe(0);
+    const warnings = second.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/: customers, orders already hold rows of sample synced under state id "acme"; this run \(state id "globex"\) writes into the same tables/);
+  });
+
   it('sync state clear and set change the state kept in the database', async () => {
     expect((await sync(['run', 'sample', '--target', schema.url, '--streams', 'customers'])).code).toBe(0);
     const cleared = await sync(['state', 'clear', 'sample', '--target', schema.url, '--stream', 'customers']);
