@@ -2,7 +2,8 @@ import { mkdirSync, readFileSync, readlinkSync, realpathSync, renameSync, unlink
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { BusyError, UsageError } from '../errors.js';
+import { BusyError } from '../errors.js';
+import { notAFolderError } from '../folders.js';
 
 /**
  * One run at a time per (state id, target), so overlapping cron runs never interleave
@@ -27,10 +28,9 @@ export function acquireLock(path: string, what: string): Lock {
   try {
     mkdirSync(dirname(lockPath), { recursive: true });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    // The target's folder is a file (`jsonl:out.txt`): the user's path, not a bug.
-    if (code === 'EEXIST' || code === 'ENOTDIR') throw new UsageError(`${what}: ${dirname(path)} is a file, not a folder`);
-    throw err;
+    // The target's folder, or a folder on the way to it, is a file (`jsonl:out.txt/sub`): the
+    // user's path, not a bug, and the message names the part that is the file.
+    throw notAFolderError(dirname(lockPath), what, err) ?? err;
   }
   const Database = require('better-sqlite3') as typeof BetterSqlite3;
   let db: BetterSqlite3.Database | undefined;

@@ -104,6 +104,7 @@ no webhook delivery for longer than webhooks:<connector>=AGE.`;
 const OUTPUT_FORMATS = ['text', 'json'] as const;
 const DELIVERY_STATUSES = ['pending', 'done', 'dead'] as const;
 
+/** What every command takes, declared here once (`buildProgram` adds them to each command). */
 function withOutputOptions(command: Command): Command {
   return command
     .option('-q, --quiet', 'only warnings and errors on stderr; no progress, no summary')
@@ -123,115 +124,100 @@ function buildProgram(io: CliIo, output: ReportOptions, connectors: readonly str
       outputError: () => {},
     });
 
-  withOutputOptions(
-    program
-      .command('run')
-      .description("run a connector's tap: read its streams and write them into a target, incrementally")
-      .argument('<connector>', 'connector name (e.g. sample)')
-      .option('-c, --config <file>', 'JSON settings; each can also be set as SYNC_<CONNECTOR>_<SETTING>')
-      .option('-t, --target <spec>', 'where records go: -, sqlite:PATH, jsonl:DIR, csv:DIR', 'sqlite:sync.db')
-      .option('--streams <names>', 'only these streams, comma-separated')
-      .option('--catalog <file>', 'Singer catalog selecting streams and fields')
-      .option('-s, --state <file>', 'Singer state in and out (instead of the state kept by the target)')
-      .option('--state-id <id>', 'key of the state kept in the target (default: the connector name)')
-      .option('--full-refresh', 'ignore bookmarks of the selected streams and read everything')
-      .option('-d, --discover', 'print the catalog and exit')
-      .option('--about', "print the connector's streams and settings and exit")
-      .option('--record <dir>', 'save every HTTP exchange in DIR, secrets redacted (for tests and bug reports)')
-      .option('--replay <dir>', 'answer HTTP requests from the exchanges saved in DIR, with no network')
-      .option('--metrics-file <path>', 'write the run\'s figures in Prometheus text format to PATH after the run (node_exporter textfile collector)')
-      .option('--ping <url>', "dead-man's switch (healthchecks.io, Cronitor): URL/start at the start, URL on success, URL/fail with the error line on failure")
-      .addOption(new Option('--format <format>', 'format of --about').choices(OUTPUT_FORMATS).default('text')),
-  )
+  program
+    .command('run')
+    .description("run a connector's tap: read its streams and write them into a target, incrementally")
+    .argument('<connector>', 'connector name (e.g. sample)')
+    .option('-c, --config <file>', 'JSON settings; each can also be set as SYNC_<CONNECTOR>_<SETTING>')
+    .option('-t, --target <spec>', 'where records go: -, sqlite:PATH, jsonl:DIR, csv:DIR', 'sqlite:sync.db')
+    .option('--streams <names>', 'only these streams, comma-separated')
+    .option('--catalog <file>', 'Singer catalog selecting streams and fields')
+    .option('-s, --state <file>', 'Singer state in and out (instead of the state kept by the target)')
+    .option('--state-id <id>', 'key of the state kept in the target (default: the connector name)')
+    .option('--full-refresh', 'ignore bookmarks of the selected streams and read everything')
+    .option('-d, --discover', 'print the catalog and exit')
+    .option('--about', "print the connector's streams and settings and exit")
+    .option('--record <dir>', 'save every HTTP exchange in DIR, secrets redacted (for tests and bug reports)')
+    .option('--replay <dir>', 'answer HTTP requests from the exchanges saved in DIR, with no network')
+    .option('--metrics-file <path>', 'write the run\'s figures in Prometheus text format to PATH after the run (node_exporter textfile collector)')
+    .option('--ping <url>', "dead-man's switch (healthchecks.io, Cronitor): URL/start at the start, URL on success, URL/fail with the error line on failure")
+    .addOption(new Option('--format <format>', 'format of --about').choices(OUTPUT_FORMATS).default('text'))
     .addHelpText('after', RUN_EXAMPLES)
     .action(async (connector: string, _options: unknown, command: Command) => {
       const flags = readRunFlags(command);
-      output.debug ||= flags.debug === true;
       const { runCommand } = await import('./run-command.js');
       await runCommand(connector, flags, io);
     });
 
-  withOutputOptions(
-    program
-      .command('target')
-      .description('be a Singer target: read messages on stdin, write them to SPEC, print each committed state on stdout')
-      .argument('<spec>', 'sqlite:PATH, jsonl:DIR, csv:DIR or -')
-      .option('--state-id <id>', 'key under which the target keeps the state it receives', 'singer')
-      .option('--no-validate', 'do not validate records against their schema (key properties are still checked)')
-      .option('--batch-size <records>', 'records per commit, default 5000 (a batch also commits once its rows pass 4 MiB)')
-      .option('-c, --config <file>', 'a target config as orchestrators pass one (Meltano): its batch_size and validate are used, other keys ignored; flags win'),
-  )
+  program
+    .command('target')
+    .description('be a Singer target: read messages on stdin, write them to SPEC, print each committed state on stdout')
+    .argument('<spec>', 'sqlite:PATH, jsonl:DIR, csv:DIR or -')
+    .option('--state-id <id>', 'key under which the target keeps the state it receives', 'singer')
+    .option('--no-validate', 'do not validate records against their schema (key properties are still checked)')
+    .option('--batch-size <records>', 'records per commit, default 5000 (a batch also commits once its rows pass 4 MiB)')
+    .option('-c, --config <file>', 'a target config as orchestrators pass one (Meltano): its batch_size and validate are used, other keys ignored; flags win')
     .addHelpText('after', TARGET_EXAMPLES)
     .action(async (spec: string, _options: unknown, command: Command) => {
       const flags = readTargetFlags(command);
-      output.debug ||= flags.debug === true;
       const { targetCommand } = await import('./target-command.js');
       await targetCommand(spec, flags, io);
     });
 
-  withOutputOptions(
-    program
-      .command('listen')
-      .description('receive webhooks: verify, journal, answer, and write them as records into a target')
-      .argument('<connector...>', 'connectors to serve, each at POST /webhooks/<connector>')
-      .option('-p, --port <port>', 'TCP port (0: any free port)', '8080')
-      .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
-      .option('--metrics-port <port>', 'serve GET /metrics on this port instead of the webhook port (0: any free port, printed at start)')
-      .option('--metrics-host <address>', 'address the metrics port listens on (default: --host)')
-      .option('-c, --config <file>', 'JSON settings (with several connectors: {"<connector>": {...}}); also SYNC_<CONNECTOR>_<SETTING>')
-      .option('-t, --target <spec>', 'where records go: -, sqlite:PATH, jsonl:DIR, csv:DIR, postgres://…', 'sqlite:sync.db')
-      .option('--journal <file>', 'the inbox: every delivery, stored before it is answered; a file, or postgres://…?schema=NAME shared by replicas', 'sync-inbox.db')
-      .option('--no-drain', 'with a PostgreSQL journal: only store deliveries; `sync drain` workers write them to the target')
-      .option('--max-body <bytes>', 'largest body accepted; larger gets 413', String(25 * 1024 * 1024))
-      .option('--request-timeout <seconds>', 'a request (headers and body) must arrive within this time', '30')
-      .option('--retain <duration>', 'keep done deliveries this long, for deduplication and sync inbox: 7d, 72h, 90m, or forever', '7d'),
-  )
+  program
+    .command('listen')
+    .description('receive webhooks: verify, journal, answer, and write them as records into a target')
+    .argument('<connector...>', 'connectors to serve, each at POST /webhooks/<connector>')
+    .option('-p, --port <port>', 'TCP port (0: any free port)', '8080')
+    .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+    .option('--metrics-port <port>', 'serve GET /metrics on this port instead of the webhook port (0: any free port, printed at start)')
+    .option('--metrics-host <address>', 'address the metrics port listens on (default: --host)')
+    .option('-c, --config <file>', 'JSON settings (with several connectors: {"<connector>": {...}}); also SYNC_<CONNECTOR>_<SETTING>')
+    .option('-t, --target <spec>', 'where records go: -, sqlite:PATH, jsonl:DIR, csv:DIR, postgres://…', 'sqlite:sync.db')
+    .option('--journal <file>', 'the inbox: every delivery, stored before it is answered; a file, or postgres://…?schema=NAME shared by replicas', 'sync-inbox.db')
+    .option('--no-drain', 'with a PostgreSQL journal: only store deliveries; `sync drain` workers write them to the target')
+    .option('--max-body <bytes>', 'largest body accepted; larger gets 413', String(25 * 1024 * 1024))
+    .option('--request-timeout <seconds>', 'a request (headers and body) must arrive within this time', '30')
+    .option('--retain <duration>', 'keep done deliveries this long, for deduplication and sync inbox: 7d, 72h, 90m, or forever', '7d')
     .addHelpText('after', LISTEN_EXAMPLES)
     .action(async (connectors: string[], _options: unknown, command: Command) => {
       const flags = readListenFlags(command);
-      output.debug ||= flags.debug === true;
       const { listenCommand } = await import('./listen-command.js');
       await listenCommand(connectors, flags, io);
     });
 
-  withOutputOptions(
-    program
-      .command('drain')
-      .description('write the deliveries of a shared PostgreSQL journal into a target; run as many as you like')
-      .argument('<connector...>', 'connectors whose deliveries to write')
-      .requiredOption('--journal <url>', 'the journal `sync listen` replicas fill: postgres://USER@HOST:PORT/DB?schema=NAME')
-      .option('-t, --target <spec>', 'where records go: -, sqlite:PATH, jsonl:DIR, csv:DIR, postgres://…', 'sqlite:sync.db')
-      .option('-c, --config <file>', 'settings of connectors whose webhooks come from their config (rest)')
-      .option('--once', 'drain what is pending now, then exit (a scheduled job), instead of running until stopped'),
-  )
+  program
+    .command('drain')
+    .description('write the deliveries of a shared PostgreSQL journal into a target; run as many as you like')
+    .argument('<connector...>', 'connectors whose deliveries to write')
+    .requiredOption('--journal <url>', 'the journal `sync listen` replicas fill: postgres://USER@HOST:PORT/DB?schema=NAME')
+    .option('-t, --target <spec>', 'where records go: -, sqlite:PATH, jsonl:DIR, csv:DIR, postgres://…', 'sqlite:sync.db')
+    .option('-c, --config <file>', 'settings of connectors whose webhooks come from their config (rest)')
+    .option('--once', 'drain what is pending now, then exit (a scheduled job), instead of running until stopped')
     .addHelpText('after', DRAIN_EXAMPLES)
     .action(async (connectors: string[], _options: unknown, command: Command) => {
       const flags = readDrainFlags(command);
-      output.debug ||= flags.debug === true;
       const { drainCommand } = await import('./drain-command.js');
       await drainCommand(connectors, flags, io);
     });
 
-  withOutputOptions(
-    program
-      .command('inbox')
-      .description('look at the deliveries `sync listen` stored, and push them through the mapping again')
-      .argument('<action>', 'list, show, replay, retry-dead or prune')
-      .option('--journal <file>', 'the journal of `sync listen`: a file, or postgres://…?schema=NAME', 'sync-inbox.db')
-      .option('--id <delivery-id>', "only the delivery with this id (the sender's, e.g. webhook-id)")
-      .option('--since <time>', 'only deliveries received since: an RFC 3339 time, or a duration such as 30m, 2h, 7d')
-      .option('--connector <name>', 'only deliveries for this connector')
-      .addOption(new Option('--status <status>', 'only deliveries in this state').choices(DELIVERY_STATUSES))
-      .option('--limit <n>', 'list at most n deliveries')
-      .option('--older-than <duration>', 'prune: only deliveries received longer ago than this (default 7d)')
-      .option('-c, --config <file>', 'replay, retry-dead: settings of connectors whose webhooks come from their config (rest)')
-      .option('-t, --target <spec>', 'replay, retry-dead: where records go', 'sqlite:sync.db')
-      .addOption(new Option('--format <format>', 'list, show: text or JSON').choices(OUTPUT_FORMATS).default('text')),
-  )
+  program
+    .command('inbox')
+    .description('look at the deliveries `sync listen` stored, and push them through the mapping again')
+    .argument('<action>', 'list, show, replay, retry-dead or prune')
+    .option('--journal <file>', 'the journal of `sync listen`: a file, or postgres://…?schema=NAME', 'sync-inbox.db')
+    .option('--id <delivery-id>', "only the delivery with this id (the sender's, e.g. webhook-id)")
+    .option('--since <time>', 'only deliveries received since: an RFC 3339 time, or a duration such as 30m, 2h, 7d')
+    .option('--connector <name>', 'only deliveries for this connector')
+    .addOption(new Option('--status <status>', 'only deliveries in this state').choices(DELIVERY_STATUSES))
+    .option('--limit <n>', 'list at most n deliveries')
+    .option('--older-than <duration>', 'prune: only deliveries received longer ago than this (default 7d)')
+    .option('-c, --config <file>', 'replay, retry-dead: settings of connectors whose webhooks come from their config (rest)')
+    .option('-t, --target <spec>', 'replay, retry-dead: where records go', 'sqlite:sync.db')
+    .addOption(new Option('--format <format>', 'list, show: text or JSON').choices(OUTPUT_FORMATS).default('text'))
     .addHelpText('after', INBOX_EXAMPLES)
     .action(async (action: string, _options: unknown, command: Command) => {
       const flags = readInboxFlags(command);
-      output.debug ||= flags.debug === true;
       const { inboxCommand } = await import('./inbox-command.js');
       await inboxCommand(action, flags, io);
     });
@@ -280,6 +266,12 @@ function buildProgram(io: CliIo, output: ReportOptions, connectors: readonly str
       const { connectorsCommand } = await import('./connectors-command.js');
       await connectorsCommand(new OptionReader(command).choice('format', OUTPUT_FORMATS) ?? 'text', io);
     });
+
+  // Every command logs, and reports its errors, as these ask: declared once, for all of them.
+  for (const command of program.commands) withOutputOptions(command);
+  program.hook('preAction', (_program, command) => {
+    output.debug ||= new OptionReader(command).switch('debug');
+  });
 
   // Loaded only when the overall help is shown: loading every connector costs start-up time.
   if (connectors) program.addHelpText('after', `\nConnectors (sync connectors for their streams and modes):\n${connectors.join('\n')}`);
@@ -485,6 +477,7 @@ function readInboxFlags(command: Command): InboxFlags {
 function readStatusFlags(command: Command): StatusFlags {
   const o = new OptionReader(command);
   return {
+    ...readOutputOptions(o),
     target: o.textWithDefault('target'),
     ...ifGiven('journal', o.text('journal')),
     format: o.choice('format', OUTPUT_FORMATS) ?? 'text',
@@ -497,6 +490,7 @@ function readStatusFlags(command: Command): StatusFlags {
 function readStateFlags(command: Command): StateFlags {
   const o = new OptionReader(command);
   return {
+    ...readOutputOptions(o),
     target: o.textWithDefault('target'),
     ...ifGiven('stateId', o.text('stateId')),
     ...ifGiven('stream', o.text('stream')),

@@ -1,3 +1,4 @@
+import type { Target } from '../targets/target.js';
 import type { CliIo } from './io.js';
 
 /**
@@ -140,17 +141,25 @@ const SUMMARY_STREAMS = 20;
 
 /**
  * `customers 100, orders 500 (600 records in 0.4 s, 1,500/s)`; with no record at all,
- * `nothing new (0.2 s)` or whatever `empty` says.
+ * `nothing new (0.2 s)` or whatever `empty` says. Each note follows inside the brackets,
+ * after `; `.
  */
-export function summarize(counts: Map<string, number>, millis: number, empty = 'no records'): string {
+export function summarize(counts: Map<string, number>, millis: number, empty = 'no records', notes: readonly string[] = []): string {
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   const seconds = millis / 1000;
-  if (total === 0) return `${empty} (${seconds.toFixed(1)} s)`;
+  const noted = notes.map((n) => `; ${n}`).join('');
+  if (total === 0) return `${empty} (${seconds.toFixed(1)} s${noted})`;
   const parts = [...counts].slice(0, SUMMARY_STREAMS).map(([s, n]) => `${s} ${formatCount(n)}`);
   // Ten thousand streams would make one unreadable line: the first few, and how many more.
   if (counts.size > SUMMARY_STREAMS) parts.push(`${formatCount(counts.size - SUMMARY_STREAMS)} more streams`);
   const rate = seconds > 0 ? `, ${formatCount(Math.round(total / seconds))}/s` : '';
-  return `${parts.join(', ')} (${formatCount(total)} ${total === 1 ? 'record' : 'records'} in ${seconds.toFixed(1)} s${rate})`;
+  return `${parts.join(', ')} (${formatCount(total)} ${total === 1 ? 'record' : 'records'} in ${seconds.toFixed(1)} s${rate}${noted})`;
+}
+
+/** What the target had to change to store the rows (`1 character stored as U+FFFD`), for `summarize`'s notes. */
+export function targetNotes(target: Target): string[] {
+  const replaced = target.replacedCharacters?.() ?? 0;
+  return replaced > 0 ? [`${formatCount(replaced)} ${replaced === 1 ? 'character' : 'characters'} stored as U+FFFD`] : [];
 }
 
 /**

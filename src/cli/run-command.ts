@@ -19,12 +19,13 @@ import { readJsonFile } from './files.js';
 import type { Logger } from '../log.js';
 import { cliLogger, terminalWidth, type CliIo, type OutputOptions } from './io.js';
 import { acquireRunLock } from './run-lock.js';
-import { createProgress, fitToWidth, formatCount, summarize } from './progress.js';
+import { createProgress, fitToWidth, formatCount, summarize, targetNotes } from './progress.js';
 import { withReaderWatched } from './reader-gone.js';
 import { writeMetricsFile } from './metrics-file.js';
 import { createPinger } from './ping.js';
 import { recordRunHistory } from './run-history.js';
 import { emptyTally, runRecord, type RunTally } from './run-outcome.js';
+import { sharedTablesWarning } from './shared-tables.js';
 import { targetSpecOf } from './target-spec.js';
 
 export interface RunFlags extends OutputOptions {
@@ -166,6 +167,7 @@ async function prepareAndSync(
     throw err;
   }
   try {
+    await warnOfSharedTables(spec, connector.name, stateId, streams, log);
     await withReaderWatched(spec.kind === 'stdout' ? io.stdout : undefined, (readerGone) =>
       syncInto(connector, config, streams, flags, io, log, stateId, http, tally, readerGone),
     );
@@ -270,12 +272,23 @@ async function syncInto(
     if (failed) await Promise.resolve(target.close()).catch(() => undefined);
     // What the committed batches found, also after a failure: those changes are stored.
     if (target.changesFound) tally.changes = target.changesFound();
-    const line = `${connector.name} → ${target.description}: ${summarize(progress.counts(), Date.now() - started, 'nothing new')}`;
+    const line = `${connector.name} → ${target.description}: ${summarize(progress.counts(), Date.now() - started, 'nothing new', targetNotes(target))}`;
     const width = terminalWidth(io, flags);
     // Read is not written: after a failure, say how much of it is committed.
     if (!failed) log.info(fitToWidth(line, width));
     else if (readerGone()) log.info(fitToWidth(`stopped: ${line}; the reading process closed stdout`, width));
     else log.info(fitToWidth(`stopped: ${line}; ${committedNote(loader)}`, width));
+  }
+}
+
+/** Once per run, when another account of the connector already writes these tables (shared-tables.ts); never fails the run. */
+async function warnOfSharedTables(spec: TargetSpec, connector: string, stateId: string, streams: ReturnType<typeof selectAll>, log: Logger): Promise<void> {
+  try {
+    const warning = await sharedTablesWarning(spec, connector, stateId, streams.map((s) => s.definition.name));
+    if (warning !== undefined) log.warn(warning);
+  } catch (err) {
+    // The target itself reports what is wrong with it, in a moment.
+    log.debug(`could not look for other accounts in the target: ${(err as Error).message}`);
   }
 }
 

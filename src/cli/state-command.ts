@@ -7,14 +7,15 @@ import { clearBookmark, StateError, toSyncState, type SyncState } from '../proto
 import { describeTarget, openTarget, type TargetSpec } from '../targets/spec.js';
 import type { Target } from '../targets/target.js';
 import { readJsonFile } from './files.js';
-import type { CliIo } from './io.js';
+import type { Logger } from '../log.js';
+import { cliLogger, type CliIo, type OutputOptions } from './io.js';
 import { positiveInteger } from './options.js';
 import { acquireRunLock, type RunLock } from './run-lock.js';
 import { mergeState, storedKey, withBookmark, type BookmarkKey } from './state-edits.js';
 import { chooseSnapshot, DEFAULT_HISTORY_LIMIT, listStateHistory, rewindTo } from './state-history.js';
 import { targetSpecOf } from './target-spec.js';
 
-export interface StateFlags {
+export interface StateFlags extends OutputOptions {
   target: string;
   stateId?: string;
   /** set: the stream whose bookmark `value` becomes; clear: the only bookmark to clear. */
@@ -59,6 +60,7 @@ export async function stateCommand(action: string, first: string | undefined, se
   const stateId = flags.stateId ?? connector?.name ?? '';
   const spec = targetSpecOf(flags.target, io);
   if (spec.kind === 'stdout') throw new UsageError('target "-" keeps no state; state lives in the file given to --state');
+  const log = cliLogger(io, flags);
   const where = describeTarget(spec);
   // Checked before anything is locked or opened: a mistaken command is refused while a run is busy too.
   const change = verb === 'set' ? plannedChange(value, flags) : undefined;
@@ -67,23 +69,23 @@ export async function stateCommand(action: string, first: string | undefined, se
   if (verb !== 'set' && (flags.value !== undefined || flags.replace)) throw new UsageError('--value and --replace are for sync state set');
   if (verb !== 'rewind' && flags.to !== undefined) throw new UsageError('--to is for sync state rewind');
   if (verb !== 'history' && flags.limit !== undefined) throw new UsageError('--limit is for sync state history');
-  if (verb === 'history') return listStateHistory(spec, where, stateId, historyLimit(flags.limit), flags.format ?? 'text', io);
-  if (verb === 'rewind') return rewind(spec, where, stateId, flags, io);
+  if (verb === 'history') return listStateHistory(spec, where, stateId, historyLimit(flags.limit), flags.format ?? 'text', io, log);
+  if (verb === 'rewind') return rewind(spec, where, stateId, flags, io, log);
 
   // Looking, or clearing what is not there, must not create a database or a folder.
   if (verb !== 'set' && !targetExists(spec)) {
-    io.stderr.write(verb === 'show' ? `no state: ${where} does not exist\n` : `nothing to clear: ${where} does not exist\n`);
+    log.info(verb === 'show' ? `no state: ${where} does not exist` : `nothing to clear: ${where} does not exist`);
     return;
   }
   // Changing state under a running sync would be overwritten or, worse, interleaved. The lock
   // comes before the target is opened, so a change refused as busy has touched nothing.
   const lock = verb === 'show' ? undefined : await stateLock(spec, stateId, verb, where);
   try {
-    const target = await openTarget(spec, { stateId, warn: (m) => io.stderr.write(`warning: ${m}\n`), stdout: io.stdout });
+    const target = await openTarget(spec, { stateId, warn: (m) => log.warn(m), stdout: io.stdout });
     try {
-      if (verb === 'show') await show(target, spec, stateId, io);
-      else if (change !== undefined) await set(target, change, connector, stateId, io);
-      else await clear(target, flags.stream, stateId, io);
+      if (verb === 'show') await show(target, spec, stateId, io, log);
+      else if (change !== undefined) await set(target, change, connector, stateId, log);
+      else await clear(target, flags.stream, stateId, log);
     } finally {
       await target.close();
     }
@@ -96,14 +98,14 @@ export async function stateCommand(action: string, first: string | undefined, se
 }
 
 /** `sync state rewind --to`: the snapshot is chosen first, then put back under the run lock. */
-async function rewind(spec: TargetSpec, where: string, stateId: string, flags: StateFlags, io: CliIo): Promise<void> {
+async function rewind(spec: TargetSpec, where: string, stateId: string, flags: StateFlags, io: CliIo, log: Logger): Promise<void> {
   if (flags.to === undefined) throw new UsageError('sync state rewind needs --to: an id from sync state history, or a time (2026-03-01T00:00:00Z, 2h)');
   if (flags.stream !== undefined) throw new UsageError('sync state rewind puts back a whole state; --stream is for set and clear');
   if (!targetExists(spec)) throw new UsageError(`nothing to rewind: ${where} does not exist`);
   const snapshot = await chooseSnapshot(spec, where, stateId, flags.to);
   const lock = await stateLock(spec, stateId, 'rewind', where);
   try {
-    await rewindTo(spec, stateId, snapshot, io);
+    await rewindTo(spec, stateId, snapshot, io, log);
   } finally {
     await lock?.release();
   }
@@ -174,17 +176,17 @@ async function stateLock(spec: TargetSpec, stateId: string, verb: Action, where:
   }
 }
 
-async function show(target: Target, spec: TargetSpec, stateId: string, io: CliIo): Promise<void> {
+async function show(target: Target, spec: TargetSpec, stateId: string, io: CliIo, log: Logger): Promise<void> {
   const stored = target.readState();
   if (stored !== undefined) {
     io.stdout.write(JSON.stringify(JSON.parse(stringifyJson(stored)), null, 2) + '\n');
     return;
   }
   const where = describeTarget(spec);
-  io.stderr.write(`no state stored for ${stateId} in ${where}\n`);
+  log.info(`no state stored for ${stateId} in ${where}`);
   // State received by `sync target` is kept under its own id: say so rather than leave the user to guess.
   if (stateId !== TARGET_STATE_ID && (await storesState(spec, TARGET_STATE_ID, io))) {
-    io.stderr.write(`(state that \`sync target\` received is stored there: sync state show --state-id ${TARGET_STATE_ID} --target ${where})\n`);
+    log.info(`(state that \`sync target\` received is stored there: sync state show --state-id ${TARGET_STATE_ID} --target ${where})`);
   }
 }
 
@@ -197,11 +199,11 @@ async function storesState(spec: TargetSpec, stateId: string, io: CliIo): Promis
   }
 }
 
-async function set(target: Target, change: Change, connector: AnyConnector | undefined, stateId: string, io: CliIo): Promise<void> {
+async function set(target: Target, change: Change, connector: AnyConnector | undefined, stateId: string, log: Logger): Promise<void> {
   const where = target.description;
   if (change.kind === 'replace') {
     await target.writeState(change.state);
-    io.stderr.write(`state of ${stateId} in ${where} replaced\n`);
+    log.info(`state of ${stateId} in ${where} replaced`);
     return;
   }
   const stored = target.readState();
@@ -211,7 +213,7 @@ async function set(target: Target, change: Change, connector: AnyConnector | und
     await target.writeState(next);
     const value = next.bookmarks[change.stream]?.['replication_key_value'] ?? null;
     const shown = typeof value === 'string' ? value : stringifyJson(value);
-    io.stderr.write(`bookmark of ${change.stream} set to ${shown} for ${stateId} in ${where}${othersKept(current, [change.stream])}\n`);
+    log.info(`bookmark of ${change.stream} set to ${shown} for ${stateId} in ${where}${othersKept(current, [change.stream])}`);
     return;
   }
   await target.writeState(mergeState(stored, change.state));
@@ -219,7 +221,7 @@ async function set(target: Target, change: Change, connector: AnyConnector | und
   const streams = isJsonObject(bookmarks) ? Object.keys(bookmarks) : [];
   const kept = othersKept(current, streams);
   // The JSON form used to replace everything: say how to get that when bookmarks were kept.
-  io.stderr.write(`${streams.length ? `bookmarks of ${streams.join(', ')}` : 'state'} set for ${stateId} in ${where}${kept}${kept ? ' (--replace replaces the whole state)' : ''}\n`);
+  log.info(`${streams.length ? `bookmarks of ${streams.join(', ')}` : 'state'} set for ${stateId} in ${where}${kept}${kept ? ' (--replace replaces the whole state)' : ''}`);
 }
 
 /** `; customers kept` (or nothing): the bookmarks a change left alone, since keeping them is the point. */
@@ -249,13 +251,13 @@ function bookmarkKey(connector: AnyConnector | undefined, stream: string, curren
   );
 }
 
-async function clear(target: Target, stream: string | undefined, stateId: string, io: CliIo): Promise<void> {
+async function clear(target: Target, stream: string | undefined, stateId: string, log: Logger): Promise<void> {
   if (stream !== undefined) {
     const current = toSyncState(target.readState());
     await target.writeState(clearBookmark(current, stream));
-    io.stderr.write(`bookmark of stream ${stream} cleared for ${stateId}; the next run reads it in full\n`);
+    log.info(`bookmark of stream ${stream} cleared for ${stateId}; the next run reads it in full`);
     return;
   }
   await target.writeState(undefined);
-  io.stderr.write(`state of ${stateId} cleared; the next run reads everything\n`);
+  log.info(`state of ${stateId} cleared; the next run reads everything`);
 }

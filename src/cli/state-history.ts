@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js';
 import { stringifyJson, type JsonValue } from '../protocol/json.js';
 import { bookmarkValues, openHistory, type StateSnapshot } from '../targets/history.js';
 import { openTarget, type TargetSpec } from '../targets/spec.js';
+import type { Logger } from '../log.js';
 import type { CliIo } from './io.js';
 import { pointInTime } from './when.js';
 
@@ -15,10 +16,18 @@ export const DEFAULT_HISTORY_LIMIT = 20;
 /** Every snapshot a rewind may choose from: the whole bounded history. */
 const ALL = 10_000;
 
-export async function listStateHistory(spec: TargetSpec, where: string, stateId: string, limit: number, format: 'text' | 'json', io: CliIo): Promise<void> {
+export async function listStateHistory(
+  spec: TargetSpec,
+  where: string,
+  stateId: string,
+  limit: number,
+  format: 'text' | 'json',
+  io: CliIo,
+  log: Logger,
+): Promise<void> {
   const snapshots = await readSnapshots(spec, stateId, limit);
   if (snapshots === undefined) {
-    io.stderr.write(`no history: ${where} does not exist\n`);
+    log.info(`no history: ${where} does not exist`);
     return;
   }
   if (format === 'json') {
@@ -26,7 +35,7 @@ export async function listStateHistory(spec: TargetSpec, where: string, stateId:
     return;
   }
   if (snapshots.length === 0) {
-    io.stderr.write(`no state of ${stateId} was committed in ${where}\n`);
+    log.info(`no state of ${stateId} was committed in ${where}`);
     return;
   }
   const rows = snapshots.map((s) => [String(s.id), s.committedAt, describeBookmarks(s.value)]);
@@ -59,15 +68,15 @@ export async function chooseSnapshot(spec: TargetSpec, where: string, stateId: s
 }
 
 /** Puts the snapshot back as the stored state; the caller holds the run lock. */
-export async function rewindTo(spec: TargetSpec, stateId: string, snapshot: StateSnapshot, io: CliIo): Promise<void> {
-  const target = await openTarget(spec, { stateId, warn: (m) => io.stderr.write(`warning: ${m}\n`), stdout: io.stdout });
+export async function rewindTo(spec: TargetSpec, stateId: string, snapshot: StateSnapshot, io: CliIo, log: Logger): Promise<void> {
+  const target = await openTarget(spec, { stateId, warn: (m) => log.warn(m), stdout: io.stdout });
   try {
     await target.writeState(snapshot.value);
   } finally {
     await target.close();
   }
-  io.stderr.write(
-    `state of ${stateId} in ${target.description} rewound to #${snapshot.id} (committed at ${snapshot.committedAt}): ${describeBookmarks(snapshot.value)}; the next run reads from there\n`,
+  log.info(
+    `state of ${stateId} in ${target.description} rewound to #${snapshot.id} (committed at ${snapshot.committedAt}): ${describeBookmarks(snapshot.value)}; the next run reads from there`,
   );
 }
 

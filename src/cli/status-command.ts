@@ -3,13 +3,13 @@ import { openHistory } from '../targets/history.js';
 import { describeTarget } from '../targets/spec.js';
 import { SyncError, UsageError } from '../errors.js';
 import { stringifyJson } from '../protocol/json.js';
-import type { CliIo } from './io.js';
+import type { CliIo, OutputOptions } from './io.js';
 import { findProblems, parseCheckLimits } from './status-check.js';
 import { formatStatus } from './status-format.js';
 import { gatherStatus } from './status-report.js';
 import { targetSpecOf } from './target-spec.js';
 
-export interface StatusFlags {
+export interface StatusFlags extends OutputOptions {
   target: string;
   journal?: string;
   format: 'text' | 'json';

@@ -6,7 +6,7 @@ import { LoadError, Loader } from '../targets/loader.js';
 import { openTarget, type TargetSpec } from '../targets/spec.js';
 import { InterruptedError } from '../errors.js';
 import { cliLogger, terminalWidth, type CliIo, type OutputOptions } from './io.js';
-import { createProgress, fitToWidth, formatCount, summarize } from './progress.js';
+import { createProgress, fitToWidth, formatCount, summarize, targetNotes } from './progress.js';
 import { BatchFileError, readBatch } from './batch-reader.js';
 import { readChunks } from './read-chunks.js';
 import { withReaderWatched } from './reader-gone.js';
@@ -94,7 +94,7 @@ async function load(
     // Always: a writer thread left running would keep the process alive.
     await Promise.resolve(target.close()).catch((err: unknown) => (failure ??= err));
     progress.stop();
-    const summary = `${target.description}: ${summarize(progress.counts(), Date.now() - started)}`;
+    const summary = `${target.description}: ${summarize(progress.counts(), Date.now() - started, undefined, targetNotes(target))}`;
     const width = terminalWidth(io, flags);
     // Read is not written: after a failure, say how much of it is committed.
     if (!failure) log.info(fitToWidth(summary, width));

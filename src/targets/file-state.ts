@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { TargetError, UsageError } from '../errors.js';
+import { TargetError } from '../errors.js';
+import { notAFolderError } from '../folders.js';
 import { fsyncDir, writeFileAtomic } from '../fs-atomic.js';
 import { isJsonObject, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../protocol/json.js';
 import { fileInside, streamFileName } from './file-names.js';
@@ -217,29 +218,8 @@ export function makeFolder(dir: string, description: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const blocker = code === 'EEXIST' || code === 'ENOTDIR' ? firstNonFolder(resolve(dir)) : undefined;
-    if (blocker !== undefined) {
-      const shown = isAbsolute(dir) ? blocker.path : relative(process.cwd(), blocker.path);
-      throw new UsageError(`${description}: ${shown} is ${blocker.isFile ? 'a file, not a folder' : 'not a folder'}`);
-    }
-    throw new TargetError(`${description}: cannot create the folder ${resolve(dir)}: ${(err as Error).message}`);
+    throw notAFolderError(dir, description, err) ?? new TargetError(`${description}: cannot create the folder ${resolve(dir)}: ${(err as Error).message}`);
   }
-}
-
-/** The path nearest the root on the way to `path` that exists but is not a folder. */
-function firstNonFolder(path: string): { path: string; isFile: boolean } | undefined {
-  const chain: string[] = [];
-  for (let p = path; ; p = dirname(p)) {
-    chain.unshift(p);
-    if (dirname(p) === p) break;
-  }
-  for (const p of chain) {
-    const stats = statSync(p, { throwIfNoEntry: false });
-    if (stats === undefined) return undefined;
-    if (!stats.isDirectory()) return { path: p, isFile: stats.isFile() };
-  }
-  return undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { isJsonObject, parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
 import type { TargetSpec } from './spec.js';
 
@@ -119,18 +119,20 @@ export class StateTrimSchedule {
 /**
  * The history of a target, or undefined when it keeps none (stdout) or does not exist yet:
  * opening it never creates a database, a folder or a schema, so `sync status` and a run that
- * failed before it reached its target leave nothing behind.
+ * failed before it reached its target leave nothing behind. A path of the wrong kind (a folder
+ * given as the database, a file as the folder) holds no history either: the run was refused
+ * for it with a usage error, which says all there is to say.
  */
 export async function openHistory(spec: TargetSpec, mode: 'read' | 'write'): Promise<HistoryStore | undefined> {
   switch (spec.kind) {
     case 'sqlite': {
-      if (!existsSync(spec.path)) return undefined;
+      if (!holds(spec.path, 'file')) return undefined;
       const { SqliteHistory } = await import('./sqlite-history.js');
       return SqliteHistory.open(spec.path, mode);
     }
     case 'jsonl':
     case 'csv': {
-      if (!existsSync(spec.dir)) return undefined;
+      if (!holds(spec.dir, 'folder')) return undefined;
       const { FileHistory } = await import('./file-history.js');
       return new FileHistory(spec.dir, `${spec.kind}:${spec.dir}`);
     }
@@ -142,6 +144,16 @@ export async function openHistory(spec: TargetSpec, mode: 'read' | 'write'): Pro
     default:
       // stdout keeps nothing.
       return undefined;
+  }
+}
+
+/** Whether `path` is a file (or a folder): false when missing, or when a file stands on the way to it. */
+function holds(path: string, kind: 'file' | 'folder'): boolean {
+  try {
+    const stats = statSync(path);
+    return kind === 'file' ? stats.isFile() : stats.isDirectory();
+  } catch {
+    return false;
   }
 }
 

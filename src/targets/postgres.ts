@@ -113,6 +113,12 @@ export class PostgresTarget implements Target {
     return this.changes?.result() ?? {};
   }
 
+  replacedCharacters(): number {
+    let total = 0;
+    for (const count of this.substituted.values()) total += count;
+    return total;
+  }
+
   /**
    * Queued behind the commits before it (the loader has committed the rows of this version
    * first), as a transaction of its own: rows of older table versions get `_sdc_deleted_at`;

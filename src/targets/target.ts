@@ -42,6 +42,11 @@ export interface Target {
   close(): void | Promise<void>;
   /** With `countChanges`: per stream, the changes the committed records found (see change-count.ts). */
   changesFound?(): Record<string, StreamChanges>;
+  /**
+   * Characters the destination cannot hold (PostgreSQL: NUL, half of a surrogate pair), stored
+   * as U+FFFD in the rows committed so far, over all streams; for the run's summary line.
+   */
+  replacedCharacters?(): number;
 }
 
 /** Options every target is opened with. */

@@ -60,6 +60,35 @@ describe('errors with --log-format json', () => {
     expect(errors[0]?.msg).toMatch(/^--state .*\*{8}: cannot read it \(is a folder\)$/);
   });
 
+  it('an error of sync state show is one JSON error line, as with every command', async () => {
+    const result = await runSync(['state', 'show', 'no-such-connector', '--log-format', 'json'], { cwd: tmp.dir });
+    expect(result.code).toBe(2);
+    const lines = jsonLines(result.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 'error', kind: 'usage error', exit_code: 2 });
+    expect(lines[0]?.msg).toMatch(/^unknown connector "no-such-connector"/);
+  });
+
+  it('sync state and sync status log as asked too: JSON lines, or nothing but warnings with --quiet', async () => {
+    const missing = ['--target', `sqlite:${join(tmp.dir, 'never-made.db')}`];
+    const json = await runSync(['state', 'clear', 'sample', ...missing, '--log-format', 'json'], { cwd: tmp.dir });
+    expect(json.code, json.stderr).toBe(0);
+    expect(jsonLines(json.stderr)).toEqual([expect.objectContaining({ level: 'info', msg: expect.stringMatching(/^nothing to clear: .*never-made\.db does not exist$/) as unknown })]);
+    const quiet = await runSync(['state', 'show', 'sample', ...missing, '--quiet'], { cwd: tmp.dir });
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+    const status = await runSync(['status', ...missing, '--log-format', 'json', '--quiet', '--debug'], { cwd: tmp.dir });
+    expect(status.code, status.stderr).toBe(0);
+  });
+
+  it('every command takes --log-format, --quiet and --debug', async () => {
+    for (const command of ['run', 'target', 'listen', 'drain', 'inbox', 'state', 'status', 'connectors']) {
+      const help = await runSync([command, '--help']);
+      expect(help.code, command).toBe(0);
+      for (const option of ['--log-format <format>', '-q, --quiet', '--debug']) expect(help.stdout, `${command} ${option}`).toContain(option);
+    }
+  });
+
   it('without it, errors stay text lines naming their kind', async () => {
     const result = await runSync(['run', 'sample', '--frobnicate']);
     expect(result.code).toBe(2);

@@ -158,6 +158,47 @@ describe('installed as a systemd service', () => {
   });
 });
 
+describe('packed with npm pack', () => {
+  it('the tarball holds the built code the bin imports, and the unpacked package syncs', async () => {
+    const dest = join(tmp.dir, 'packed');
+    mkdirSync(dest, { recursive: true });
+    // From the tree vitest's setup has built, so no script (and no compiler) runs; no network.
+    const pack = spawn('npm', ['pack', '--ignore-scripts', '--pack-destination', dest], {
+      cwd: CHECKOUT,
+      env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const packed = await collect(pack);
+    expect(packed.code, packed.stderr).toBe(0);
+    const tarball = join(dest, packed.stdout.trim().split('\n').pop() ?? '');
+    const listed = await collect(spawn('tar', ['-tzf', tarball], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    expect(listed.code, listed.stderr).toBe(0);
+    const files = listed.stdout.split('\n').filter((f) => f !== '');
+    for (const file of ['package/bin/sync.js', 'package/dist/src/cli/main.js', 'package/dist/src/targets/sqlite-worker.js', 'package/dist/connectors/sample/index.js', 'package/README.md']) {
+      expect(files, file).toContain(file);
+    }
+    // Only what runs: no tests, no TypeScript sources, no source maps pointing at them.
+    expect(files.filter((f) => /^package\/(test|src|connectors)\/|\.map$/.test(f))).toEqual([]);
+
+    // Unpacked as npm installs it, beside the dependencies it declares: the bin runs from the package alone.
+    const project = join(tmp.dir, 'unpacked');
+    mkdirSync(project, { recursive: true });
+    expect((await collect(spawn('tar', ['-xzf', tarball, '-C', project], { stdio: ['ignore', 'pipe', 'pipe'] }))).code).toBe(0);
+    const installed = join(project, 'package');
+    symlinkSync(join(CHECKOUT, 'node_modules'), join(installed, 'node_modules'));
+    const run = await collect(
+      spawn(process.execPath, [join(installed, 'bin/sync.js'), 'run', 'sample', '--target', 'jsonl:out', '--quiet'], {
+        cwd: project,
+        // A developer's own SYNC_* settings stay out, as for every run of the binary in tests.
+        env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SYNC_'))),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(readFileSync(join(project, 'out/customers.jsonl'), 'utf8').trim().split('\n')).toHaveLength(100);
+  });
+});
+
 /** A port nobody listens on right now, for the unit's fixed --port. */
 function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {

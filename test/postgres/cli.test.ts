@@ -1,7 +1,9 @@
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runSync, startListen, tempDir } from '../helpers/cli.js';
+import { collect, runSync, startListen, startSync, tempDir } from '../helpers/cli.js';
 import { POSTGRES_URL, postgresAvailable, quote, testSchema, type TestSchema } from '../helpers/postgres.js';
 import { deliver, NOW, payload, SECRET, sign } from '../listen/helpers.js';
+import { until } from '../helpers/wait.js';
 
 /** `sync run`, `sync state` and `sync listen` with `--target postgres://…`, as a user runs them. */
 
@@ -62,6 +64,53 @@ describe.skipIf(!available)('sync with a PostgreSQL target', () => {
     }
     const after = await sync(['run', 'sample', '--target', schema.url]);
     expect(after.code, after.stderr).toBe(0);
+  });
+
+  it('two sync runs at once on one target: the second exits 75 naming the first, which then finishes with exit 0', async () => {
+    expect((await sync(['run', 'sample', '--target', schema.url, '--streams', 'customers'])).code).toBe(0);
+    // The test holds the stored state's row, so the first run, once it holds the run lock, waits at
+    // its first commit for as long as the test needs: no race with how fast it would have finished.
+    const blocker = new pg.Client({ connectionString: POSTGRES_URL });
+    blocker.on('error', () => undefined);
+    await blocker.connect();
+    let first: ReturnType<typeof startSync> | undefined;
+    try {
+      const blockerPid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT 1 FROM ${quote(schema.name)}._sync_state WHERE id = 'sample' FOR UPDATE`);
+      first = startSync(['run', 'sample', '--target', schema.url, '--full-refresh'], { cwd: tmp.dir, env: sampleEnv });
+      const firstDone = collect(first);
+      const holder = `sync pid ${first.pid ?? ''}: %`;
+      // Observably holding the run lock (its session names itself), and held up by the row.
+      await until(async () => {
+        const [locked] = await schema.query<{ n: string }>(
+          `SELECT count(*)::text AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE $1`,
+          [holder],
+        );
+        const [waiting] = await schema.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_stat_activity WHERE $1::int = ANY (pg_blocking_pids(pid))`, [blockerPid]);
+        return locked?.n === '1' && waiting?.n === '1';
+      }, 'the first run holding the run lock and waiting for the row');
+      const second = await sync(['run', 'sample', '--target', schema.url]);
+      expect(second.code, second.stderr).toBe(75);
+      expect(second.stderr).toMatch(new RegExp(`sync pid ${first.pid ?? ''}: sync run sample -> postgres://\\S* \\(connected since [^)]+\\) holds the run lock for state id "sample"`));
+      await blocker.query('ROLLBACK');
+      const result = await firstDone;
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(/customers 20, orders 50/);
+      expect(await count('orders')).toBe(50);
+    } finally {
+      await blocker.end().catch(() => undefined);
+      if (first?.exitCode === null) first.kill('SIGKILL');
+    }
+  });
+
+  it('a second account of the connector into the same schema is warned once that the rows mix', async () => {
+    expect((await sync(['run', 'sample', '--target', schema.url, '--state-id', 'acme'])).code).toBe(0);
+    const second = await sync(['run', 'sample', '--target', schema.url, '--state-id', 'globex'], { ...sampleEnv, SYNC_SAMPLE_SEED: '2' });
+    expect(second.code, second.stderr).toBe(0);
+    const warnings = second.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/: customers, orders already hold rows of sample synced under state id "acme"; this run \(state id "globex"\) writes into the same tables/);
   });
 
   it('sync state clear and set change the state kept in the database', async () => {

@@ -1,5 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runSync } from '../helpers/cli.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runSync, tempDir } from '../helpers/cli.js';
+import { sendJson, startServer } from '../http/server.js';
 import { postgresAvailable, testSchema, type TestSchema } from '../helpers/postgres.js';
 
 /**
@@ -57,9 +60,28 @@ describe.skipIf(!available)('PostgreSQL target: round trips', () => {
     ]);
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/stream "t": 3 characters PostgreSQL cannot store \(NUL, or half of a UTF-16 surrogate pair\) were stored as U\+FFFD/);
+    // The summary line says it too, so a log that keeps only summaries keeps the count.
+    expect(result.stderr).toMatch(/: t 2 \(2 records in \d+\.\d s, [\d,]+\/s; 3 characters stored as U\+FFFD\)\n/);
     const rows = await schema.rows('t', 'id');
     expect(rows[0]).toEqual({ id: '1', text: 'emoji 🙂👩‍👩‍👧, tab\t, newline\n, backslash \\, \\N, quote "', doc: { nested: { list: [1, 'two', { three: '🙂' }] } } });
     expect(rows[1]).toEqual({ id: '2', text: 'nul: \ufffd end', doc: { 'key\ufffd': 'value\ufffd', escaped: '\\u0000' } });
+  });
+
+  it('sync run counts a NUL stored as U+FFFD in its summary line, and warns of it', async () => {
+    const api = await startServer((_req, res) => sendJson(res, 200, { data: [{ id: 1, name: 'nul \u0000 here' }, { id: 2, name: 'none' }] }));
+    const dir = tempDir('sync-postgres-nul-');
+    try {
+      const config = join(dir.dir, 'api.json');
+      writeFileSync(config, JSON.stringify({ base_url: api.url, auth: { type: 'none' }, streams: [{ name: 'items', path: '/items', records_path: 'data', primary_key: 'id' }] }));
+      const result = await runSync(['run', 'rest', '--config', config, '--target', schema.url], { cwd: dir.dir });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(/stream "items": 1 character PostgreSQL cannot store .* was stored as U\+FFFD/);
+      expect(result.stderr).toMatch(/rest → postgres:.*: items 2 \(2 records in \d+\.\d s, [\d,]+\/s; 1 character stored as U\+FFFD\)\n/);
+      expect(await schema.query(`SELECT name FROM "${schema.name}".items ORDER BY id`)).toEqual([{ name: 'nul \ufffd here' }, { name: 'none' }]);
+    } finally {
+      dir.cleanup();
+      await api.close();
+    }
   });
 
   it('stores date-times as timestamptz instants, whatever offset they were written with', async () => {

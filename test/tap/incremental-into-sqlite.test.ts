@@ -5,12 +5,14 @@ import sample from '../../connectors/sample/index.js';
 import { toSyncState, type SyncState } from '../../src/protocol/state.js';
 import { SqliteTarget } from '../../src/targets/sqlite.js';
 import { tempDir } from '../helpers/cli.js';
+import { INCREMENTAL_COUNTS, incrementalCases } from '../helpers/incremental-cases.js';
 import { syncIntoSqlite } from '../helpers/sync-into-sqlite.js';
 
 /**
  * The property of the foundation: a run at t1 followed by an incremental run at t2 leaves
  * the target with exactly the rows of one full run at t2 — through the real runner, loader
- * and SQLite target, with the state the target itself kept between the runs.
+ * and SQLite target, with the state the target itself kept between the runs. The cases are
+ * shared with the PostgreSQL test (test/postgres/incremental.test.ts).
  */
 
 const tmp = tempDir('sync-property-');
@@ -31,33 +33,26 @@ function dump(db: string): Record<string, unknown[]> {
   }
 }
 
-const pairs: Array<[string, string]> = [
-  ['2025-02-01T00:00:00Z', '2025-02-01T06:00:00Z'],
-  ['2025-05-10T12:30:00Z', '2025-09-01T00:00:00Z'],
-  ['2025-12-31T23:00:00Z', '2026-04-01T00:00:00.000001Z'],
-];
 let n = 0;
 
 describe('run at t1, then incremental at t2 == one full run at t2 (SQLite)', () => {
-  for (const seed of [1, 42, 2024]) {
-    for (const [t1, t2] of pairs) {
-      it(`seed ${seed}: ${t1} then ${t2}`, async () => {
-        const counts = { seed, customers: 300, orders: 1200 };
-        const incremental = join(tmp.dir, `inc-${++n}.db`);
-        const full = join(tmp.dir, `full-${n}.db`);
-        const first = await syncRun(incremental, { ...counts, now: t1 }, 50);
-        expect(first.currently_syncing).toBeNull();
-        const second = await syncRun(incremental, { ...counts, now: t2 }, 50);
-        await syncRun(full, { ...counts, now: t2 }, 100_000);
-        const a = dump(incremental);
-        const b = dump(full);
-        expect(a['orders']?.length).toBe(b['orders']?.length);
-        expect(a).toEqual(b);
-        // Both runs end with the same bookmarks too.
-        const fresh = new SqliteTarget(full, { stateId: 'sample', warn: () => {} });
-        expect(toSyncState(fresh.readState()).bookmarks).toEqual(second.bookmarks);
-        await fresh.close();
-      });
-    }
+  for (const { seed, t1, t2, title } of incrementalCases()) {
+    it(title, async () => {
+      const counts = { seed, ...INCREMENTAL_COUNTS };
+      const incremental = join(tmp.dir, `inc-${++n}.db`);
+      const full = join(tmp.dir, `full-${n}.db`);
+      const first = await syncRun(incremental, { ...counts, now: t1 }, 50);
+      expect(first.currently_syncing).toBeNull();
+      const second = await syncRun(incremental, { ...counts, now: t2 }, 50);
+      await syncRun(full, { ...counts, now: t2 }, 100_000);
+      const a = dump(incremental);
+      const b = dump(full);
+      expect(a['orders']?.length).toBe(b['orders']?.length);
+      expect(a).toEqual(b);
+      // Both runs end with the same bookmarks too.
+      const fresh = new SqliteTarget(full, { stateId: 'sample', warn: () => {} });
+      expect(toSyncState(fresh.readState()).bookmarks).toEqual(second.bookmarks);
+      await fresh.close();
+    });
   }
 });

@@ -103,6 +103,31 @@ describe('SQLite target: state never ahead of data', () => {
     expect(result.stdout).toBe('');
   }, 60_000);
 
+  it('sync run locked out past the busy timeout exits 75, and the records its summary calls committed are the rows stored', async () => {
+    // Big enough that the run is far from done when its first commit shows.
+    const env = { SYNC_SAMPLE_CUSTOMERS: '50000', SYNC_SAMPLE_ORDERS: '500000', SYNC_SAMPLE_NOW: '2026-01-01T00:00:00Z' };
+    const child = startSync(['run', 'sample', '--target', `sqlite:${db}`], { env, cwd: tmp.dir });
+    const done = outputOf(child);
+    // Some batches are committed, with their state, before another connection takes the write lock.
+    await until(() => query(`SELECT count(*) AS n FROM _sync_state WHERE id = 'sample'`)[0]?.['n'] === 1n, 'the first commit');
+    const holder = new Database(db);
+    holder.exec('BEGIN IMMEDIATE');
+    const result = await done;
+    holder.exec('ROLLBACK');
+    holder.close();
+    expect(result.code, result.stderr).toBe(75);
+    const said = /stopped: sample → sqlite:.*; ([\d,]+) records? committed\n/.exec(result.stderr);
+    expect(said, result.stderr).not.toBeNull();
+    const committed = Number((said?.[1] ?? '').replaceAll(',', ''));
+    // Orders come after customers: their table exists only if the run got that far.
+    let stored = 0;
+    for (const { name } of query(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN ('customers', 'orders')`)) {
+      stored += Number(query(`SELECT count(*) AS n FROM "${String(name)}"`)[0]?.['n']);
+    }
+    expect(committed).toBeGreaterThan(0);
+    expect(committed).toBe(stored);
+  }, 90_000);
+
   it('300 streams committed one record at a time never lock the target out', async () => {
     const lines: string[] = [];
     for (let i = 0; i < 300; i++) lines.push(schema(`t${i}`), record(`t${i}`, { id: i }), state({ i }));

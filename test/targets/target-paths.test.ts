@@ -71,3 +71,28 @@ describe('target paths', () => {
     expect(result.stderr).toMatch(/usage error: sqlite:out\.txt\/x\.db: out\.txt is a file, not a folder/);
   });
 });
+
+describe('sync run: a target path that cannot work', () => {
+  const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+  // The run lock is taken beside the target before it opens, so these come from the lock.
+  for (const target of ['jsonl:out.txt/sub', 'csv:out.txt/sub/deeper', 'sqlite:out.txt/x.db']) {
+    it(`${target}: the usage error names out.txt, the file on the way, not the path after it`, async () => {
+      const result = await runSync(['run', 'sample', '--target', target], { cwd: workdir() });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(new RegExp(`^sync: usage error: sync run sample → ${escaped(target)}: /\\S*/out\\.txt is a file, not a folder\\n$`));
+    });
+  }
+
+  for (const [target, why] of [
+    ['jsonl:out.txt', 'out\\.txt is a file, not a folder'],
+    ['csv:out.txt/sub', 'out\\.txt is a file, not a folder'],
+    ['sqlite:folder', 'folder is a folder, not a database file'],
+  ] as const) {
+    it(`${target}: the usage error is the only line, with no warning about the run history`, async () => {
+      const result = await runSync(['run', 'sample', '--target', target], { cwd: workdir() });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(new RegExp(`^sync: usage error: [^\\n]*${why}\\n$`));
+    });
+  }
+});
