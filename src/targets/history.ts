@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isJsonObject, parseJson, stringifyJson, type JsonValue } from '../protocol/json.js';
 import type { TargetSpec } from './spec.js';
 
