@@ -79,6 +79,8 @@ export class JournalWriter {
     private readonly limits: WriterLimits,
     /** Called after each successful commit that stored something new. */
     private readonly onStored: () => void = () => {},
+    /** Called when a recheck finds the journal still unwritable (a debug line: the listener is not stuck, it keeps trying). */
+    private readonly onStillUnavailable: (failure: JournalUnavailable) => void = () => {},
   ) {}
 
   /** Resolves once the delivery is on disk (or known); rejects with JournalUnavailable. */
@@ -210,6 +212,7 @@ export class JournalWriter {
       this.failure = undefined;
     } catch (err) {
       this.failure = classify(err);
+      this.onStillUnavailable(this.failure);
       this.scheduleRecheck();
     }
   }

@@ -150,6 +150,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         commitsInFlight: thread ? 1 : journal.commitsInFlight,
       },
       () => wake(),
+      (failure) => log.debug(`journal still unavailable: ${failure.message}; trying again in ${JOURNAL_RECHECK_MS} ms`),
     );
     // A PostgreSQL journal's disk is the server's, watched there.
     const disk = options.journal.kind === 'sqlite' ? new DiskRoom(dirname(options.journal.path), options.minFreeBytes ?? 64 * 1_048_576) : undefined;

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runSync, tempDir } from '../helpers/cli.js';
+import { runSync, tempDir, type CliResult } from '../helpers/cli.js';
 
 /** The Singer target conformance streams, fed to the real binary: `sync target sqlite:…`. */
 const STREAMS = resolve(import.meta.dirname, '../fixtures/target-streams');
@@ -33,6 +33,26 @@ function rows(db: string, table: string): Array<Record<string, unknown>> {
   }
 }
 
+let loads = 0;
+/**
+ * One conformance stream loaded by `sync target` into a SQLite file of its own: every test
+ * that reads a table builds it itself, so each holds alone and in any order.
+ */
+async function load(name: string): Promise<{ db: string; input: Buffer; result: CliResult }> {
+  const input = readFileSync(join(STREAMS, `${name}.singer`));
+  const dir = join(tmp.dir, `load-${++loads}`);
+  mkdirSync(dir);
+  const db = join(dir, `${name}.db`);
+  return { db, input, result: await runSync(['target', `sqlite:${db}`], { input }) };
+}
+
+/** A stream that must load: the file it loaded into. */
+async function loaded(name: string): Promise<string> {
+  const { db, result } = await load(name);
+  expect(result.code, result.stderr).toBe(0);
+  return db;
+}
+
 describe('sync target sqlite: conformance streams', () => {
   const files = readdirSync(STREAMS).filter((f) => f.endsWith('.singer')).sort();
 
@@ -43,9 +63,7 @@ describe('sync target sqlite: conformance streams', () => {
   for (const file of files) {
     const name = file.replace(/\.singer$/, '');
     it(`${name} ${MUST_FAIL[name] ? 'fails with the line and the problem' : 'loads'}`, async () => {
-      const input = readFileSync(join(STREAMS, file));
-      const db = join(tmp.dir, `${name}.db`);
-      const result = await runSync(['target', `sqlite:${db}`], { input });
+      const { input, result } = await load(name);
       const expected = MUST_FAIL[name];
       if (expected) {
         expect(result.code).toBe(1);
@@ -63,7 +81,7 @@ describe('sync target sqlite: conformance streams', () => {
   }
 
   it('duplicate_records keeps one row per key, the last', async () => {
-    const db = join(tmp.dir, 'duplicate_records.db');
+    const db = await loaded('duplicate_records');
     expect(rows(db, 'test_duplicate_records')).toEqual([
       { id: 1, metric: 100 },
       { id: 2, metric: 20 },
@@ -71,7 +89,7 @@ describe('sync target sqlite: conformance streams', () => {
   });
 
   it('encoded_string_data keeps every character, NUL and control characters included', async () => {
-    const db = join(tmp.dir, 'encoded_string_data.db');
+    const db = await loaded('encoded_string_data');
     const info = rows(db, 'test_strings').map((r) => r['info']);
     expect(info).toContain('απλή συμβολοσειρά');
     expect(info).toContain('简单的字串');
@@ -81,19 +99,19 @@ describe('sync target sqlite: conformance streams', () => {
   });
 
   it('special_chars_in_attributes creates the table and columns with their exact names', async () => {
-    const db = join(tmp.dir, 'special_chars_in_attributes.db');
+    const db = await loaded('special_chars_in_attributes');
     const [row] = rows(db, 'test:SpecialChars!in?attributes');
     expect(row?.['_id']).toBe('a2e98886');
     expect(JSON.parse(String(row?.['d']))).toEqual({ env: 'prod', 'agent:type': 'desktop', 'agent:os:version': '10.13.1' });
   });
 
   it('pk_updates switches the key mid-stream', async () => {
-    const db = join(tmp.dir, 'pk_updates.db');
+    const db = await loaded('pk_updates');
     expect(rows(db, 'example_stream').map((r) => r['email'])).toEqual(['alice@example.com', 'bob@example.com']);
   });
 
   it('schema_updates adds columns, objects and arrays as JSON', async () => {
-    const db = join(tmp.dir, 'schema_updates.db');
+    const db = await loaded('schema_updates');
     const all = rows(db, 'test_schema_updates');
     const third = all.find((r) => r['id'] === 3);
     expect(third?.['a3']).toBe(0);
@@ -102,7 +120,7 @@ describe('sync target sqlite: conformance streams', () => {
   });
 
   it('no_primary_keys appends', async () => {
-    const db = join(tmp.dir, 'no_primary_keys.db');
+    const db = await loaded('no_primary_keys');
     expect(rows(db, 'test_no_pk')).toHaveLength(3);
   });
 

@@ -1,18 +1,16 @@
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, runSync, startSync, SYNC_BIN, tempDir } from '../helpers/cli.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { caseFolders, collect, runSync, startSync, SYNC_BIN, tempDir } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
 
 const tmp = tempDir('sync-run-');
 afterAll(tmp.cleanup);
-let n = 0;
-const fresh = (): string => {
-  const dir = join(tmp.dir, `case-${++n}`);
-  return dir;
-};
+/** A new empty folder for each call: no test leans on what another left. */
+const fresh = caseFolders('sync-run-case-');
 
 function table(db: string, name: string): Array<Record<string, unknown>> {
   const d = new Database(db, { readonly: true });
@@ -39,14 +37,16 @@ function digest(db: string): string {
 const env = (over: Record<string, string> = {}) => ({ SYNC_SAMPLE_NOW: '2026-03-01T00:00:00Z', ...over });
 
 describe('sync run sample', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = fresh();
-  });
+  /** A fresh folder whose ./sync.db holds one full run of sample, bookmarks included. */
+  async function afterOneRun(): Promise<string> {
+    const dir = fresh();
+    const first = await runSync(['run', 'sample'], { cwd: dir, env: env() });
+    expect(first.code, first.stderr).toBe(0);
+    return dir;
+  }
 
   it('writes ./sync.db by default, stdout stays empty, one summary line on stderr', async () => {
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(dir, { recursive: true });
+    const dir = fresh();
     const result = await runSync(['run', 'sample'], { cwd: dir, env: env() });
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('');
@@ -57,6 +57,7 @@ describe('sync run sample', () => {
   });
 
   it('runs incrementally from the stored bookmark (inclusive, so boundary rows come again)', async () => {
+    const dir = await afterOneRun();
     const result = await runSync(['run', 'sample'], { cwd: dir, env: env() });
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/customers 1, orders 1 \(2 records/);
@@ -77,7 +78,7 @@ describe('sync run sample', () => {
   });
 
   it('resumes from --state FILE and writes the state back to it', async () => {
-    const stateFile = join(tmp.dir, 'state.json');
+    const stateFile = join(fresh(), 'state.json');
     const first = await runSync(['run', 'sample', '--target', '-', '--state', stateFile], { env: env() });
     expect(first.code).toBe(0);
     const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { bookmarks: object };
@@ -98,6 +99,7 @@ describe('sync run sample', () => {
   });
 
   it('--full-refresh re-reads everything', async () => {
+    const dir = await afterOneRun();
     const result = await runSync(['run', 'sample', '--full-refresh', '--streams', 'orders'], { cwd: dir, env: env() });
     expect(result.stderr).toMatch(/orders 500 \(500 records/);
   });
@@ -153,7 +155,6 @@ describe('sync run: pipes', () => {
 
   it('a reader that stops early (| head -n 3) ends the run quietly, with the status of SIGPIPE (141)', async () => {
     const dir = fresh();
-    mkdirSync(dir);
     const result = await intoHead(['run', 'sample', '--target', '-'], big, dir);
     expect(result.stdout.split('\n')).toHaveLength(4);
     expect(result.code).toBe(141);
@@ -165,7 +166,6 @@ describe('sync run: pipes', () => {
 
   it('--state FILE is left as it was: the reader may not have taken in what was sent', async () => {
     const dir = fresh();
-    mkdirSync(dir);
     const before = '{"bookmarks": {"customers": {"replication_key": "updated_at", "replication_key_value": "2025-01-01T00:00:00Z"}}}\n';
     writeFileSync(join(dir, 'state.json'), before);
     const result = await intoHead(['run', 'sample', '--target', '-', '--state', 'state.json', '--quiet'], big, dir);
@@ -176,7 +176,6 @@ describe('sync run: pipes', () => {
 
   it('sync target - stops the same way when its reader goes', async () => {
     const dir = fresh();
-    mkdirSync(dir);
     const input = ['{"type":"SCHEMA","stream":"s","schema":{"properties":{"id":{"type":"integer"}}},"key_properties":["id"]}'];
     for (let id = 1; id <= 50_000; id++) input.push(`{"type":"RECORD","stream":"s","record":{"id":${id}}}`);
     writeFileSync(join(dir, 'in.singer'), input.join('\n') + '\n');
@@ -242,15 +241,8 @@ describe('sync run: bad input', () => {
 });
 
 describe('sync run: cron safety', () => {
-  const big = { SYNC_SAMPLE_NOW: '2026-03-01T00:00:00Z', SYNC_SAMPLE_ORDERS: '200000', SYNC_SAMPLE_CUSTOMERS: '20000' };
-
-  async function waitFor(check: () => boolean, ms = 30_000): Promise<void> {
-    const until = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > until) throw new Error('timed out waiting');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  const ORDERS = 200_000;
+  const big = { SYNC_SAMPLE_NOW: '2026-03-01T00:00:00Z', SYNC_SAMPLE_ORDERS: String(ORDERS), SYNC_SAMPLE_CUSTOMERS: '20000' };
 
   function committedOrders(db: string): number {
     if (!existsSync(db)) return 0;
@@ -267,60 +259,105 @@ describe('sync run: cron safety', () => {
     }
   }
 
+  /**
+   * Holds a run into `db` in the middle: waits until it has committed some orders, then takes
+   * the database's write lock, so the run cannot commit again, and so cannot finish, until
+   * `release` (a run waits 15 s for the lock, then fails). Whatever the test does meanwhile
+   * (another run, a signal) lands on a run that is certainly alive, however slow the machine.
+   */
+  async function holdMidRun(db: string): Promise<{ committed: number; release: () => void }> {
+    let held: { conn: Database.Database; committed: number } | undefined;
+    // Read-only until orders are there: a writer opening the file while the run creates it
+    // could stand in the way of its set-up.
+    await until(() => {
+      if (committedOrders(db) === 0) return false;
+      const conn = new Database(db, { fileMustExist: true, timeout: 10_000 });
+      try {
+        conn.exec('BEGIN IMMEDIATE');
+        const { n } = conn.prepare('SELECT count(*) AS n FROM orders').get() as { n: number };
+        held = { conn, committed: n };
+        return true;
+      } finally {
+        if (held?.conn !== conn) conn.close();
+      }
+    }, 'the run to commit its first orders');
+    if (held === undefined) throw new Error('unreachable: until returned without a hold');
+    const { conn, committed } = held;
+    const release = (): void => {
+      if (!conn.open) return;
+      conn.exec('ROLLBACK');
+      conn.close();
+    };
+    if (committed >= ORDERS) {
+      release();
+      throw new Error(`the run committed all ${committed} orders before it could be held: make it larger`);
+    }
+    return { committed, release };
+  }
+
   it('a second run while the first is alive exits 75 with one line and touches nothing', async () => {
     const dir = fresh();
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(dir);
     const first = startSync(['run', 'sample'], { cwd: dir, env: big });
     const firstDone = collect(first);
-    await waitFor(() => existsSync(join(dir, 'sync.db')));
-    const second = await runSync(['run', 'sample', '--streams', 'customers'], { cwd: dir, env: big });
+    const held = await holdMidRun(join(dir, 'sync.db'));
+    // Paused too, so its wait for the database lock does not run out however long the second
+    // run takes to start; it keeps its run lock all the while (the kernel holds it).
+    first.kill('SIGSTOP');
+    let second: Awaited<ReturnType<typeof runSync>>;
+    try {
+      second = await runSync(['run', 'sample', '--streams', 'customers'], { cwd: dir, env: big });
+    } finally {
+      held.release();
+      first.kill('SIGCONT');
+    }
     expect(second.code).toBe(75);
     expect(second.stderr.trim().split('\n')).toHaveLength(1);
     expect(second.stderr).toMatch(/sync: busy: sync run sample → sqlite:sync\.db is already running/);
     const result = await firstDone;
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     expect(table(join(dir, 'sync.db'), 'customers')).toHaveLength(20000);
   });
 
   it('after kill -9 in the middle of a large run, a rerun ends with the rows of a clean run', async () => {
     const clean = fresh();
     const killed = fresh();
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(clean);
-    mkdirSync(killed);
     const victim = startSync(['run', 'sample'], { cwd: killed, env: big });
     const done = collect(victim);
-    await waitFor(() => committedOrders(join(killed, 'sync.db')) > 0);
+    const held = await holdMidRun(join(killed, 'sync.db'));
     victim.kill('SIGKILL');
     const killedResult = await done;
+    held.release();
     expect(killedResult.signal).toBe('SIGKILL');
     const partial = committedOrders(join(killed, 'sync.db'));
-    expect(partial).toBeLessThan(200000);
+    expect(partial).toBe(held.committed);
+    expect(partial).toBeLessThan(ORDERS);
     const rerun = await runSync(['run', 'sample'], { cwd: killed, env: big });
     expect(rerun.code, rerun.stderr).toBe(0);
     const cleanRun = await runSync(['run', 'sample'], { cwd: clean, env: big });
     expect(cleanRun.code, cleanRun.stderr).toBe(0);
     expect(digest(join(killed, 'sync.db'))).toBe(digest(join(clean, 'sync.db')));
-  });
+    // Three runs of 220,000 records: on a loaded machine they take longer than the default minute.
+  }, 240_000);
 
   it('SIGTERM stops reading, commits what was written with its state, exits 143', async () => {
     const dir = fresh();
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(dir);
     const child = startSync(['run', 'sample'], { cwd: dir, env: big });
     const done = collect(child);
-    await waitFor(() => committedOrders(join(dir, 'sync.db')) > 0);
+    const held = await holdMidRun(join(dir, 'sync.db'));
+    // Sent while the run cannot finish; it stops at once and commits once the lock is free.
     child.kill('SIGTERM');
+    held.release();
     const result = await done;
-    expect(result.code).toBe(143);
+    expect(result.code, result.stderr).toBe(143);
     expect(result.stderr).toMatch(/sync: stopped: interrupted by SIGTERM/);
     const d = new Database(join(dir, 'sync.db'), { readonly: true });
     const state = JSON.parse((d.prepare('SELECT value FROM _sync_state').get() as { value: string }).value) as {
       bookmarks: Record<string, { replication_key_value: string }>;
     };
     const newest = (d.prepare(`SELECT max(updated_at) AS m FROM orders`).get() as { m: string }).m;
+    const orders = (d.prepare(`SELECT count(*) AS n FROM orders`).get() as { n: number }).n;
     d.close();
+    expect(orders).toBeLessThan(ORDERS);
     // The saved bookmark is exactly the newest committed record: nothing ahead, nothing lost.
     expect(state.bookmarks['orders']?.replication_key_value).toBe(newest);
   });

@@ -1,20 +1,34 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runSync, tempDir } from '../helpers/cli.js';
+import { caseFolders, runSync, tempDir, type CliResult } from '../helpers/cli.js';
 
 const tmp = tempDir('sync-state-');
 afterAll(tmp.cleanup);
 const env = { SYNC_SAMPLE_NOW: '2026-01-15T00:00:00Z' };
 
 describe('sync state', () => {
-  const dir = join(tmp.dir, 'work');
-  mkdirSync(dir);
-  const sync = (args: string[]) => runSync(args, { cwd: dir, env });
-  const shown = async (args: string[] = []): Promise<{ bookmarks: Record<string, { replication_key_value: unknown }> }> =>
-    JSON.parse((await sync(['state', 'show', 'sample', ...args])).stdout) as { bookmarks: Record<string, { replication_key_value: unknown }> };
+  type Shown = { bookmarks: Record<string, { replication_key_value: unknown }> };
+  const folder = caseFolders('sync-state-work-');
+
+  /** `sync` in a fresh, empty folder of the test's own. */
+  function workspace(): { dir: string; sync: (args: string[]) => Promise<CliResult>; shown: (args?: string[]) => Promise<Shown> } {
+    const dir = folder();
+    const sync = (args: string[]) => runSync(args, { cwd: dir, env });
+    const shown = async (args: string[] = []): Promise<Shown> => JSON.parse((await sync(['state', 'show', 'sample', ...args])).stdout) as Shown;
+    return { dir, sync, shown };
+  }
+
+  /** A fresh folder whose ./sync.db holds one full run of sample, and its state. */
+  async function afterOneRun(): Promise<ReturnType<typeof workspace>> {
+    const work = workspace();
+    const run = await work.sync(['run', 'sample']);
+    expect(run.code, run.stderr).toBe(0);
+    return work;
+  }
 
   it('show and clear on a target that does not exist say so and create nothing', async () => {
+    const { dir, sync } = workspace();
     const show = await sync(['state', 'show', 'sample']);
     expect(show.code).toBe(0);
     expect(show.stdout).toBe('');
@@ -28,7 +42,7 @@ describe('sync state', () => {
   });
 
   it('set --stream --value sets one bookmark and keeps the others; the next run starts from it', async () => {
-    expect((await sync(['run', 'sample'])).code).toBe(0);
+    const { sync, shown } = await afterOneRun();
     const before = await shown();
     const set = await sync(['state', 'set', 'sample', '--stream', 'orders', '--value', '2025-12-01T00:00:00Z']);
     expect(set.code, set.stderr).toBe(0);
@@ -45,6 +59,7 @@ describe('sync state', () => {
   });
 
   it('set with a JSON state changes the streams it names and keeps the others; --replace replaces all', async () => {
+    const { sync, shown } = await afterOneRun();
     const customers = (await shown()).bookmarks['customers'];
     const orders = { bookmarks: { orders: { replication_key: 'updated_at', replication_key_value: '2025-06-01T00:00:00Z' } } };
     const merged = await sync(['state', 'set', 'sample', JSON.stringify(orders)]);
@@ -57,6 +72,7 @@ describe('sync state', () => {
   });
 
   it('set --stream checks the stream and types the value as the stream declares its key', async () => {
+    const { sync } = await afterOneRun();
     const unknown = await sync(['state', 'set', 'sample', '--stream', 'refunds', '--value', '2025-01-01T00:00:00Z']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown stream "refunds" for sample; streams: customers, orders/);
@@ -69,7 +85,7 @@ describe('sync state', () => {
   });
 
   it('clear --stream drops one bookmark and keeps the others', async () => {
-    await sync(['run', 'sample']);
+    const { sync, shown } = await afterOneRun();
     const cleared = await sync(['state', 'clear', 'sample', '--stream', 'orders']);
     expect(cleared.code).toBe(0);
     const state = await shown();
@@ -79,6 +95,7 @@ describe('sync state', () => {
   });
 
   it('clear removes everything', async () => {
+    const { sync } = await afterOneRun();
     expect((await sync(['state', 'clear', 'sample'])).code).toBe(0);
     const show = await sync(['state', 'show', 'sample']);
     expect(show.stdout).toBe('');
@@ -86,6 +103,7 @@ describe('sync state', () => {
   });
 
   it('shows what `sync target` stored, and points to it when the connector has none', async () => {
+    const { dir, sync } = workspace();
     const loaded = await runSync(['target', 'sqlite:sync.db'], { cwd: dir, input: '{"type":"STATE","value":{"bookmarks":{"items":{"updated_at":"2025-01-01"}}}}\n' });
     expect(loaded.code, loaded.stderr).toBe(0);
     const hint = await sync(['state', 'show', 'sample']);
@@ -106,7 +124,8 @@ describe('sync state', () => {
   });
 
   it('set --file reads the state from a file; broken input is refused with exit 2', async () => {
-    const file = join(tmp.dir, 'state.json');
+    const { dir, sync } = workspace();
+    const file = join(dir, 'state.json');
     writeFileSync(file, '{"bookmarks": {}}');
     expect((await sync(['state', 'set', 'sample', '--file', file])).code).toBe(0);
     const notJson = await sync(['state', 'set', 'sample', '{bookmarks']);

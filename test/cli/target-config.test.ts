@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runSync, tempDir } from '../helpers/cli.js';
@@ -56,5 +56,19 @@ describe('sync target --config', () => {
     expect(wrong.stderr).toMatch(/--config .*: batch_size must be a positive integer \(got "many"\)/);
     const notObject = await runSync(['target', db(), '--config', config([1])], { input: THREE });
     expect(notObject.code).toBe(2);
+  });
+});
+
+describe('sync target --batch-size', () => {
+  it('refuses anything but a positive integer with exit 2, before reading input or creating anything', async () => {
+    for (const value of ['0', '-1', 'abc', '1.5']) {
+      const dir = join(tmp.dir, `refused-${++n}`);
+      mkdirSync(dir);
+      const result = await runSync(['target', `sqlite:${join(dir, 'target.db')}`, '--batch-size', value], { input: THREE });
+      expect(result.code, value).toBe(2);
+      expect(result.stderr).toBe(`sync: usage error: --batch-size must be a positive integer, got ${JSON.stringify(value)}\n`);
+      expect(result.stdout).toBe('');
+      expect(readdirSync(dir), value).toEqual([]);
+    }
   });
 });

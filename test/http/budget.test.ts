@@ -1,8 +1,9 @@
-import { performance } from 'node:perf_hooks';
+import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RequestBudget, Semaphore, TokenBucket } from '../../src/http/budget.js';
 import { createHttpClient, type HttpClient } from '../../src/http/client.js';
-import { sendJson, startServer, type TestServer } from './server.js';
+import { until } from '../helpers/wait.js';
+import { manualClock, sendJson, startServer, type TestServer } from './server.js';
 
 describe('token bucket', () => {
   it('spaces requests evenly at the declared rate', () => {
@@ -142,37 +143,48 @@ describe('budget on real requests', () => {
   });
 
   it('never has more requests in flight per host than declared', async () => {
-    let inFlight = 0;
+    // The server answers only when the test says, so requests overlap however slow the machine.
+    const held: ServerResponse[] = [];
     let maxInFlight = 0;
     server = await startServer((_q, res) => {
-      inFlight++;
-      maxInFlight = Math.max(maxInFlight, inFlight);
-      setTimeout(() => {
-        inFlight--;
-        sendJson(res, 200, {});
-      }, 30);
+      held.push(res);
+      maxInFlight = Math.max(maxInFlight, held.length);
     });
     client = createHttpClient({ baseUrl: server.url, budget: { maxConcurrentPerHost: 2 } });
     const c = client;
-    await Promise.all(Array.from({ length: 8 }, (_, i) => c.request({ path: `/item/${i}` })));
+    const all = Promise.all(Array.from({ length: 8 }, (_, i) => c.request({ path: `/item/${i}` })));
+    // Each answer frees one slot: wait until the slots are taken again, then answer the oldest.
+    for (let answered = 0; answered < 8; answered++) {
+      await until(() => held.length >= Math.min(2, 8 - answered), `${Math.min(2, 8 - answered)} requests held`);
+      const oldest = held.shift();
+      if (oldest) sendJson(oldest, 200, {});
+    }
+    await all;
     expect(server.seen).toHaveLength(8);
     expect(maxInFlight).toBe(2);
   });
 
   it('starts requests no faster than the declared rate', async () => {
-    const arrivals: number[] = [];
-    server = await startServer((_q, res) => {
-      arrivals.push(performance.now());
-      sendJson(res, 200, {});
-    });
-    client = createHttpClient({ baseUrl: server.url, budget: { requestsPerSecond: 20 } });
+    server = await startServer((_q, res) => sendJson(res, 200, {}));
+    // The client's clock moves only when the test moves it: each start is held to its time exactly.
+    const clock = manualClock();
+    client = createHttpClient({ baseUrl: server.url, budget: { requestsPerSecond: 20 }, now: clock.now, sleep: clock.sleep });
     const c = client;
-    await Promise.all(Array.from({ length: 6 }, () => c.request({ path: '/x' })));
-    expect(arrivals).toHaveLength(6);
-    // Six starts at 20/s span at least five 50 ms intervals. Only a lower bound: a busy
-    // machine can delay any single request (so single gaps are not compared), never speed
-    // the bucket up. Timers may fire a hair early, hence the small tolerance.
-    expect((arrivals[5] ?? 0) - (arrivals[0] ?? 0)).toBeGreaterThan(235);
+    const all = Promise.all(Array.from({ length: 6 }, () => c.request({ path: '/x' })));
+    // At 20/s the first starts at once and the other five wait for their tokens, 50 ms apart.
+    const seen = server.seen;
+    await until(() => seen.length === 1 && clock.pending().length === 5, 'one start and five waits');
+    expect(clock.pending()).toEqual([50, 100, 150, 200, 250]);
+    for (const [i, due] of [50, 100, 150, 200, 250].entries()) {
+      // A millisecond early, nothing more may start.
+      clock.advanceTo(due - 1);
+      expect(clock.pending()).toHaveLength(5 - i);
+      expect(seen).toHaveLength(1 + i);
+      clock.advanceTo(due);
+      await until(() => seen.length === 2 + i, `start ${2 + i}`);
+    }
+    await all;
+    expect(seen).toHaveLength(6);
   });
 
   it('lets an abort free a request waiting for a slot', async () => {
@@ -183,8 +195,10 @@ describe('budget on real requests', () => {
     client = createHttpClient({ baseUrl: server.url, budget: { maxConcurrentPerHost: 1 }, signal: controller.signal });
     const first = client.request({ path: '/hang' }).catch((e: unknown) => e);
     const second = client.request({ path: '/queued' }).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(server.seen).toHaveLength(1);
+    const seen = server.seen;
+    await until(() => seen.length > 0, 'the first request');
+    // The second waits for the slot the first holds.
+    expect(seen.map((r) => r.url)).toEqual(['/hang']);
     controller.abort();
     expect(((await first) as Error).name).toBe('AbortError');
     expect(((await second) as Error).name).toBe('AbortError');

@@ -65,6 +65,37 @@ export function recordingSleep(): { waits: number[]; sleep: (ms: number, signal?
   };
 }
 
+/**
+ * A clock that moves only when the test moves it: `sleep` resolves once `advanceTo` has
+ * reached its end, so a test sees which waits are pending and lets them go one at a time,
+ * whatever the machine's load.
+ */
+export function manualClock(): {
+  now: () => number;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  advanceTo: (time: number) => void;
+  /** When the pending waits end, soonest first. */
+  pending: () => number[];
+} {
+  let time = 0;
+  const waits: Array<{ end: number; resolve: () => void }> = [];
+  return {
+    now: () => time,
+    sleep: (ms, signal) => {
+      if (signal?.aborted) return Promise.reject(signal.reason as Error);
+      return new Promise((resolve) => waits.push({ end: time + ms, resolve }));
+    },
+    advanceTo: (to) => {
+      time = Math.max(time, to);
+      for (const wait of waits.filter((w) => w.end <= time)) {
+        waits.splice(waits.indexOf(wait), 1);
+        wait.resolve();
+      }
+    },
+    pending: () => waits.map((w) => w.end).sort((a, b) => a - b),
+  };
+}
+
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';
   message: string;
