@@ -316,7 +316,7 @@ describe('sync run: cron safety', () => {
     const result = await firstDone;
     expect(result.code, result.stderr).toBe(0);
     expect(table(join(dir, 'sync.db'), 'customers')).toHaveLength(20000);
-  });
+  }, 120_000);
 
   it('after kill -9 in the middle of a large run, a rerun ends with the rows of a clean run', async () => {
     const clean = fresh();
