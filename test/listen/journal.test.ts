@@ -270,7 +270,8 @@ describe('the journal thread (built code in dist/, as `sync listen` runs it)', (
     reader.settle(reader.pending(['sample'], 0, 10).map((d) => d.seq), []);
     await waitUntil(() => reader.counts().done === 1);
     expect(reader.select({}).map((d) => d.deliveryId)).toEqual(['fresh']);
-    expect(lines.join('\n')).toMatch(/journal retention: deleted 3 done deliveries received before/);
+    // The thread's log line is relayed after its delete commits: wait for it, not for the rows.
+    await waitUntil(() => /journal retention: deleted 3 done deliveries received before/.test(lines.join('\n')));
     reader.close();
     await thread.close();
     await expect(thread.append([delivery('late')])).rejects.toThrow(/journal thread stopped/);
@@ -278,7 +279,7 @@ describe('the journal thread (built code in dist/, as `sync listen` runs it)', (
   });
 });
 
-async function waitUntil(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+async function waitUntil(check: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error('timed out');
